@@ -1,0 +1,31 @@
+# The two commands: `make test` and `make demo`. Both set up .venv themselves.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: test demo docs bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+demo: $(STAMP)
+	$(BIN)/python -m lucid.demo
+
+docs: $(STAMP)
+	$(BIN)/python -m sphinx -W -b html docs docs/_build/html
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_autograd.py
+	$(BIN)/python benchmarks/bench_norm.py
+
+clean:
+	rm -rf $(VENV) docs/_build build *.egg-info .pytest_cache

@@ -1,0 +1,17 @@
+"""lucid: a deep learning library written from scratch in Python, with PyTorch's API, to be read."""
+from . import _dtype
+from ._dtype import bool_, float16, float32, float64, int32, int64, double, half, long
+from ._tensor import Tensor
+from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from . import ops as _ops
+from .ops import (abs, add, argmax, argmin, cat, clamp, clip, concatenate, div, eq, exp, expand, flatten, ge, gt,
+                  le, log, lt, matmul, max, maximum, mean, min, minimum, mul, ne, neg, pad, permute, pow, relu,
+                  reshape, rsqrt, sigmoid, split, sqrt, squeeze, stack, std, sub, sum, tanh, transpose, unsqueeze,
+                  var, where)
+from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, ones, ones_like, rand, rand_like,
+                       randint, randn, randn_like, tensor, zeros, zeros_like)
+from . import random
+from .random import seed as manual_seed
+from . import autograd
+
+__version__ = "0.1.0"
