@@ -15,3 +15,5 @@ from .random import seed as manual_seed
 from . import autograd
 
 __version__ = "0.1.0"
+from . import nn, optim, data  # noqa: E402
+from .serialization import *  # noqa: E402,F401,F403  save, load

@@ -1,0 +1,12 @@
+"""Neural network building blocks: Module, Parameter, layers, losses."""
+from .module import *  # noqa: F401,F403  Module, Parameter
+from .container import *  # noqa: F401,F403  Sequential, ModuleList, ModuleDict
+from .modules.activation import *  # noqa: F401,F403
+from .modules.linear import *  # noqa: F401,F403
+from .modules.dropout import *  # noqa: F401,F403
+from .modules.sparse import *  # noqa: F401,F403
+from .modules.conv import *  # noqa: F401,F403
+from .modules.pooling import *  # noqa: F401,F403
+from .modules.loss import *  # noqa: F401,F403
+from .modules.normalization import *  # noqa: F401,F403
+from . import functional, init  # noqa: F401

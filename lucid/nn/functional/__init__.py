@@ -1,0 +1,9 @@
+"""Stateless forms of the layers, with PyTorch's signatures (``import lucid.nn.functional as F``)."""
+from .activation import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .sparse import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
