@@ -1,1 +1,208 @@
-__all__ = []
+"""Containers: ``Sequential`` (a pipeline), ``ModuleList`` and ``ModuleDict`` (registered collections).
+
+They hold their members in ``_modules`` under the names ``"0"``, ``"1"``, ... (or the
+dict's keys), which is why a Sequential's state dict has keys like ``"0.weight"``.
+"""
+import operator
+from collections import OrderedDict
+
+from .module import Module, _indent
+
+__all__ = ["Sequential", "ModuleList", "ModuleDict"]
+
+
+def _index(idx, n, what):
+    """A list position from a possibly negative ``idx``, or an IndexError naming the length."""
+    idx = operator.index(idx)
+    if not -n <= idx < n:
+        raise IndexError(f"index {idx} is out of range for a {what} of length {n}")
+    return idx % n
+
+
+class Sequential(Module):
+    """``Sequential(*modules)`` or ``Sequential(OrderedDict)``: calls each module on the previous one's output."""
+
+    def __init__(self, *args):
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for name, m in args[0].items():
+                self.add_module(name, m)
+        else:
+            for i, m in enumerate(args):
+                self.add_module(str(i), m)
+
+    def forward(self, input):
+        for m in self._modules.values():
+            input = m(input)
+        return input
+
+    def __getitem__(self, idx):
+        items = list(self._modules.items())
+        if isinstance(idx, slice):
+            return type(self)(OrderedDict(items[idx]))
+        return items[_index(idx, len(items), "Sequential")][1]
+
+    def __setitem__(self, idx, module):
+        key = list(self._modules)[_index(idx, len(self._modules), "Sequential")]
+        self.add_module(key, module)
+
+    def __delitem__(self, idx):
+        keys = list(self._modules)
+        for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys), "Sequential")]]):
+            del self._modules[key]
+        # renumber the rest "0", "1", ..., as PyTorch does
+        object.__setattr__(self, "_modules", OrderedDict((str(i), m) for i, m in enumerate(self._modules.values())))
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"module should be of type Module (got {type(module).__name__})")
+        n = len(self._modules)
+        if not -n <= index <= n:
+            raise IndexError(f"index {index} is out of range for a Sequential of length {n}")
+        index = index % (n + 1) if index < 0 else index
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        object.__setattr__(self, "_modules", OrderedDict((str(i), m) for i, m in enumerate(mods)))
+        return self
+
+    def __add__(self, other):
+        if not isinstance(other, Sequential):
+            raise TypeError(f"add operator supports only objects of Sequential class (got {type(other).__name__})")
+        return Sequential(*self, *other)
+
+
+class ModuleList(Module):
+    """``ModuleList(modules)``: a list of modules whose parameters the parent registers. It has no forward."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)(list(self._modules.values())[idx])
+        return self._modules[str(_index(idx, len(self), "ModuleList"))]
+
+    def __setitem__(self, idx, module):
+        self.add_module(str(_index(idx, len(self), "ModuleList")), module)
+
+    def __delitem__(self, idx):
+        mods = list(self._modules.values())
+        if isinstance(idx, slice):
+            del mods[idx]
+        else:
+            del mods[_index(idx, len(mods), "ModuleList")]
+        object.__setattr__(self, "_modules", OrderedDict((str(i), m) for i, m in enumerate(mods)))
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def __add__(self, other):
+        return ModuleList(list(self) + list(other))
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
+            raise TypeError(f"ModuleList.extend should be called with an iterable (got {type(modules).__name__})")
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        object.__setattr__(self, "_modules", OrderedDict())
+        for i, m in enumerate(mods):
+            self.add_module(str(i), m)
+
+    def __repr__(self):
+        # runs of identical children print once, as "(2-5): 4 x Linear(...)", as PyTorch does
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return self._get_name() + "()"
+        runs = []  # [first, last, repr]
+        for i, r in enumerate(reprs):
+            if runs and runs[-1][2] == r:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        lines = [_indent(f"({a}): {r}" if a == b else f"({a}-{b}): {b - a + 1} x {r}", 2) for a, b, r in runs]
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
+
+class ModuleDict(Module):
+    """``ModuleDict(modules)``: an ordered dict of modules whose parameters the parent registers."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        self.add_module(key, module)
+
+    def __delitem__(self, key):
+        del self._modules[key]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def clear(self):
+        self._modules.clear()
+
+    def pop(self, key):
+        v = self[key]
+        del self[key]
+        return v
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def update(self, modules):
+        items = modules.items() if hasattr(modules, "items") else modules
+        for j, kv in enumerate(items):
+            try:
+                key, m = kv
+            except (TypeError, ValueError):
+                raise TypeError(f"ModuleDict update sequence element #{j} should be a (key, module) pair") from None
+            self[key] = m

@@ -1,1 +1,516 @@
-__all__ = []
+"""``Module``, the base class of every layer, and ``Parameter``, a Tensor a Module learns.
+
+A Module keeps three ordered tables, filled by plain attribute assignment:
+
+- ``_parameters``: name -> Parameter (or None), what an optimizer updates;
+- ``_buffers``: name -> Tensor (or None), state that is saved but not learned
+  (BatchNorm's ``running_mean``); names in ``_non_persistent_buffers_set`` are not saved;
+- ``_modules``: name -> sub-Module (or None).
+
+Everything else (``parameters()``, ``state_dict()``, ``train()``, ``repr``) walks these
+tables, so a model is a tree whose leaves are Parameters and buffers, and a name like
+``"layers.0.weight"`` is the path from the root to a leaf.
+"""
+import itertools
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor, _to_array
+
+__all__ = ["Module", "Parameter"]
+
+
+class Parameter(Tensor):
+    """``Parameter(data=None, requires_grad=True)``: a Tensor that, assigned to a Module, is one of its parameters.
+
+    It shares ``data``'s array (no copy), like PyTorch's ``nn.Parameter``.
+    """
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = np.empty((0,), dtype=np.float32)
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+    __str__ = __repr__
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        p = Parameter(self.data.copy(), requires_grad=self.requires_grad)
+        p.grad = None if self.grad is None else self.grad.copy()
+        memo[id(self)] = p
+        return p
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild_parameter, (self.data, self.requires_grad, self.grad))
+
+
+def _rebuild_parameter(data, requires_grad, grad):
+    p = Parameter(data, requires_grad=requires_grad)
+    p.grad = grad
+    return p
+
+
+class RemovableHandle:
+    """Returned by ``register_forward_hook`` and friends; ``handle.remove()`` takes the hook away."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks_dict):
+        self._hooks_dict = hooks_dict
+        self.id = next(RemovableHandle._ids)
+
+    def remove(self):
+        self._hooks_dict.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: the keys it could not fill, and the keys it did not use."""
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+def _indent(text, n):
+    """Indent every line of ``text`` but the first by ``n`` spaces (how nested reprs line up)."""
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return text
+    return lines[0] + "\n" + "\n".join(" " * n + line for line in lines[1:])
+
+
+def _check_name(kind, name, module):
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string (got {type(name).__name__})")
+    if name == "":
+        raise KeyError(f'{kind} name can\'t be empty string ""')
+    if "." in name:
+        raise KeyError(f'{kind} name can\'t contain "." (got {name!r})')
+
+
+class Module:
+    """Base class for all layers and models.
+
+    Subclass it, call ``super().__init__()`` first, assign Parameters, sub-Modules and
+    buffers as attributes, and write ``forward``. Call the module, not ``forward``: the call
+    also runs the hooks::
+
+        class MLP(lucid.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1 = lucid.nn.Linear(4, 8)
+                self.fc2 = lucid.nn.Linear(8, 2)
+
+            def forward(self, x):
+                return self.fc2(self.fc1(x).relu())
+    """
+
+    training: bool
+
+    def __init__(self):
+        # object.__setattr__ because our own __setattr__ needs these tables to exist
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+    # ---- registration ------------------------------------------------------
+    def register_parameter(self, name, param):
+        """Add ``param`` (a Parameter, or None to reserve the name) as parameter ``name``."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        _check_name("parameter", name, self)
+        if hasattr(self, name) and name not in self._parameters:
+            raise KeyError(f"attribute '{name}' already exists")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                            "(lucid.nn.Parameter or None required)")
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Add ``tensor`` (or None) as buffer ``name``; ``persistent=False`` keeps it out of ``state_dict``."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        _check_name("buffer", name, self)
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                            "(lucid.Tensor or None required)")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name, module):
+        """Add ``module`` (or None) as child ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        _check_name("module", name, self)
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def __setattr__(self, name, value):
+        d = self.__dict__
+
+        def discard(*tables):
+            for t in tables:
+                if t is not None:
+                    t.pop(name, None)
+            d.pop(name, None)
+
+        params = d.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            discard(d.get("_buffers"), d.get("_modules"))
+            self._non_persistent_buffers_set.discard(name)
+            self.register_parameter(name, value)
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                                "(lucid.nn.Parameter or None expected)")
+            params[name] = None
+        elif isinstance(value, Module):
+            modules = d.get("_modules")
+            if modules is None:
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            discard(params, d.get("_buffers"))
+            self._non_persistent_buffers_set.discard(name)
+            modules[name] = value
+        elif d.get("_modules") is not None and name in d["_modules"]:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                                "(lucid.nn.Module or None expected)")
+            d["_modules"][name] = None
+        elif d.get("_buffers") is not None and name in d["_buffers"]:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                                "(lucid.Tensor or None expected)")
+            d["_buffers"][name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        # only called when normal lookup fails: look in the three tables
+        d = self.__dict__
+        for table in ("_parameters", "_buffers", "_modules"):
+            t = d.get(table)
+            if t is not None and name in t:
+                return t[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for table in (self._parameters, self._buffers, self._modules):
+            if name in table:
+                del table[name]
+                self._non_persistent_buffers_set.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
+
+    def get_submodule(self, target):
+        """The module at dotted path ``target`` (``""`` is self)."""
+        mod = self
+        if target == "":
+            return mod
+        for part in target.split("."):
+            if part not in mod._modules or mod._modules[part] is None:
+                raise AttributeError(f"{mod._get_name()} has no attribute `{part}`")
+            mod = mod._modules[part]
+        return mod
+
+    def get_parameter(self, target):
+        """The parameter at dotted path ``target``."""
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._parameters:
+            raise AttributeError(f"{mod._get_name()} has no parameter `{name}`")
+        return mod._parameters[name]
+
+    def get_buffer(self, target):
+        """The buffer at dotted path ``target``."""
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._buffers:
+            raise AttributeError(f"{mod._get_name()} has no buffer `{name}`")
+        return mod._buffers[name]
+
+    # ---- walking the tree ---------------------------------------------------
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """``(path, module)`` for self and every descendant, depth first; each module once."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is None:
+                continue
+            yield from m.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, table, prefix, recurse, remove_duplicate):
+        seen = set()
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        for mod_prefix, m in mods:
+            for name, v in getattr(m, table).items():
+                if v is None or (remove_duplicate and id(v) in seen):
+                    continue
+                seen.add(id(v))
+                yield mod_prefix + ("." if mod_prefix else "") + name, v
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """``(path, Parameter)`` for every parameter (each shared one once)."""
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """``(path, Tensor)`` for every buffer, persistent or not."""
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    # ---- modes and bulk changes ------------------------------------------------
+    def train(self, mode=True):
+        """Set training mode on self and every descendant; returns self."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"training mode is expected to be boolean (got {mode!r})")
+        self.training = mode
+        for m in self.children():
+            m.train(mode)
+        return self
+
+    def eval(self):
+        """``train(False)``: dropout off, normalization layers use their running statistics."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Forget every parameter's gradient (set it to None, or to zeros with ``set_to_none=False``)."""
+        for p in self.parameters():
+            if p.grad is not None:
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad = np.zeros_like(p.grad)
+
+    def apply(self, fn):
+        """Call ``fn(m)`` on every descendant, children first, then on self; returns self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, *args, dtype=None, **kwargs):
+        """``to(dtype)``: cast floating parameters and buffers (and their grads) to ``dtype``, in place; returns self.
+
+        The Parameter and buffer objects stay the same, so an optimizer built before keeps working.
+        A device (``"cpu"``) is accepted and ignored: lucid runs on the CPU.
+        """
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str) and a.split(":")[0] == "cpu":
+                continue
+            else:
+                dtype = a
+        kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        if dtype is None:
+            return self
+        dtype = _dtype.as_dtype(dtype)
+        if not np.issubdtype(dtype, np.floating):
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes (got {dtype})")
+        for t in itertools.chain(self.parameters(), self.buffers()):
+            if np.issubdtype(t.dtype, np.floating):
+                t.data = t.data.astype(dtype)
+                if t.grad is not None:
+                    t.grad = t.grad.astype(dtype)
+        return self
+
+    def float(self):
+        return self.to(_dtype.float32)
+
+    def double(self):
+        return self.to(_dtype.float64)
+
+    def half(self):
+        return self.to(_dtype.float16)
+
+    def cpu(self):
+        return self
+
+    # ---- calling ----------------------------------------------------------------
+    def register_forward_pre_hook(self, hook, prepend=False):
+        """``hook(module, args)`` runs before ``forward``; a non-None return replaces ``args``."""
+        handle = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        if prepend:
+            self._forward_pre_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_hook(self, hook, prepend=False):
+        """``hook(module, args, output)`` runs after ``forward``; a non-None return replaces ``output``."""
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        if prepend:
+            self._forward_hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def __call__(self, *args, **kwargs):
+        for hook in list(self._forward_pre_hooks.values()):
+            res = hook(self, args)
+            if res is not None:
+                args = res if isinstance(res, tuple) else (res,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            res = hook(self, args, out)
+            if res is not None:
+                out = res
+        return out
+
+    # ---- state dict ---------------------------------------------------------------
+    def _state_entries(self, prefix=""):
+        """``(key, table, name, tensor)`` for every entry of the state dict, in PyTorch's order:
+        a module's parameters, then its persistent buffers, then each child's entries."""
+        for name, p in self._parameters.items():
+            if p is not None:
+                yield prefix + name, self._parameters, name, p
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent_buffers_set:
+                yield prefix + name, self._buffers, name, b
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m._state_entries(prefix + name + ".")
+
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An ordered ``{name: Tensor}`` of every parameter and persistent buffer.
+
+        Keys are the dotted paths PyTorch uses (``"0.weight"``, ``"bn.running_mean"``). The
+        values share memory with the module; ``keep_vars=True`` gives the Parameter objects themselves.
+        """
+        out = OrderedDict() if destination is None else destination
+        for key, _, _, t in self._state_entries(prefix):
+            out[key] = t if keep_vars else Tensor._from_array(t.data)
+        return out
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy the values of ``state_dict`` (Tensors or arrays) into this module's parameters and buffers.
+
+        Every key and shape is checked before anything is written: on an error (a missing or
+        unexpected key with ``strict=True``, or a shape mismatch, which is always an error) the
+        module is left exactly as it was and a RuntimeError names every problem. Values are
+        written into the existing Parameter and buffer objects, cast to their dtypes.
+        Returns ``(missing_keys, unexpected_keys)``.
+        """
+        if not hasattr(state_dict, "keys"):
+            raise TypeError(f"expected a state_dict as a mapping of names to tensors (got {type(state_dict).__name__})")
+        entries = list(self._state_entries())
+        own = {key for key, *_ in entries}
+        missing = [key for key, *_ in entries if key not in state_dict]
+        unexpected = [key for key in state_dict.keys() if key not in own]
+        errors, staged = [], []
+        for key, _, _, t in entries:
+            if key not in state_dict:
+                continue
+            v = state_dict[key]
+            try:
+                arr = _to_array(v)
+            except (TypeError, ValueError) as e:
+                errors.append(f'could not read "{key}": {e}')
+                continue
+            if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+                errors.append(f'could not read "{key}": expected numbers (got dtype {arr.dtype})')
+            elif arr.shape != t.shape:
+                errors.append(f"size mismatch for {key}: copying a param with shape {tuple(arr.shape)} from "
+                              f"checkpoint, the shape in current model is {tuple(t.shape)}.")
+            else:
+                staged.append((t, arr))
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {self._get_name()}:\n\t" + "\n\t".join(errors))
+        for t, arr in staged:
+            if t.data.flags.writeable:
+                np.copyto(t.data, arr, casting="unsafe")
+            else:
+                t.data = arr.astype(t.dtype, copy=True)
+        return _IncompatibleKeys(missing, unexpected)
+
+    # ---- printing -------------------------------------------------------------------
+    def _get_name(self):
+        return type(self).__name__
+
+    def extra_repr(self):
+        """The text between the parentheses of this module's repr; layers override it."""
+        return ""
+
+    def __repr__(self):
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + _indent(repr(m), 2) for name, m in self._modules.items()]
+        lines = extra_lines + child_lines
+        body = ""
+        if len(extra_lines) == 1 and not child_lines:
+            body = extra_lines[0]
+        elif lines:
+            body = "\n  " + "\n  ".join(lines) + "\n"
+        return f"{self._get_name()}({body})"
