@@ -1,1 +1,40 @@
-__all__ = []
+"""``linear``: the affine map of a fully connected layer."""
+import numpy as np
+
+from ...autograd.function import Function
+
+__all__ = ["linear"]
+
+
+class Linear(Function):
+    """y = x·Wᵀ + b over the last axis of x;  dx = g·W,  dW = Σ gᵀ·x,  db = Σ g (sums over all leading axes)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        if weight.ndim != 2:
+            raise ValueError(f"linear: expected a 2D weight (out_features, in_features) (got {weight.ndim}D weight)")
+        if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+            raise ValueError(f"linear: input's last dimension must equal in_features={weight.shape[1]} "
+                             f"(got input of shape {tuple(x.shape)})")
+        if bias is not None and bias.shape != (weight.shape[0],):
+            raise ValueError(f"linear: expected bias of shape ({weight.shape[0]},) (got {tuple(bias.shape)})")
+        ctx.save_for_backward(x, weight)
+        y = x @ weight.T
+        return y + bias if bias is not None else y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        dx = g @ weight if ctx.needs_input_grad[0] else None
+        dw = db = None
+        if ctx.needs_input_grad[1]:
+            # every leading axis of x is a batch axis: flatten them and contract in one product
+            dw = g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+        if ctx.needs_input_grad[2]:
+            db = g.reshape(-1, g.shape[-1]).sum(axis=0)
+        return dx, dw, db
+
+
+def linear(input, weight, bias=None):
+    """``y = input·weightᵀ + bias`` for input ``(*, in_features)``, weight ``(out_features, in_features)``."""
+    return Linear.apply(input, weight, bias)

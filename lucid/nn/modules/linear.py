@@ -1,1 +1,67 @@
-__all__ = []
+"""``Linear``, ``Identity``, ``Flatten``."""
+import math
+
+import numpy as np
+
+from ... import _dtype
+from ..functional.linear import linear
+from ..module import Module, Parameter
+from .. import init
+
+__all__ = ["Identity", "Linear", "Flatten"]
+
+
+class Identity(Module):
+    """Returns its input unchanged; any constructor arguments are accepted and ignored."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):
+        return input
+
+
+class Linear(Module):
+    """``Linear(in_features, out_features, bias=True, dtype=None)``: ``y = x·Wᵀ + b``.
+
+    ``weight`` has shape ``(out_features, in_features)`` and starts as
+    ``U(−1/√in_features, 1/√in_features)`` (kaiming-uniform with ``a=√5``), as does ``bias``.
+    """
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        dtype = _dtype.as_dtype(dtype) or _dtype.float32
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty((out_features,), dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        return linear(input, self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Flatten(Module):
+    """``Flatten(start_dim=1, end_dim=-1)``: merges dimensions ``start_dim..end_dim`` into one."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, input):
+        return input.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
