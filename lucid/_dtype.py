@@ -1,4 +1,11 @@
-"""dtypes: lucid's dtypes are NumPy's, under PyTorch's names."""
+"""dtypes: lucid's dtypes are NumPy's, under PyTorch's names.
+
+Every ``dtype=`` argument in lucid goes through ``as_dtype``, so it takes a lucid
+dtype (``lucid.float32``), a NumPy dtype or type (``np.float32``), or a name
+(``"float32"``, and PyTorch's short names ``"float"``, ``"double"``, ``"half"``,
+``"int"``, ``"long"``, ``"bool"``, which mean what they mean in PyTorch:
+``"float"`` is float32 and ``"int"`` is int32).
+"""
 import numpy as np
 
 float16 = np.dtype("float16")
@@ -8,8 +15,7 @@ int32 = np.dtype("int32")
 int64 = np.dtype("int64")
 bool_ = np.dtype("bool")
 
-half, float, double = float16, float32, float64
-int, long = int32, int64
+half, double, long = float16, float64, int64
 
 _NAMES = {"half": float16, "float": float32, "double": float64, "long": int64, "int": int32, "bool": bool_}
 
@@ -27,4 +33,5 @@ def as_dtype(dtype):
 
 
 def is_floating(dtype):
-    return np.issubdtype(dtype, np.floating)
+    """True for float16/32/64."""
+    return np.dtype(dtype).kind == "f"

@@ -1,36 +1,96 @@
-"""``Tensor``: a NumPy array, plus what autograd needs (requires_grad, grad, the node that made it)."""
+"""``Tensor``: a NumPy array, plus what autograd needs (requires_grad, grad, the node that made it).
+
+The ops (``+``, ``sum``, ``reshape``, ...) are attached as methods by ``lucid/ops/__init__.py``;
+this file holds what a Tensor is: its data, its gradient, its place in the graph, and how it prints.
+"""
 import numpy as np
 
 from . import _dtype
-from .autograd.grad_mode import is_grad_enabled
+from .autograd import grad_mode as _grad_mode
+
+
+def _first_leaf(data):
+    while isinstance(data, (list, tuple)) and len(data):
+        data = data[0]
+    return data
 
 
 def _to_array(data, dtype=None):
-    """An ndarray from lists, scalars, arrays or Tensors. Python floats become float32."""
+    """An ndarray from lists, scalars, arrays or Tensors.
+
+    A NumPy array or a Tensor keeps its dtype (and its memory: no copy) unless
+    ``dtype`` says otherwise; Python floats become float32, Python ints int64.
+    """
     dtype = _dtype.as_dtype(dtype)
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+    if isinstance(data, (np.ndarray, np.generic)):
         arr = np.asarray(data)
         return arr if dtype is None or arr.dtype == dtype else arr.astype(dtype)
-    arr = np.array(data, dtype=dtype)
-    if dtype is None and arr.dtype == np.float64:
-        arr = arr.astype(np.float32)
+    try:
+        arr = np.array(data, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"cannot make a Tensor from {type(data).__name__} {data!r:.60}: {e}") from None
     if arr.dtype == object:
-        raise TypeError(f"cannot make a Tensor from {type(data).__name__} (got {data!r:.60})")
+        raise TypeError(f"cannot make a Tensor from {type(data).__name__} {data!r:.60}")
+    if dtype is None and arr.dtype == np.float64 and not isinstance(_first_leaf(data), (np.ndarray, np.generic,
+                                                                                          Tensor)):
+        arr = arr.astype(np.float32)
     return arr
 
 
-class Tensor:
-    """``Tensor(data, requires_grad=False, dtype=None)``: an n-dimensional array that can record its history."""
+class _Size(int):
+    """``t.size`` is the number of elements, as in NumPy; called, ``t.size()`` is the shape and
+    ``t.size(d)`` the length of dimension ``d``, as in PyTorch."""
 
+    def __call__(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+
+def _format_float(v):
+    """4 decimals, trailing zeros dropped: ``1.2247``, ``0.5``, ``2.0``; ``-0.0`` prints as ``0.0``."""
+    if not np.isfinite(v):
+        return str(float(v))
+    if abs(v) >= 1e8:
+        return f"{v:.4e}"
+    s = f"{v:.4f}".rstrip("0")
+    s = s + "0" if s.endswith(".") else s
+    return "0.0" if s == "-0.0" else s
+
+
+_FORMATTER = {"float_kind": _format_float, "int": str, "bool": str}
+
+
+def _format_array(arr):
+    return np.array2string(arr, separator=", ", formatter=_FORMATTER, prefix="Tensor(")
+
+
+class Tensor:
+    """``Tensor(data, requires_grad=False, dtype=None)``: an n-dimensional array that can record its history.
+
+    ``data`` is a nested list, a scalar, a NumPy array or a Tensor. Python floats become
+    float32; a NumPy array keeps its dtype (and is shared, not copied) unless ``dtype`` is
+    given. ``dtype`` takes a lucid dtype, a NumPy dtype or a name (``"float64"``).
+
+    >>> import lucid
+    >>> x = lucid.Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> x
+    Tensor([[1.0, 2.0],
+            [3.0, 4.0]], requires_grad=True, grad=None)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    array([[2., 4.],
+           [6., 8.]], dtype=float32)
+    """
+
+    __slots__ = ("data", "_grad", "_ctx", "_out_index", "_retains_grad", "requires_grad", "__dict__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self.data = _to_array(data, dtype)
-        self.grad = None
-        self._ctx = None
-        self._out_index = 0
+        self._grad = None
+        self._ctx = None  # the graph node (an autograd Context) that made this tensor; None for a leaf
+        self._out_index = 0  # which output of that node this tensor is
         self._retains_grad = False
         self.requires_grad = False
         if requires_grad:
@@ -38,19 +98,39 @@ class Tensor:
 
     @classmethod
     def _from_array(cls, arr):
-        t = cls.__new__(cls)
-        t.data, t.grad, t._ctx, t._out_index, t._retains_grad, t.requires_grad = arr, None, None, 0, False, False
+        """A leaf around ``arr`` as it is (no conversion, no copy)."""
+        t = object.__new__(cls)
+        t.data, t._grad, t._ctx, t._out_index, t._retains_grad, t.requires_grad = arr, None, None, 0, False, False
         return t
 
     # ---- properties -------------------------------------------------------
     shape = property(lambda self: self.data.shape)
     ndim = property(lambda self: self.data.ndim)
     dtype = property(lambda self: self.data.dtype)
-    size = property(lambda self: self.data.size)
-    is_leaf = property(lambda self: self._ctx is None)
-    grad_fn = property(lambda self: self._ctx)
-    T = property(lambda self: self.permute(*reversed(range(self.ndim))))
-    mT = property(lambda self: self.transpose(-2, -1))
+    is_leaf = property(lambda self: self._ctx is None, doc="True for tensors made by the user, not by an op.")
+    grad_fn = property(lambda self: self._ctx, doc="The graph node that made this tensor (None for a leaf).")
+    device = property(lambda self: "cpu")
+    T = property(lambda self: self.permute(*reversed(range(self.ndim))), doc="The dimensions reversed.")
+    mT = property(lambda self: self.transpose(-2, -1), doc="The last two dimensions swapped.")
+
+    @property
+    def size(self):
+        s = _Size(self.data.size)
+        s.shape = self.data.shape
+        return s
+
+    @property
+    def grad(self):
+        """The accumulated gradient, a NumPy array of this tensor's shape, or None. May be set (to None)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            value = value.data if isinstance(value, Tensor) else np.asarray(value)
+            if value.shape != self.data.shape:
+                raise RuntimeError(f"assigned grad has shape {value.shape}, but the tensor has shape {self.shape}")
+        self._grad = value
 
     def numel(self):
         return self.data.size
@@ -59,14 +139,18 @@ class Tensor:
         return self.data.ndim
 
     def __len__(self):
-        if self.ndim == 0:
+        if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.data.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
 
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)
 
     def numpy(self):
+        """The underlying array itself (shared, not copied)."""
         return self.data
 
     def item(self):
@@ -83,6 +167,11 @@ class Tensor:
     def __int__(self):
         return int(self.item())
 
+    def __index__(self):
+        if self.data.dtype.kind not in "iub":
+            raise TypeError(f"only integer tensors of a single element can be used as an index (got {self.dtype})")
+        return int(self.item())
+
     def __bool__(self):
         if self.data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
@@ -93,7 +182,8 @@ class Tensor:
 
     # ---- autograd ---------------------------------------------------------
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and not np.issubdtype(self.data.dtype, np.inexact):
+        """Start (or stop) recording ops on this leaf; returns self."""
+        if requires_grad and self.data.dtype.kind not in "fc":
             raise RuntimeError(f"only Tensors of floating point dtype can require gradients (got {self.dtype})")
         if not requires_grad and self._ctx is not None:
             raise RuntimeError("requires_grad can only be switched off on leaf tensors; use detach()")
@@ -101,25 +191,69 @@ class Tensor:
         return self
 
     def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor too at the next backward."""
         self._retains_grad = True
 
     def detach(self):
+        """A new leaf sharing this tensor's data, cut from the graph."""
         return Tensor._from_array(self.data)
 
     def backward(self, gradient=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into each leaf's ``.grad``. ``gradient`` defaults to ones of self's shape."""
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        ``gradient`` (the seed, d(loss)/d(self)) defaults to ones of self's shape,
+        whatever the shape. The graph is released afterwards unless ``retain_graph``.
+        """
         from .autograd.engine import run_backward
 
         g = np.ones_like(self.data) if gradient is None else _to_array(gradient)
         run_backward([self], [g], retain_graph=retain_graph)
 
+    # ---- in place ---------------------------------------------------------
+    def _check_inplace(self, what):
+        """In-place changes are for tensors outside any graph, or for anything under ``no_grad``."""
+        if self.requires_grad and _grad_mode.is_grad_enabled():
+            if self._ctx is None:
+                raise RuntimeError(f"{what}: a leaf Tensor that requires grad cannot be modified in place; "
+                                   "wrap the update in `with lucid.no_grad():`")
+            raise RuntimeError(f"{what}: lucid does not record in-place operations on tensors that are part of a "
+                               "graph; use the out-of-place form (y = x + 1, not x += 1 on x itself)")
+
+    def copy_(self, src):
+        self._check_inplace("copy_")
+        np.copyto(self.data, _to_array(src), casting="unsafe")
+        return self
+
+    def zero_(self):
+        self._check_inplace("zero_")
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value):
+        self._check_inplace("fill_")
+        self.data[...] = value.item() if isinstance(value, Tensor) else value
+        return self
+
     # ---- conversion -------------------------------------------------------
     def astype(self, dtype):
+        """This tensor cast to ``dtype`` (itself if it has that dtype already); differentiable."""
         from . import ops
 
         return ops.astype(self, dtype)
 
-    to = type = astype
+    type = astype
+
+    def to(self, *args, dtype=None, device=None, **kwargs):
+        """``to(dtype)``, ``to(other_tensor)`` or ``to("cpu")``: lucid runs on the CPU, so only dtype matters."""
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif not (isinstance(a, str) and a.split(":")[0] == "cpu"):
+                dtype = a
+        return self if dtype is None else self.astype(dtype)
+
+    def cpu(self):
+        return self
 
     def float(self):
         return self.astype(_dtype.float32)
@@ -144,27 +278,16 @@ class Tensor:
 
         return ops.clone(self)
 
-    def copy_(self, src):
-        self.data[...] = _to_array(src)
-        return self
-
-    def zero_(self):
-        self.data[...] = 0
-        return self
-
-    def fill_(self, value):
-        self.data[...] = value
-        return self
-
     # ---- printing ---------------------------------------------------------
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="Tensor(",
-                               floatmode="maxprec", suppress_small=True)
-        extra = ", requires_grad=True" if self.requires_grad and self._ctx is None else ""
-        if self._ctx is not None:
-            extra = f", grad_fn=<{self._ctx.fn.__name__}Backward>"
-        dt = "" if self.dtype in (np.float32, np.int64, np.bool_) else f", dtype=lucid.{self.dtype}"
-        grad = "None" if self.grad is None else np.array2string(self.grad, separator=", ", precision=4)
-        return f"Tensor({body}{dt}{extra}, grad={grad})"
+        """``Tensor([[1.0, 2.0]], grad=None)``: values to 4 decimals, the dtype when it is not the default
+        (float32, int64, bool), ``requires_grad=True`` on a leaf that requires grad."""
+        extra = ""
+        if self.data.dtype not in (np.float32, np.int64, np.bool_):
+            extra += f", dtype=lucid.{self.data.dtype}"
+        if self.requires_grad and self._ctx is None:
+            extra += ", requires_grad=True"
+        grad = "None" if self._grad is None else _format_array(self._grad)
+        return f"Tensor({_format_array(self.data)}{extra}, grad={grad})"
 
     __str__ = __repr__

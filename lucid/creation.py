@@ -1,4 +1,14 @@
-"""Functions that make new tensors."""
+"""Functions that make new tensors. Shapes are given as ``zeros(2, 3)`` or ``zeros((2, 3))``; floating
+results default to float32; every ``dtype=`` takes a lucid dtype, a NumPy dtype or a name.
+
+>>> import lucid
+>>> lucid.zeros(2, 3).shape
+(2, 3)
+>>> lucid.arange(4)
+Tensor([0, 1, 2, 3], grad=None)
+>>> lucid.full((2,), 0.5, dtype="float64")
+Tensor([0.5, 0.5], dtype=lucid.float64, grad=None)
+"""
 import numpy as np
 
 from . import _dtype
@@ -8,7 +18,7 @@ from ._tensor import Tensor, _to_array
 
 def _shape(size):
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
+        size = size[0]
     return tuple(int(s) for s in size)
 
 
@@ -19,30 +29,41 @@ def _make(arr, dtype, requires_grad):
     return Tensor(arr, requires_grad=requires_grad)
 
 
+def _float_dtype(dtype, fn):
+    dtype = _dtype.as_dtype(dtype) or _dtype.float32
+    if dtype.kind != "f":
+        raise TypeError(f"{fn}: expected a floating point dtype (got {dtype})")
+    return dtype
+
+
 def tensor(data, requires_grad=False, dtype=None):
     """A new Tensor holding a copy of ``data``."""
     return Tensor(np.array(_to_array(data, dtype)), requires_grad=requires_grad)
 
 
 def zeros(*size, dtype=None, requires_grad=False):
-    return _make(np.zeros(_shape(size), dtype=_dtype.as_dtype(dtype) or np.float32), None, requires_grad)
+    return _make(np.zeros(_shape(size), dtype=_dtype.as_dtype(dtype) or _dtype.float32), None, requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False):
-    return _make(np.ones(_shape(size), dtype=_dtype.as_dtype(dtype) or np.float32), None, requires_grad)
+    return _make(np.ones(_shape(size), dtype=_dtype.as_dtype(dtype) or _dtype.float32), None, requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False):
+    """A tensor of ``size`` filled with ``fill_value``; the dtype follows the value (float -> float32)."""
     if dtype is None:
-        dtype = np.float32 if isinstance(fill_value, float) else np.asarray(fill_value).dtype
+        dtype = _to_array(fill_value).dtype
     return _make(np.full(_shape((size,)), fill_value, dtype=_dtype.as_dtype(dtype)), None, requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False):
-    return _make(np.empty(_shape(size), dtype=_dtype.as_dtype(dtype) or np.float32), None, requires_grad)
+    """Uninitialized memory of the given shape."""
+    return _make(np.empty(_shape(size), dtype=_dtype.as_dtype(dtype) or _dtype.float32), None, requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    """``start, start + step, ...`` up to, not including, ``end`` (``arange(n)``: 0 to n−1).
+    int64 when every argument is an int, float32 otherwise."""
     if end is None:
         start, end = 0, start
     arr = np.arange(start, end, step)
@@ -52,44 +73,53 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False):
-    return _make(np.linspace(start, end, steps, dtype=_dtype.as_dtype(dtype) or np.float32), None, requires_grad)
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
+    return _make(np.linspace(start, end, steps).astype(_dtype.as_dtype(dtype) or _dtype.float32), None,
+                 requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False):
-    return _make(np.eye(n, m, dtype=_dtype.as_dtype(dtype) or np.float32), None, requires_grad)
+    """Ones on the diagonal of an ``n × m`` (default ``n × n``) matrix."""
+    return _make(np.eye(n, m, dtype=_dtype.as_dtype(dtype) or _dtype.float32), None, requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad=False):
-    """Uniform on [0, 1)."""
-    arr = _random.generator().random(_shape(size))
-    return _make(arr, dtype or np.float32, requires_grad)
+    """Uniform on [0, 1), from lucid's generator (see ``lucid.random.seed``)."""
+    dtype = _float_dtype(dtype, "rand")
+    return _make(_random.generator().random(_shape(size)), dtype, requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad=False):
-    """Standard normal."""
-    arr = _random.generator().standard_normal(_shape(size))
-    return _make(arr, dtype or np.float32, requires_grad)
+    """Standard normal, from lucid's generator (see ``lucid.random.seed``)."""
+    dtype = _float_dtype(dtype, "randn")
+    return _make(_random.generator().standard_normal(_shape(size)), dtype, requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None):
-    """Integers uniform on [low, high)."""
+def randint(low, high=None, size=(), dtype=None, requires_grad=False):
+    """Integers uniform on [low, high) (``randint(high, size)``: from 0), int64 by default."""
     if high is None:
         low, high = 0, low
-    arr = _random.generator().integers(low, high, size=_shape((size,)) if not isinstance(size, int) else (size,))
-    return _make(arr, dtype or np.int64, False)
+    size = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    return _make(_random.generator().integers(low, high, size=_shape(size)), dtype or _dtype.int64, requires_grad)
 
 
 def _like(fn):
-    def like(t, dtype=None, requires_grad=False, **kwargs):
-        return fn(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, **kwargs)
+    def like(input, dtype=None, requires_grad=False):
+        return fn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
-    like.__name__ = fn.__name__ + "_like"
-    like.__doc__ = f"``{fn.__name__}`` with the shape (and, by default, dtype) of ``t``."
+    like.__name__ = like.__qualname__ = fn.__name__ + "_like"
+    like.__doc__ = f"``{fn.__name__}`` with the shape (and, unless ``dtype`` is given, the dtype) of ``input``."
     return like
 
 
 zeros_like, ones_like, empty_like, rand_like, randn_like = map(_like, (zeros, ones, empty, rand, randn))
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False):
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def full_like(input, fill_value, dtype=None, requires_grad=False):
+    """``full`` with the shape (and, unless ``dtype`` is given, the dtype) of ``input``."""
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def randint_like(input, low, high=None, dtype=None, requires_grad=False):
+    """``randint`` with the shape (and, unless ``dtype`` is given, the dtype) of ``input``."""
+    return randint(low, high, input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)

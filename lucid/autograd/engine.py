@@ -1,100 +1,111 @@
 """Reverse-mode differentiation: walk the graph from the outputs back to the leaves.
 
-The graph is made of ``Context`` nodes (see function.py). ``backward`` sorts the
-nodes reachable from the outputs topologically with an explicit stack (no
-recursion, so a chain of any length works), then visits each node once, after
-all the gradients flowing into it have been summed.
+The graph is made of ``Context`` nodes (see function.py); each node knows the
+tensors it was applied to, and each of those knows the node that made it
+(``t._ctx``, None for a leaf). ``run_backward`` sorts the nodes reachable from
+the outputs topologically with an explicit stack (no recursion, so a chain of
+any length works), then visits each node once, after every gradient flowing
+into it has been summed.
 """
 import numpy as np
 
+from .function import _RELEASED
+
 
 def _sum_to_shape(grad, shape):
-    """Sum a broadcast gradient back to ``shape``."""
-    if grad.shape == tuple(shape):
-        return grad
+    """Sum a broadcast gradient back to ``shape`` (the inverse of broadcasting ``shape`` to ``grad.shape``)."""
+    if grad.ndim < len(shape):
+        return np.broadcast_to(grad, shape)
     lead = grad.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1)
-    grad = grad.sum(axis=axes, keepdims=True) if axes else grad
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
     return grad.reshape(shape)
 
 
-def _check_grad(t, g, what):
-    g = np.asarray(g)
-    if g.shape != t.shape:
-        try:
-            g = np.broadcast_to(g, t.shape)
-        except ValueError:
-            raise RuntimeError(f"{what}: expected a gradient of shape {t.shape} (got shape {g.shape})") from None
-    return g
-
-
 def _toposort(roots):
-    """Nodes reachable from ``roots``, each after every node that feeds it a gradient."""
+    """The nodes reachable from ``roots``, each one before every node it sends a gradient to."""
     order, seen = [], set()
     stack = [(r, False) for r in roots]
     while stack:
-        node, done = stack.pop()
-        if done:
+        node, expanded = stack.pop()
+        if expanded:  # all the nodes below it are in ``order`` already
             order.append(node)
             continue
-        if id(node) in seen:
+        if node in seen:
             continue
-        seen.add(id(node))
+        seen.add(node)
         stack.append((node, True))
         for t in node.inputs:
-            if t is not None and t._ctx is not None and id(t._ctx) not in seen:
+            if t is not None and t._ctx is not None and t._ctx not in seen:
                 stack.append((t._ctx, False))
     order.reverse()
     return order
 
 
 def run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
-    """Propagate ``grad_outputs`` from ``outputs`` to the leaves.
+    """Propagate ``grad_outputs`` (arrays) from ``outputs`` (Tensors) to the leaves.
 
-    Leaves accumulate into ``.grad``. With ``capture`` (a list of tensors), the
-    gradients reaching those tensors are returned instead and no ``.grad`` changes.
+    Leaves (and tensors that ``retain_grad()``) accumulate into ``.grad``. With
+    ``capture`` (a list of tensors) the gradients reaching those tensors are
+    returned instead (None for one no gradient reaches), and no ``.grad`` changes.
     """
+    for t, g in zip(outputs, grad_outputs):
+        if not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn: backward() "
+                               "was called on a tensor that does not require grad (nothing it was computed from "
+                               "has requires_grad=True, or it was computed under no_grad)")
+        if g.shape != t.shape:
+            try:
+                np.broadcast_to(g, t.shape)
+            except ValueError:
+                raise RuntimeError(f"backward: expected a gradient of shape {t.shape} (got shape {g.shape})") from None
+
+    order = _toposort([t._ctx for t in outputs if t._ctx is not None])
+    if any(node._released for node in order):
+        raise RuntimeError(_RELEASED)  # checked before any .grad changes
+
     captured = {id(t): None for t in capture} if capture is not None else None
-    buffers = {}  # id(node) -> list of gradient arrays, one per output
+    buffers = {}  # node -> [gradient of each of its outputs, or None]
 
     def deliver(t, g):
+        """Hand gradient ``g`` (of t's shape and dtype) to tensor ``t``."""
         if captured is not None:
             if id(t) in captured:
                 prev = captured[id(t)]
-                captured[id(t)] = g.copy() if prev is None else prev + g
+                captured[id(t)] = np.array(g) if prev is None else prev + g
         elif t._ctx is None or t._retains_grad:
-            g = g.astype(t.dtype, copy=False)
-            t.grad = g.copy() if t.grad is None else t.grad + g
-        if t._ctx is not None:
-            buf = buffers.setdefault(id(t._ctx), [None] * t._ctx.n_outputs)
+            t._grad = np.array(g) if t._grad is None else t._grad + g
+        node = t._ctx
+        if node is not None:
+            buf = buffers.get(node)
+            if buf is None:
+                buf = buffers[node] = [None] * len(node.out_meta)
             i = t._out_index
             buf[i] = g if buf[i] is None else buf[i] + g
 
     for t, g in zip(outputs, grad_outputs):
-        if not t.requires_grad:
-            raise RuntimeError(
-                "backward() called on a tensor that does not require grad: nothing it depends on has "
-                "requires_grad=True (or it was computed under no_grad)"
-            )
-        deliver(t, _check_grad(t, g, "backward"))
+        g = np.broadcast_to(g, t.shape) if g.shape != t.shape else g
+        deliver(t, g.astype(t.dtype, copy=False))
 
-    for node in _toposort([t._ctx for t in outputs if t._ctx is not None]):
-        grads = buffers.pop(id(node), None)
+    for node in order:
+        grads = buffers.pop(node, None)
         if grads is None:
             continue
-        if node._released:
-            node.saved_tensors  # raises the clear error
-        grads = [np.zeros(shape, dtype) if g is None else g for g, (shape, dtype) in zip(grads, node.out_meta)]
+        if len(grads) > 1:  # an output of a multi-output op that got no gradient gets zeros
+            grads = [np.zeros(shape, dtype) if g is None else g for g, (shape, dtype) in zip(grads, node.out_meta)]
         in_grads = node.fn.backward(node, *grads)
-        if not isinstance(in_grads, tuple):
+        if not isinstance(in_grads, (tuple, list)):
             in_grads = (in_grads,)
-        if len(in_grads) < len(node.inputs):
-            in_grads = in_grads + (None,) * (len(node.inputs) - len(in_grads))
         for t, g, need in zip(node.inputs, in_grads, node.needs_input_grad):
             if need and g is not None:
-                g = np.asarray(g)
-                if g.shape != t.shape:
-                    g = _sum_to_shape(g, t.shape)
+                data = t.data
+                if type(g) is not np.ndarray:
+                    g = np.asarray(g)
+                if g.shape != data.shape:
+                    g = _sum_to_shape(g, data.shape)
+                if g.dtype != data.dtype:
+                    g = g.astype(data.dtype)
                 deliver(t, g)
         if not retain_graph:
             node.release()

@@ -14,23 +14,39 @@ Write a new op by subclassing::
             return 2 * x * g
 
     y = Square.apply(t)               # Tensors in, Tensors out, graph recorded
+
+``apply`` hands ``forward`` the arrays inside the Tensor arguments and every other
+argument as it is. ``backward`` gets one gradient per output (zeros for an output
+that received none) and returns one gradient per forward argument, None where
+there is none (a non-Tensor argument, or ``ctx.needs_input_grad[i]`` False). A
+gradient may have the broadcast shape of the output: the engine sums it back to
+its input's shape and casts it to its input's dtype.
 """
 import numpy as np
 
+from .. import _tensor
 from .grad_mode import is_grad_enabled
+
+_RELEASED = ("Trying to backward through the graph a second time (or directly access saved values after they "
+             "have already been freed). Saved intermediate values of the graph are freed when you call "
+             ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+             "graph a second time.")
 
 
 class Context:
-    """What a Function's forward leaves for its backward; also the graph node."""
+    """What a Function's forward leaves for its backward; also the node of the graph.
 
-    __slots__ = ("fn", "inputs", "needs_input_grad", "n_outputs", "out_meta", "_saved", "_released", "__dict__")
+    ``inputs`` holds one entry per forward argument: the Tensor, or None for anything else.
+    Ops may set any other attribute on it (``ctx.axis = 1``).
+    """
 
-    def __init__(self, fn, inputs):
+    __slots__ = ("fn", "inputs", "needs_input_grad", "out_meta", "_saved", "_released", "__dict__")
+
+    def __init__(self, fn, inputs, needs_input_grad):
         self.fn = fn
-        self.inputs = inputs  # one entry per forward argument: the Tensor, or None
-        self.needs_input_grad = tuple(t is not None and t.requires_grad for t in inputs)
-        self.n_outputs = 1
-        self.out_meta = ()
+        self.inputs = inputs
+        self.needs_input_grad = needs_input_grad
+        self.out_meta = None  # ((shape, dtype), ...) of the outputs, set by apply for a recorded node
         self._saved = ()
         self._released = False
 
@@ -40,18 +56,17 @@ class Context:
     @property
     def saved_tensors(self):
         if self._released:
-            raise RuntimeError(
-                "Trying to backward through the graph a second time (or directly access saved "
-                "values after they have already been freed). Saved intermediate values of the graph "
-                "are freed when you call .backward() or autograd.grad(). Specify retain_graph=True "
-                "if you need to backward through the graph a second time."
-            )
+            raise RuntimeError(_RELEASED)
         return self._saved
 
     def release(self):
+        """Free what forward saved; a later backward through this node raises."""
         self._saved = ()
         self._released = True
         self.__dict__.clear()
+
+    def __repr__(self):
+        return f"<{self.fn.__name__}Backward>"
 
 
 class Function:
@@ -67,23 +82,26 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .._tensor import Tensor
-
-        tensors = [a if isinstance(a, Tensor) else None for a in args]
+        """Run ``forward`` on the arrays inside ``args``; record a graph node if any input requires grad."""
+        Tensor = _tensor.Tensor
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        record = is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
-        ctx = Context(cls, tensors if record else [None] * len(tensors))
+        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        record = True in needs and is_grad_enabled()
+        if record:
+            ctx = Context(cls, tuple(a if isinstance(a, Tensor) else None for a in args), needs)
+        else:
+            ctx = Context(cls, (), (False,) * len(args))
         out = cls.forward(ctx, *arrays, **kwargs)
+
         multi = isinstance(out, tuple)
-        outs = out if multi else (out,)
         results = []
-        for i, o in enumerate(outs):
-            t = Tensor._from_array(np.asarray(o))
-            if record and np.issubdtype(t.data.dtype, np.inexact):
-                t.requires_grad = True
-                t._ctx, t._out_index = ctx, i
+        for i, o in enumerate(out if multi else (out,)):
+            if type(o) is not np.ndarray:
+                o = np.asarray(o)
+            t = Tensor._from_array(o)
+            if record and o.dtype.kind in "fc":  # integer outputs (indices, masks) carry no gradient
+                t.requires_grad, t._ctx, t._out_index = True, ctx, i
             results.append(t)
         if record:
-            ctx.n_outputs = len(outs)
-            ctx.out_meta = tuple((r.shape, r.dtype) for r in results)
+            ctx.out_meta = tuple((r.data.shape, r.data.dtype) for r in results)
         return tuple(results) if multi else results[0]

@@ -1,4 +1,19 @@
-"""Whether operations record a graph: no_grad, enable_grad, set_grad_enabled."""
+"""Whether operations record a graph: ``no_grad``, ``enable_grad``, ``set_grad_enabled``.
+
+Each is a context manager and a decorator; the mode is per thread.
+
+>>> import lucid
+>>> x = lucid.ones(2, requires_grad=True)
+>>> with lucid.no_grad():
+...     y = x * 2
+>>> y.requires_grad
+False
+>>> @lucid.no_grad()
+... def double(t):
+...     return t * 2
+>>> double(x).requires_grad, lucid.is_grad_enabled()
+(False, True)
+"""
 import functools
 import threading
 
@@ -6,6 +21,7 @@ _state = threading.local()
 
 
 def is_grad_enabled():
+    """True when ops record a graph (the default)."""
     return getattr(_state, "enabled", True)
 
 
@@ -14,9 +30,15 @@ def _set(mode):
 
 
 class _GradMode:
-    """A context manager and decorator that runs its body with grad mode ``self.mode``."""
+    """Runs a ``with`` body, or each call of a decorated function, with grad mode ``self.mode``."""
 
     mode = True
+
+    def __new__(cls, *args):
+        # bare decorator: ``@no_grad`` as well as ``@no_grad()``
+        if cls is not set_grad_enabled and len(args) == 1 and callable(args[0]):
+            return cls()(args[0])
+        return super().__new__(cls)
 
     def __enter__(self):
         self._prev = is_grad_enabled()
@@ -43,7 +65,7 @@ class _GradMode:
 
 
 class no_grad(_GradMode):
-    """Operations inside record no graph."""
+    """Operations inside record no graph: their results do not require grad."""
 
     mode = False
 
@@ -55,7 +77,8 @@ class enable_grad(_GradMode):
 
 
 class set_grad_enabled(_GradMode):
-    """``set_grad_enabled(mode)`` sets grad mode at once; used with ``with`` it restores the old mode on exit."""
+    """``set_grad_enabled(mode)`` sets grad mode at once, like a function; used with ``with`` it
+    restores the previous mode on exit, and as a decorator it applies ``mode`` to each call only."""
 
     def __init__(self, mode):
         self.mode = bool(mode)

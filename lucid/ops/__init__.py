@@ -1,10 +1,15 @@
-"""The public op functions. Each wraps one autograd Function from the files beside this one."""
+"""The public op functions, with PyTorch's signatures. Each wraps one autograd Function from the files
+beside this one; the same functions become Tensor methods and operators at the bottom of this file."""
+import builtins
+import math
 import numbers
+from collections import namedtuple
 
 import numpy as np
 
 from .. import _dtype
 from .._tensor import Tensor
+from ..autograd.grad_mode import is_grad_enabled
 from . import elementwise as E
 from . import linalg as L
 from . import reduction as R
@@ -12,8 +17,8 @@ from . import shape as S
 
 
 def _t(x):
-    """A Tensor for array-likes; Python scalars stay scalars (NumPy 2 promotion)."""
-    if isinstance(x, Tensor) or isinstance(x, numbers.Number):
+    """A Tensor for array-likes; Python and NumPy scalars stay scalars (NumPy 2 promotion)."""
+    if isinstance(x, (Tensor, numbers.Number)):
         return x
     return Tensor(x)
 
@@ -23,12 +28,12 @@ def _dim(dim, axis):
 
 
 # ---- elementwise ------------------------------------------------------------
-def add(a, b):
-    return E.Add.apply(_t(a), _t(b))
+def add(a, b, *, alpha=1):
+    return E.Add.apply(_t(a), _t(b) if alpha == 1 else mul(b, alpha))
 
 
-def sub(a, b):
-    return E.Sub.apply(_t(a), _t(b))
+def sub(a, b, *, alpha=1):
+    return E.Sub.apply(_t(a), _t(b) if alpha == 1 else mul(b, alpha))
 
 
 def mul(a, b):
@@ -44,7 +49,7 @@ def pow(a, b):
 
 
 def neg(x):
-    return E.Neg.apply(x)
+    return E.Neg.apply(_t(x))
 
 
 def exp(x):
@@ -68,7 +73,12 @@ def abs(x):
 
 
 def clip(x, min=None, max=None):
-    return E.Clip.apply(_t(x), min, max)
+    """Limit ``x`` to ``[min, max]`` (numbers or tensors; either may be None)."""
+    if min is None and max is None:
+        raise ValueError("clip: at least one of 'min' or 'max' must not be None")
+    lo = min if min is None or isinstance(min, numbers.Number) else _t(min)
+    hi = max if max is None or isinstance(max, numbers.Number) else _t(max)
+    return E.Clip.apply(_t(x), lo, hi)
 
 
 clamp = clip
@@ -94,77 +104,136 @@ def minimum(a, b):
     return E.Minimum.apply(_t(a), _t(b))
 
 
-def where(cond, a, b):
-    cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
-    return E.Where.apply(cond, _t(a), _t(b))
+def where(condition, input, other):
+    """``input`` where ``condition`` is true, else ``other``; broadcast together. No gradient to the condition."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    return E.Where.apply(cond, _t(input), _t(other))
 
 
 def astype(x, dtype):
+    """``x`` cast to ``dtype`` (``x`` itself if it has that dtype already)."""
     dtype = _dtype.as_dtype(dtype)
+    x = _t(x)
     if x.dtype == dtype:
         return x
     return E.AsType.apply(x, dtype)
 
 
 def clone(x):
-    return E.Clone.apply(x)
+    return E.Clone.apply(_t(x))
 
 
-# ---- comparisons (no gradient) ----------------------------------------------
-def _cmp(fn):
+# ---- comparisons and logic (no gradient) -------------------------------------
+def _no_grad_op(ufunc, name):
     def op(a, b):
         a = a.data if isinstance(a, Tensor) else a
         b = b.data if isinstance(b, Tensor) else b
-        return Tensor._from_array(np.asarray(fn(a, b)))
+        return Tensor._from_array(np.asarray(E._binary(ufunc, a, b)))
 
-    op.__name__ = fn.__name__
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"``{name}(a, b)``: elementwise ``np.{ufunc.__name__}``, broadcast; the result carries no gradient."
     return op
 
 
-eq, ne, lt, le, gt, ge = map(_cmp, (np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal))
+eq, ne, lt, le, gt, ge = (_no_grad_op(f, n) for f, n in [(np.equal, "eq"), (np.not_equal, "ne"), (np.less, "lt"),
+                                                          (np.less_equal, "le"), (np.greater, "gt"),
+                                                          (np.greater_equal, "ge")])
+logical_and, logical_or, logical_xor = (_no_grad_op(f, f.__name__)
+                                        for f in (np.logical_and, np.logical_or, np.logical_xor))
+bitwise_and, bitwise_or, bitwise_xor = (_no_grad_op(f, f.__name__)
+                                        for f in (np.bitwise_and, np.bitwise_or, np.bitwise_xor))
+
+
+def logical_not(x):
+    return Tensor._from_array(np.logical_not(x.data if isinstance(x, Tensor) else x))
+
+
+def bitwise_not(x):
+    return Tensor._from_array(np.invert(x.data if isinstance(x, Tensor) else x))
 
 
 # ---- reductions ---------------------------------------------------------------
-def sum(x, dim=None, keepdim=False, *, axis=None):
-    return R.Sum.apply(_t(x), _dim(dim, axis), keepdim)
+def sum(input, dim=None, keepdim=False, *, axis=None):
+    return R.Sum.apply(_t(input), _dim(dim, axis), keepdim)
 
 
-def mean(x, dim=None, keepdim=False, *, axis=None):
-    return R.Mean.apply(_t(x), _dim(dim, axis), keepdim)
+def mean(input, dim=None, keepdim=False, *, axis=None):
+    return R.Mean.apply(_t(input), _dim(dim, axis), keepdim)
 
 
-def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+def _correction(dim, unbiased, correction):
+    if isinstance(dim, bool):  # the old overload var(x, unbiased)
+        dim, unbiased = None, dim
     if correction is None:
         correction = 1 if unbiased is None else int(bool(unbiased))
-    return R.Var.apply(_t(x), _dim(dim, axis), correction, keepdim)
+    return dim, correction
 
 
-def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction, axis=axis))
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+    """Variance over ``dim``, divided by ``n − correction``: ``correction=1`` (the default, ``unbiased=True``)
+    is the sample variance, ``correction=0`` (``unbiased=False``) the population variance."""
+    dim, correction = _correction(_dim(dim, axis), unbiased, correction)
+    return R.Var.apply(_t(input), dim, correction, keepdim)
 
 
-def max(x, dim=None, keepdim=False, *, axis=None):
-    return R.MaxMin.apply(_t(x), _dim(dim, axis), keepdim, True)
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+    """Standard deviation, ``sqrt(var(...))``, same arguments as ``var``."""
+    dim, correction = _correction(_dim(dim, axis), unbiased, correction)
+    return R.Std.apply(_t(input), dim, correction, keepdim)
 
 
-def min(x, dim=None, keepdim=False, *, axis=None):
-    return R.MaxMin.apply(_t(x), _dim(dim, axis), keepdim, False)
+# what max/min over a dim return, as PyTorch's torch.return_types.max: ``values, indices = x.max(1)``
+max_result = namedtuple("max", ["values", "indices"])
+min_result = namedtuple("min", ["values", "indices"])
 
 
-def argmax(x, dim=None, keepdim=False, *, axis=None):
-    d = _dim(dim, axis)
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
-    return Tensor._from_array(np.asarray(np.argmax(data, axis=d, keepdims=keepdim if d is not None else False)))
+def _max_min(input, dim, keepdim, axis, largest):
+    dim = _dim(dim, axis)
+    if isinstance(dim, Tensor):  # max(a, b): the elementwise form
+        return (maximum if largest else minimum)(input, dim)
+    if dim is None:
+        if keepdim:
+            raise TypeError("max/min: keepdim needs dim")
+        return R.MaxMin.apply(_t(input), None, False, largest)
+    values, indices = R.MaxMin.apply(_t(input), dim, keepdim, largest)
+    return (max_result if largest else min_result)(values, indices)
 
 
-def argmin(x, dim=None, keepdim=False, *, axis=None):
-    d = _dim(dim, axis)
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
-    return Tensor._from_array(np.asarray(np.argmin(data, axis=d, keepdims=keepdim if d is not None else False)))
+def max(input, dim=None, keepdim=False, *, axis=None):
+    """``max(x)``: the largest element (a 0-d tensor; its gradient is shared by ties).
+    ``max(x, dim, keepdim=False)``: ``(values, indices)`` over ``dim``; the gradient goes to ``indices``.
+    ``max(x, other)``: ``maximum(x, other)``."""
+    return _max_min(input, dim, keepdim, axis, True)
+
+
+def min(input, dim=None, keepdim=False, *, axis=None):
+    """As ``max``, for the smallest."""
+    return _max_min(input, dim, keepdim, axis, False)
+
+
+def _arg(fn, input, dim, keepdim):
+    data = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if dim is None:
+        return Tensor._from_array(np.asarray(fn(data)))
+    R._axes(dim, data.ndim)
+    if data.ndim == 0:
+        return Tensor._from_array(np.zeros((), np.int64))
+    return Tensor._from_array(np.asarray(fn(data, axis=dim, keepdims=keepdim)))
+
+
+def argmax(input, dim=None, keepdim=False, *, axis=None):
+    """Index of the largest element (of the flattened tensor when ``dim`` is None); int64, no gradient."""
+    return _arg(np.argmax, input, _dim(dim, axis), keepdim)
+
+
+def argmin(input, dim=None, keepdim=False, *, axis=None):
+    """Index of the smallest element; as ``argmax``."""
+    return _arg(np.argmin, input, _dim(dim, axis), keepdim)
 
 
 # ---- linear algebra -------------------------------------------------------------
 def matmul(a, b):
+    """Matrix product with NumPy's rules: batch dimensions broadcast; a 1-D operand is a vector."""
     return L.MatMul.apply(_t(a), _t(b))
 
 
@@ -175,98 +244,154 @@ def _shape_arg(shape):
     return tuple(shape)
 
 
-def reshape(x, *shape):
-    return S.Reshape.apply(x, _shape_arg(shape))
+def reshape(input, *shape):
+    """``reshape(x, 2, 3)`` or ``reshape(x, (2, 3))``; one size may be -1."""
+    return S.Reshape.apply(_t(input), _shape_arg(shape))
 
 
-def permute(x, *dims):
-    return S.Permute.apply(x, _shape_arg(dims))
+def view(input, *shape):
+    """As ``reshape`` (NumPy decides whether it is a view)."""
+    return reshape(input, *shape)
 
 
-def transpose(x, dim0, dim1):
-    dims = list(range(x.ndim))
-    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-    return S.Permute.apply(x, tuple(dims))
+def permute(input, *dims):
+    return S.Permute.apply(_t(input), _shape_arg(dims))
 
 
-def flatten(x, start_dim=0, end_dim=-1):
-    if x.ndim == 0:
-        return reshape(x, 1)
-    s, e = start_dim % x.ndim, end_dim % x.ndim
-    return reshape(x, x.shape[:s] + (-1,) + x.shape[e + 1:]) if x.size else reshape(
-        x, x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
+def transpose(input, dim0, dim1):
+    """Swap dimensions ``dim0`` and ``dim1``."""
+    input = _t(input)
+    n = builtins.max(input.ndim, 1)
+    dims = list(range(input.ndim))
+    d0, d1 = S._check_dim(dim0, n), S._check_dim(dim1, n)
+    if input.ndim:
+        dims[d0], dims[d1] = dims[d1], dims[d0]
+    return S.Permute.apply(input, tuple(dims))
 
 
-def squeeze(x, dim=None):
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dimensions ``start_dim..end_dim`` into one."""
+    input = _t(input)
+    if input.ndim == 0:
+        return reshape(input, 1)
+    s, e = S._check_dim(start_dim, input.ndim), S._check_dim(end_dim, input.ndim)
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    shape = input.shape
+    return reshape(input, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
+
+
+def squeeze(input, dim=None):
+    """Drop dimensions of size 1 (all of them, or those in ``dim`` that have size 1)."""
+    input = _t(input)
     if dim is None:
-        return reshape(x, tuple(n for n in x.shape if n != 1))
-    dims = {d % x.ndim for d in ((dim,) if isinstance(dim, int) else dim)} if x.ndim else set()
-    return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1)))
+        return reshape(input, tuple(n for n in input.shape if n != 1))
+    n = builtins.max(input.ndim, 1)
+    dims = {S._check_dim(d, n) for d in ((dim,) if isinstance(dim, (int, np.integer)) else dim)}
+    return reshape(input, tuple(s for i, s in enumerate(input.shape) if not (i in dims and s == 1)))
 
 
-def unsqueeze(x, dim):
-    d = dim % (x.ndim + 1)
-    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+def unsqueeze(input, dim):
+    """Insert a dimension of size 1 at ``dim`` (``-1``: at the end)."""
+    input = _t(input)
+    d = S._check_dim(dim, input.ndim + 1)
+    return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
 
 
-def expand(x, *shape):
-    return S.Expand.apply(x, _shape_arg(shape))
+def expand(input, *shape):
+    """Broadcast to ``shape`` without copying; -1 keeps a size."""
+    return S.Expand.apply(_t(input), _shape_arg(shape))
 
 
 def _index(idx):
     if isinstance(idx, Tensor):
         return idx.data
     if isinstance(idx, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in idx)
+        return tuple(i.data if isinstance(i, Tensor) else np.asarray(i) if isinstance(i, list) else i for i in idx)
     if isinstance(idx, list):
         return np.asarray(idx)
     return idx
 
 
-def getitem(x, idx):
-    return S.GetItem.apply(x, _index(idx))
+def getitem(input, index):
+    """``x[index]``: NumPy's basic and advanced indexing; gradients of repeated picks add up."""
+    return S.GetItem.apply(input, _index(index))
 
 
 def cat(tensors, dim=0):
+    """Join tensors along an existing dimension."""
     return S.Cat.apply(dim, *[_t(t) for t in tensors])
 
 
-concatenate = cat
+concatenate = concat = cat
 
 
 def stack(tensors, dim=0):
+    """Join same-shaped tensors along a new dimension."""
     return S.Stack.apply(dim, *[_t(t) for t in tensors])
 
 
-def split(x, split_size_or_sections, dim=0):
-    """Split along ``dim`` into chunks of ``split_size`` (an int) or of the listed sizes."""
-    n = x.shape[dim]
-    if isinstance(split_size_or_sections, int):
-        sizes = [split_size_or_sections] * (n // split_size_or_sections)
-        if n % split_size_or_sections:
-            sizes.append(n % split_size_or_sections)
+def split(tensor, split_size_or_sections, dim=0):
+    """Split along ``dim`` into pieces of ``split_size`` (an int; the last piece may be shorter)
+    or of the listed sizes. Returns a tuple of tensors."""
+    tensor = _t(tensor)
+    d = S._check_dim(dim, builtins.max(tensor.ndim, 1))
+    if tensor.ndim == 0:
+        raise ValueError("split: a 0-d tensor cannot be split")
+    n = tensor.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: split_size must be a positive integer (got {size})")
+        sizes = [size] * (n // size) + ([n % size] if n % size else [])
     else:
-        sizes = list(split_size_or_sections)
-        if builtins_sum(sizes) != n:
-            raise ValueError(f"split sizes {sizes} do not add up to {n}, the size of dimension {dim}")
-    out, start = [], 0
-    for s in sizes:
-        idx = [slice(None)] * x.ndim
-        idx[dim] = slice(start, start + s)
-        out.append(getitem(x, tuple(idx)))
-        start += s
-    return tuple(out)
+        sizes = [int(s) for s in split_size_or_sections]
+        if builtins.sum(sizes) != n or builtins.min(sizes, default=0) < 0:
+            raise ValueError(f"split: sizes {sizes} do not add up to {n}, the size of dimension {dim}")
+    return S.Split.apply(tensor, sizes or [0], d)
 
 
-def pad(x, pad, mode="constant", value=0.0):
-    if mode != "constant":
-        raise NotImplementedError(f"pad: only mode='constant' is supported (got {mode!r})")
-    return S.Pad.apply(x, tuple(pad), value)
+def chunk(input, chunks, dim=0):
+    """Split into ``chunks`` pieces of equal size (the last may be smaller), as PyTorch."""
+    input = _t(input)
+    n = input.shape[S._check_dim(dim, builtins.max(input.ndim, 1))]
+    return split(input, builtins.max(-(-n // chunks), 1), dim)
 
 
-import builtins as _builtins  # noqa: E402
+def pad(input, pad, mode="constant", value=None):
+    """Pad the last dimensions by ``pad = (last_lo, last_hi, second_last_lo, ...)``, as
+    ``torch.nn.functional.pad``; ``mode`` is ``"constant"`` (with ``value``, default 0),
+    ``"reflect"``, ``"replicate"`` or ``"circular"``."""
+    return S.Pad.apply(_t(input), tuple(pad), mode, 0.0 if value is None else value)
 
-builtins_sum = _builtins.sum
+
+# ---- in-place forms -------------------------------------------------------------
+def _inplace(op, ufunc):
+    """``a += b``: in place on the array when no graph is being recorded; otherwise the out-of-place
+    op (the name is rebound to the result), so gradients stay right."""
+
+    def iop(self, other):
+        if is_grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+            if self.requires_grad and self._ctx is None:
+                self._check_inplace(f"{op.__name__}=")  # raises: a leaf that requires grad
+            return op(self, other)
+        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
+        return self
+
+    return iop
+
+
+def _inplace_method(ufunc, name):
+    """``x.add_(y)``: change x's array in place; for tensors outside a graph (or under ``no_grad``)."""
+
+    def method(self, other, *, alpha=1):
+        self._check_inplace(name)
+        other = other.data if isinstance(other, Tensor) else other
+        ufunc(self.data, other if alpha == 1 else np.multiply(other, alpha), out=self.data, casting="same_kind")
+        return self
+
+    method.__name__ = name
+    return method
 
 
 # ---- the same ops as Tensor methods and operators -------------------------------
@@ -288,25 +413,33 @@ def _install_methods():
     T.__pos__ = lambda a: a
     T.__abs__ = abs
     T.__eq__, T.__ne__, T.__lt__, T.__le__, T.__gt__, T.__ge__ = eq, ne, lt, le, gt, ge
+    T.__and__, T.__or__, T.__xor__ = bitwise_and, bitwise_or, bitwise_xor
+    T.__rand__, T.__ror__, T.__rxor__ = bitwise_and, bitwise_or, bitwise_xor
+    T.__invert__ = bitwise_not
+    T.__iadd__ = _inplace(add, np.add)
+    T.__isub__ = _inplace(sub, np.subtract)
+    T.__imul__ = _inplace(mul, np.multiply)
+    T.__itruediv__ = _inplace(div, np.true_divide)
+    T.add_ = _inplace_method(np.add, "add_")
+    T.sub_ = _inplace_method(np.subtract, "sub_")
+    T.mul_ = _inplace_method(np.multiply, "mul_")
+    T.div_ = _inplace_method(np.true_divide, "div_")
     T.__getitem__ = getitem
 
-    def __setitem__(self, idx, value):
-        if self.requires_grad and self._ctx is None:
-            raise RuntimeError("a leaf Tensor that requires grad cannot be modified in place")
-        self.data[_index(idx)] = value.data if isinstance(value, Tensor) else value
+    def __setitem__(self, index, value):
+        self._check_inplace("item assignment")
+        self.data[_index(index)] = value.data if isinstance(value, Tensor) else value
 
     T.__setitem__ = __setitem__
-    for name in ("add", "sub", "mul", "div", "pow", "exp", "log", "sqrt", "rsqrt", "abs", "clip", "clamp",
+    for name in ("add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "rsqrt", "abs", "clip", "clamp",
                  "tanh", "sigmoid", "relu", "maximum", "minimum", "sum", "mean", "var", "std", "max", "min",
-                 "argmax", "argmin", "matmul", "reshape", "permute", "transpose", "flatten", "squeeze",
-                 "unsqueeze", "expand", "split", "eq", "ne", "lt", "le", "gt", "ge"):
+                 "argmax", "argmin", "matmul", "reshape", "view", "permute", "transpose", "flatten", "squeeze",
+                 "unsqueeze", "expand", "split", "chunk", "pad", "eq", "ne", "lt", "le", "gt", "ge",
+                 "logical_and", "logical_or", "logical_xor", "logical_not"):
         setattr(T, name, globals()[name])
-    T.neg = neg
-    T.view = reshape
-    T.pad = pad
-    T.expand_as = lambda a, b: expand(a, b.shape)
-    T.reshape_as = lambda a, b: reshape(a, b.shape)
-    T.view_as = T.reshape_as
+    T.where = lambda self, condition, other: where(condition, self, other)
+    T.expand_as = lambda self, other: expand(self, other.shape)
+    T.reshape_as = T.view_as = lambda self, other: reshape(self, other.shape)
 
 
 _install_methods()

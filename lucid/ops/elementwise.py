@@ -9,10 +9,25 @@ import numpy as np
 from ..autograd.function import Function
 
 
+def _binary(ufunc, a, b):
+    """``ufunc(a, b)``, with a broadcasting failure reported as a ValueError naming both shapes."""
+    try:
+        return ufunc(a, b)
+    except ValueError:
+        try:
+            np.broadcast_shapes(np.shape(a), np.shape(b))
+        except ValueError:
+            raise ValueError(f"{ufunc.__name__}: shapes {np.shape(a)} and {np.shape(b)} cannot be broadcast "
+                             "together") from None
+        raise
+
+
 class Add(Function):
+    """y = a + b;  da = g,  db = g."""
+
     @staticmethod
     def forward(ctx, a, b):
-        return np.add(a, b)
+        return _binary(np.add, a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -20,13 +35,15 @@ class Add(Function):
 
 
 class Sub(Function):
+    """y = a − b;  da = g,  db = −g."""
+
     @staticmethod
     def forward(ctx, a, b):
-        return np.subtract(a, b)
+        return _binary(np.subtract, a, b)
 
     @staticmethod
     def backward(ctx, g):
-        return g, -g
+        return g, (-g if ctx.needs_input_grad[1] else None)
 
 
 class Mul(Function):
@@ -35,7 +52,7 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.multiply(a, b)
+        return _binary(np.multiply, a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -49,7 +66,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.true_divide(a, b)
+        return _binary(np.true_divide, a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -60,11 +77,11 @@ class Div(Function):
 
 
 class Pow(Function):
-    """y = aᵇ;  da = g·b·aᵇ⁻¹,  db = g·aᵇ·ln a."""
+    """y = aᵇ;  da = g·b·aᵇ⁻¹ (0 where b = 0),  db = g·y·ln a (0 where a = 0 and b ≥ 0), as PyTorch."""
 
     @staticmethod
     def forward(ctx, a, b):
-        y = np.power(a, b)
+        y = _binary(np.power, a, b)
         ctx.save_for_backward(a, b, y)
         return y
 
@@ -72,19 +89,20 @@ class Pow(Function):
     def backward(ctx, g):
         a, b, y = ctx.saved_tensors
         da = db = None
-        if ctx.needs_input_grad[0]:
-            da = g * b * np.power(a, np.subtract(b, 1))
-        if ctx.needs_input_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                db = g * np.where(y == 0, 0, y * np.log(np.where(a > 0, a, 1)))
-            # d/db is only defined for a > 0 (and taken as 0 where y = 0, as PyTorch does)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.needs_input_grad[0]:
+                da = np.where(np.equal(b, 0), 0, g * b * np.power(a, b - 1))
+            if ctx.needs_input_grad[1]:
+                db = np.where(np.equal(a, 0) & np.greater_equal(b, 0), 0, g * y * np.log(a))
         return da, db
 
 
 class Neg(Function):
+    """y = −x;  dx = −g."""
+
     @staticmethod
-    def forward(ctx, a):
-        return np.negative(a)
+    def forward(ctx, x):
+        return np.negative(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -147,11 +165,11 @@ class Rsqrt(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return -0.5 * g * y * y * y
+        return -0.5 * g * (y * y * y)
 
 
 class Abs(Function):
-    """y = |x|;  dx = g·sign(x)."""
+    """y = |x|;  dx = g·sign(x)  (0 at x = 0)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -165,28 +183,39 @@ class Abs(Function):
 
 
 class Clip(Function):
-    """y = min(max(x, lo), hi);  dx = g where lo ≤ x ≤ hi, else 0."""
+    """y = min(max(x, lo), hi);  dx = g where lo ≤ x ≤ hi;  dlo = g where x < lo;  dhi = g where y came from hi.
+
+    ``lo`` and ``hi`` are numbers, tensors or None (no bound). With lo > hi every
+    element is hi, as in PyTorch.
+    """
 
     @staticmethod
     def forward(ctx, x, lo, hi):
-        ctx.save_for_backward(x)
-        ctx.lo, ctx.hi = lo, hi
+        ctx.save_for_backward(x, lo, hi)
         y = x
         if lo is not None:
-            y = np.maximum(y, lo)
+            y = _binary(np.maximum, y, lo)
         if hi is not None:
-            y = np.minimum(y, hi)
+            y = _binary(np.minimum, y, hi)
         return np.array(y, copy=y is x)
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        keep = np.ones(x.shape, dtype=bool)
-        if ctx.lo is not None:
-            keep &= x >= ctx.lo
-        if ctx.hi is not None:
-            keep &= x <= ctx.hi
-        return g * keep, None, None
+        x, lo, hi = ctx.saved_tensors
+        in_range = True
+        if lo is not None:
+            in_range = in_range & (x >= lo)
+        if hi is not None:
+            in_range = in_range & (x <= hi)
+        dx = np.where(in_range, g, 0) if ctx.needs_input_grad[0] else None
+        dlo = dhi = None
+        if ctx.needs_input_grad[1]:
+            below = x < lo if hi is None else (x < lo) & (lo <= hi)
+            dlo = np.where(below, g, 0)
+        if ctx.needs_input_grad[2]:
+            above = x > hi if lo is None else np.maximum(x, lo) > hi
+            dhi = np.where(above, g, 0)
+        return dx, dlo, dhi
 
 
 class Tanh(Function):
@@ -207,7 +236,7 @@ class Tanh(Function):
 def _sigmoid(x):
     # split by sign so exp never overflows
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
 
 
 class Sigmoid(Function):
@@ -226,18 +255,17 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """y = max(x, 0);  dx = g where x > 0."""
+    """y = max(x, 0);  dx = g where x > 0, else 0."""
 
     @staticmethod
     def forward(ctx, x):
-        mask = x > 0
-        ctx.save_for_backward(mask)
-        return x * mask
+        ctx.save_for_backward(x > 0)
+        return np.maximum(x, 0)
 
     @staticmethod
     def backward(ctx, g):
-        (mask,) = ctx.saved_tensors
-        return g * mask
+        (positive,) = ctx.saved_tensors
+        return np.where(positive, g, 0)
 
 
 class Maximum(Function):
@@ -246,43 +274,54 @@ class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
+        return _binary(np.maximum, a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        wa = (a > b) + 0.5 * (a == b)
-        return g * wa, g * (1 - wa)
+        shared = np.where(np.equal(a, b), g / 2, g)
+        da = np.where(np.less(a, b), 0, shared) if ctx.needs_input_grad[0] else None
+        db = np.where(np.greater(a, b), 0, shared) if ctx.needs_input_grad[1] else None
+        return da, db
 
 
 class Minimum(Function):
-    """y = min(a, b);  the gradient goes to the smaller input, split evenly on ties."""
+    """y = min(a, b);  the gradient goes to the smaller input, split evenly on ties (as PyTorch)."""
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.minimum(a, b)
+        return _binary(np.minimum, a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        wa = (a < b) + 0.5 * (a == b)
-        return g * wa, g * (1 - wa)
+        shared = np.where(np.equal(a, b), g / 2, g)
+        da = np.where(np.greater(a, b), 0, shared) if ctx.needs_input_grad[0] else None
+        db = np.where(np.less(a, b), 0, shared) if ctx.needs_input_grad[1] else None
+        return da, db
 
 
 class Where(Function):
-    """y = a where cond else b;  da = g·cond, db = g·¬cond."""
+    """y = a where cond else b;  da = g where cond,  db = g where not cond."""
 
     @staticmethod
     def forward(ctx, cond, a, b):
         cond = np.asarray(cond, dtype=bool)
         ctx.save_for_backward(cond)
-        return np.where(cond, a, b)
+        try:
+            return np.where(cond, a, b)
+        except ValueError:
+            shapes = (cond.shape, np.shape(a), np.shape(b))
+            raise ValueError(f"where: shapes {shapes[0]}, {shapes[1]} and {shapes[2]} (condition, input, other) "
+                             "cannot be broadcast together") from None
 
     @staticmethod
     def backward(ctx, g):
         (cond,) = ctx.saved_tensors
-        return None, np.where(cond, g, 0), np.where(cond, 0, g)
+        da = np.where(cond, g, 0) if ctx.needs_input_grad[1] else None
+        db = np.where(cond, 0, g) if ctx.needs_input_grad[2] else None
+        return None, da, db
 
 
 class AsType(Function):
@@ -299,6 +338,8 @@ class AsType(Function):
 
 
 class Clone(Function):
+    """y = a copy of x;  dx = g."""
+
     @staticmethod
     def forward(ctx, x):
         return x.copy()

@@ -1,25 +1,36 @@
-"""Reductions: sum, mean, var/std, max/min, argmax."""
+"""Reductions: sum, mean, var/std, max/min.
+
+Each takes ``axis`` (an int, a tuple of ints, or None for all) and ``keepdim``.
+Each backward first puts the reduced axes back (``_expand``), so the gradient
+lines up with the input again.
+"""
+import math
+
 import numpy as np
 
 from ..autograd.function import Function
 
 
 def _axes(axis, ndim):
+    """``axis`` as a tuple of non-negative ints (all axes for None), checked against ``ndim``."""
     if axis is None:
         return tuple(range(ndim))
     axis = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
+    n = max(ndim, 1)  # a 0-d tensor takes dim 0 or -1, as in PyTorch
     for a in axis:
-        if not -ndim <= a < max(ndim, 1):
-            raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], but got {a})")
-        out.append(a % ndim if ndim else 0)
-    return tuple(out)
+        if not -n <= a < n:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {a})")
+    return tuple(sorted({a % ndim for a in axis})) if ndim else ()
+
+
+def _count(shape, axes):
+    return math.prod(shape[a] for a in axes) if shape else 1
 
 
 def _expand(g, shape, axes, keepdim):
-    """Put back the reduced axes so ``g`` broadcasts against the input."""
-    if not keepdim:
-        g = np.expand_dims(g, tuple(a for a in axes if a < len(shape)))
+    """Put back the reduced axes of ``g`` so it broadcasts against an input of ``shape``."""
+    if not keepdim and shape:
+        g = np.expand_dims(g, axes)
     return np.broadcast_to(g, shape)
 
 
@@ -29,7 +40,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdim=False):
         ctx.axes, ctx.shape, ctx.keepdim = _axes(axis, x.ndim), x.shape, keepdim
-        return np.asarray(x.sum(axis=ctx.axes, keepdims=keepdim))
+        return x.sum(axis=ctx.axes, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
@@ -42,12 +53,19 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdim=False):
         ctx.axes, ctx.shape, ctx.keepdim = _axes(axis, x.ndim), x.shape, keepdim
-        ctx.n = int(np.prod([x.shape[a] for a in ctx.axes])) if x.ndim else 1
-        return np.asarray(x.mean(axis=ctx.axes, keepdims=keepdim))
+        ctx.n = _count(x.shape, ctx.axes)
+        return x.mean(axis=ctx.axes, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
         return _expand(g / ctx.n, ctx.shape, ctx.axes, ctx.keepdim)
+
+
+def _centered(ctx, x, axis, correction, keepdim):
+    """x − mean(x) over ``axis``, and the divisor n − correction; both left on ctx for backward."""
+    ctx.axes, ctx.shape, ctx.keepdim = _axes(axis, x.ndim), x.shape, keepdim
+    ctx.denom = max(_count(x.shape, ctx.axes) - correction, 0)
+    return x - x.mean(axis=ctx.axes, keepdims=True)
 
 
 class Var(Function):
@@ -55,50 +73,77 @@ class Var(Function):
 
     @staticmethod
     def forward(ctx, x, axis=None, correction=1, keepdim=False):
-        axes = _axes(axis, x.ndim)
-        n = int(np.prod([x.shape[a] for a in axes])) if x.ndim else 1
-        centered = x - x.mean(axis=axes, keepdims=True)
+        centered = _centered(ctx, x, axis, correction, keepdim)
         ctx.save_for_backward(centered)
-        ctx.axes, ctx.shape, ctx.keepdim, ctx.denom = axes, x.shape, keepdim, max(n - correction, 0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.asarray(np.sum(centered * centered, axis=axes, keepdims=keepdim) / ctx.denom).astype(x.dtype)
+            return np.sum(centered * centered, axis=ctx.axes, keepdims=keepdim) / ctx.denom
 
     @staticmethod
     def backward(ctx, g):
         (centered,) = ctx.saved_tensors
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _expand(g, ctx.shape, ctx.axes, ctx.keepdim) * (2 * centered / ctx.denom)
+            return _expand(g, ctx.shape, ctx.axes, ctx.keepdim) * centered * 2 / ctx.denom
+
+
+class Std(Function):
+    """y = √var(x);  dx = g·(x − μ)/((n − correction)·y), and 0 where y = 0 (as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, correction=1, keepdim=False):
+        centered = _centered(ctx, x, axis, correction, keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.sqrt(np.sum(centered * centered, axis=ctx.axes, keepdims=keepdim) / ctx.denom)
+        ctx.save_for_backward(centered, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        centered, y = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gy = np.where(y == 0, 0, g / (ctx.denom * y))
+        return _expand(gy, ctx.shape, ctx.axes, ctx.keepdim) * centered
 
 
 class MaxMin(Function):
-    """Values of max (or min) over ``axis``; the gradient goes to the arg position.
+    """Max (``largest=True``) or min over all elements, or over one ``axis``.
 
-    Over several positions holding the extreme value (ties) the gradient is shared
-    evenly, as PyTorch does for a full reduction; over one axis (``dim=``) it goes
-    to the first, the index PyTorch returns.
+    Over all elements (``axis=None``): the value; its gradient is shared evenly by
+    every position holding it, as PyTorch does. Over one axis: ``(values, indices)``;
+    the gradient goes to the position in ``indices`` (the first extreme one).
+    NaN counts as the extreme value, so it propagates.
     """
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdim=False, largest=True):
-        red = np.max if largest else np.min
-        ctx.shape, ctx.keepdim = x.shape, keepdim
+        ctx.shape, ctx.keepdim, ctx.over_all = x.shape, keepdim, axis is None
+        if x.size == 0:
+            raise RuntimeError(f"{'max' if largest else 'min'}(): cannot reduce an empty tensor (shape {x.shape})")
         if axis is None:
-            y = red(x)
-            mask = x == y
-            ctx.save_for_backward(mask / max(mask.sum(), 1))
-            ctx.axes = tuple(range(x.ndim))
-            return np.asarray(y)
-        (a,) = _axes(axis, x.ndim)
-        idx = (np.argmax if largest else np.argmin)(x, axis=a)
-        idx = np.expand_dims(idx, a)
-        mask = np.zeros(x.shape, dtype=x.dtype)
-        np.put_along_axis(mask, idx, 1, axis=a)
-        ctx.save_for_backward(mask)
-        ctx.axes = (a,)
+            y = np.max(x) if largest else np.min(x)
+            hits = (x == y) | (np.isnan(x) & np.isnan(y)) if x.dtype.kind in "fc" else x == y
+            ctx.save_for_backward(hits, np.count_nonzero(hits))
+            return y
+        if not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"max/min: dim must be an int (got {axis!r})")
+        if x.ndim == 0:  # dim 0 (or -1) of a 0-d tensor: the value itself, at index 0
+            _axes(axis, 0)
+            ctx.save_for_backward(None)
+            return x.copy(), np.zeros((), np.int64)
+        (a,) = ctx.axes = _axes(axis, x.ndim)
+        idx = np.expand_dims(np.argmax(x, axis=a) if largest else np.argmin(x, axis=a), a)
+        ctx.save_for_backward(idx)
         y = np.take_along_axis(x, idx, axis=a)
-        return y if keepdim else np.squeeze(y, a)
+        return (y, idx) if keepdim else (np.squeeze(y, a), np.squeeze(idx, a))
 
     @staticmethod
-    def backward(ctx, g):
-        (mask,) = ctx.saved_tensors
-        return _expand(g, ctx.shape, ctx.axes, ctx.keepdim) * mask
+    def backward(ctx, g, g_indices=None):
+        if ctx.over_all:
+            hits, count = ctx.saved_tensors
+            return np.where(hits, g / count, 0)
+        (idx,) = ctx.saved_tensors
+        if idx is None:
+            return g
+        dx = np.zeros(ctx.shape, dtype=g.dtype)
+        a = ctx.axes[0]
+        np.put_along_axis(dx, idx, g if ctx.keepdim else np.expand_dims(g, a), axis=a)
+        return dx

@@ -4,7 +4,15 @@ import numpy as np
 from ..autograd.function import Function
 
 
+def _check_dim(dim, ndim):
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, {ndim - 1}], but got {dim})")
+    return dim % ndim
+
+
 class Reshape(Function):
+    """y = x with a new shape (same elements, same order);  dx = g reshaped back."""
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -19,11 +27,15 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    """y = x with its axes reordered by ``dims``;  dx = g with the inverse order."""
+
     @staticmethod
     def forward(ctx, x, dims):
-        if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
-            raise ValueError(f"permute: dims {tuple(dims)} are not a permutation of {x.ndim} dimensions")
-        ctx.dims = tuple(d % x.ndim for d in dims)
+        n = max(x.ndim, 1)
+        if len(dims) != x.ndim or sorted(_check_dim(d, n) for d in dims) != list(range(x.ndim)):
+            raise ValueError(f"permute: dims {tuple(dims)} are not a permutation of the {x.ndim} dimensions "
+                             f"of shape {x.shape}")
+        ctx.dims = tuple(d % n for d in dims)
         return np.transpose(x, ctx.dims)
 
     @staticmethod
@@ -32,44 +44,70 @@ class Permute(Function):
 
 
 class Expand(Function):
+    """y = x broadcast to ``shape`` (-1 keeps a size);  dx = g summed back (by the engine)."""
+
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.shape = x.shape
-        shape = tuple(x.shape[i - (len(shape) - x.ndim)] if s == -1 else s for i, s in enumerate(shape))
+        lead = len(shape) - x.ndim
+        if lead < 0:
+            raise ValueError(f"expand: the shape {tuple(shape)} has fewer dimensions than the tensor {x.shape}")
+        full = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
         try:
-            return np.broadcast_to(x, shape)
+            return np.broadcast_to(x, full)
         except ValueError:
-            raise ValueError(f"expand: shape {x.shape} cannot be expanded to {shape}") from None
+            raise ValueError(f"expand: shape {x.shape} cannot be expanded to {tuple(shape)} (only dimensions of "
+                             "size 1 can grow)") from None
 
     @staticmethod
     def backward(ctx, g):
-        return g, None  # the engine sums the broadcast gradient back to ctx.shape
+        return g, None
+
+
+def _is_basic(index):
+    """True when ``x[index]`` is basic indexing (ints, slices, None, ...): no element is picked twice."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, slice)
+               or (isinstance(i, (int, np.integer)) and not isinstance(i, bool)) for i in items)
 
 
 class GetItem(Function):
-    """y = x[index];  dx = zeros with g scattered back (accumulating on repeated indices)."""
+    """y = x[index];  dx = zeros with g scattered back to where each element came from.
+
+    With advanced indexing an element may be picked several times (``x[[0, 0]]``):
+    ``np.add.at`` adds up every gradient that comes back to it.
+    """
 
     @staticmethod
     def forward(ctx, x, index):
-        ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
-        return np.asarray(x[index])
+        ctx.shape, ctx.index = x.shape, index
+        return x[index]
 
     @staticmethod
     def backward(ctx, g):
         dx = np.zeros(ctx.shape, dtype=g.dtype)
-        np.add.at(dx, ctx.index, g)
+        if _is_basic(ctx.index):
+            dx[ctx.index] = g
+        else:
+            np.add.at(dx, ctx.index, g)
         return dx, None
 
 
 class Cat(Function):
+    """y = the inputs joined along ``axis``;  each dx = its slice of g."""
+
     @staticmethod
     def forward(ctx, axis, *xs):
-        ctx.axis = axis % xs[0].ndim
-        ctx.bounds = np.cumsum([x.shape[ctx.axis] for x in xs])[:-1]
+        if not xs:
+            raise ValueError("cat expects a non-empty list of tensors")
+        if xs[0].ndim == 0:
+            raise ValueError("cat: zero-dimensional tensors cannot be concatenated")
+        ctx.axis = _check_dim(axis, xs[0].ndim)
+        ctx.bounds = np.cumsum([x.shape[ctx.axis] if x.ndim else 0 for x in xs])[:-1]
         try:
             return np.concatenate(xs, axis=ctx.axis)
         except ValueError:
-            raise ValueError(f"cat: shapes {[tuple(x.shape) for x in xs]} differ outside dimension {axis}") from None
+            raise ValueError(f"cat: shapes {[tuple(x.shape) for x in xs]} must match except in dimension "
+                             f"{axis}") from None
 
     @staticmethod
     def backward(ctx, g):
@@ -77,11 +115,15 @@ class Cat(Function):
 
 
 class Stack(Function):
+    """y = the inputs stacked along a new ``axis``;  each dx = its slice of g."""
+
     @staticmethod
     def forward(ctx, axis, *xs):
+        if not xs:
+            raise ValueError("stack expects a non-empty list of tensors")
         if len({x.shape for x in xs}) > 1:
             raise ValueError(f"stack expects each tensor to be equal size (got shapes {[tuple(x.shape) for x in xs]})")
-        ctx.axis = axis % (xs[0].ndim + 1)
+        ctx.axis = _check_dim(axis, xs[0].ndim + 1)
         return np.stack(xs, axis=ctx.axis)
 
     @staticmethod
@@ -89,21 +131,66 @@ class Stack(Function):
         return (None,) + tuple(np.moveaxis(g, ctx.axis, 0))
 
 
-class Pad(Function):
-    """Constant padding; ``pad`` in PyTorch's order: (last_lo, last_hi, second_last_lo, ...)."""
+class Split(Function):
+    """ys = consecutive pieces of x along ``axis``, of lengths ``sizes``;  dx = the gs joined back."""
 
     @staticmethod
-    def forward(ctx, x, pad, value=0.0):
+    def forward(ctx, x, sizes, axis):
+        ctx.axis = axis
+        return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return np.concatenate(grads, axis=ctx.axis), None, None
+
+
+def _pad_source(n, lo, hi, mode):
+    """For each position of a padded axis, the index of the input element it copies."""
+    j = np.arange(-lo, n + hi)
+    if mode == "replicate":
+        return np.clip(j, 0, n - 1)
+    if mode == "reflect":
+        return np.abs(n - 1 - np.abs(n - 1 - j))  # mirror at both edges, the edge itself not repeated
+    return j % n  # circular
+
+
+class Pad(Function):
+    """Pad the last dimensions; ``pad`` in PyTorch's order: (last_lo, last_hi, second_last_lo, ...).
+
+    ``mode="constant"``: y = x surrounded by ``value``;  dx = the middle of g.
+    ``"reflect"``, ``"replicate"``, ``"circular"``: each new element copies an input
+    element; dx = zeros with g added back at each source (``np.add.at``).
+    """
+
+    @staticmethod
+    def forward(ctx, x, pad, mode="constant", value=0.0):
         if len(pad) % 2 or len(pad) // 2 > x.ndim:
-            raise ValueError(f"pad: expected an even number of pad sizes, at most 2*{x.ndim} (got {len(pad)})")
+            raise ValueError(f"pad: expected an even number of pad sizes, at most 2*{x.ndim} for a {x.ndim}-D "
+                             f"input (got {len(pad)})")
         widths = [(0, 0)] * x.ndim
         for i in range(len(pad) // 2):
-            widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+            widths[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
         if any(lo < 0 or hi < 0 for lo, hi in widths):
             raise ValueError(f"pad: negative padding is not supported (got {tuple(pad)})")
-        ctx.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
-        return np.pad(x, widths, constant_values=value)
+        ctx.mode = mode
+        if mode == "constant":
+            ctx.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+            return np.pad(x, widths, constant_values=value)
+        if mode not in ("reflect", "replicate", "circular"):
+            raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular' (got {mode!r})")
+        for (lo, hi), n in zip(widths, x.shape):
+            limit = n - 1 if mode == "reflect" else n
+            if (lo or hi) and (max(lo, hi) > limit or n == 0):
+                raise ValueError(f"pad: {mode} padding of ({lo}, {hi}) is too large for a dimension of size {n} "
+                                 f"(at most {limit})")
+        ctx.shape = x.shape
+        ctx.index = np.ix_(*(_pad_source(n, lo, hi, mode) for (lo, hi), n in zip(widths, x.shape)))
+        return x[ctx.index]
 
     @staticmethod
     def backward(ctx, g):
-        return g[ctx.slices], None, None
+        if ctx.mode == "constant":
+            return g[ctx.slices], None, None, None
+        dx = np.zeros(ctx.shape, dtype=g.dtype)
+        np.add.at(dx, ctx.index, g)
+        return dx, None, None, None
