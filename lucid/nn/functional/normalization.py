@@ -187,7 +187,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                ∂L/∂γ = Σ g·x̂,  ∂L/∂β = Σ g  (over N and *).
 
     ``momentum`` is the weight of the new batch; ``running_mean``/``running_var`` may be
-    None (batch statistics are then used in eval too).
+    None when training (the modules without running statistics always pass ``training=True``).
     """
     fn = "batch_norm"
     _check_input(fn, input, 2)
@@ -203,8 +203,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         _check_more_than_one(input, N * L)
         running = None if running_mean is None else (_array(running_mean), _array(running_var), momentum)
         return _Normalize.apply(input, weight, bias, view=view, P=C, eps=eps, running=running)
-    if running_mean is None:  # no running statistics to use: the batch's own
-        return _Normalize.apply(input, weight, bias, view=view, P=C, eps=eps)
+    if running_mean is None:
+        raise ValueError(f"{fn}: running_mean and running_var must be given in evaluation mode (training=False)")
     return _Normalize.apply(input, weight, bias, view=view, P=C, eps=eps,
                             stats=_fixed_stats(running_mean, running_var, eps))
 
