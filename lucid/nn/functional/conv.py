@@ -1,1 +1,198 @@
-__all__ = []
+"""Convolutions: conv1d, conv2d, conv3d, as im2col + one matrix product.
+
+For each output position ``o`` and kernel tap ``j`` the input element read is
+``xp[..., o·stride + j·dilation]`` of the zero-padded input ``xp``. Gathering
+those elements for every ``(o, j)`` gives the "columns" (im2col), a matrix with
+one row per (sample, output position) and one column per (input channel, tap);
+the convolution is then ``cols @ Wᵀ``, one matrix product per group::
+
+    y[n, f, o] = b[f] + Σ_c Σ_j  W[f, c, j] · xp[n, c, o·s + j·d]
+
+    dW = gᵀ @ cols       dcols = g @ W       db[f] = Σ_{n,o} g[n, f, o]
+
+and ``dx`` is ``dcols`` added back to the input position each entry was read from
+(col2im), then cropped to the unpadded input.
+"""
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ...autograd.function import Function
+
+__all__ = ["conv1d", "conv2d", "conv3d"]
+
+
+def _tuple(v, n, name):
+    """``v`` as a tuple of ``n`` ints (an int is repeated)."""
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    v = tuple(int(a) for a in v)
+    if len(v) != n:
+        raise ValueError(f"expected {name} to be a single int or a tuple of {n} ints (got {v})")
+    return v
+
+
+def windows(xp, kernel, stride, dilation):
+    """A view ``(A, *kernel, *out, B)`` of ``xp`` ``(A, *spatial, B)``: ``[a, j, o, b] = xp[a, o·s + j·d, b]``."""
+    n = len(kernel)
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    v = sliding_window_view(xp, span, axis=tuple(range(1, 1 + n)))  # (A, *out', B, *span)
+    v = v[(slice(None),) + tuple(slice(None, None, s) for s in stride) + (slice(None),)
+          + tuple(slice(None, None, d) for d in dilation)]
+    return v.transpose((0,) + tuple(range(n + 2, 2 * n + 2)) + tuple(range(1, n + 2)))
+
+
+def col2im(cols, padded_shape, stride, dilation):
+    """The adjoint of ``windows``: add ``cols`` ``(A, *kernel, *out, B)`` into zeros of ``padded_shape`` ``(A, *spatial, B)``."""
+    n = len(stride)
+    kernel, out = cols.shape[1:1 + n], cols.shape[1 + n:1 + 2 * n]
+    dxp = np.zeros(padded_shape, dtype=cols.dtype)
+    for j in np.ndindex(*kernel):
+        # the input positions tap j reads, for all outputs o at once: j·d + o·s
+        where = tuple(slice(jj * d, jj * d + s * (o - 1) + 1, s) for jj, d, s, o in zip(j, dilation, stride, out))
+        dxp[(slice(None),) + where] += cols[(slice(None),) + j]
+    return dxp
+
+
+def pad_spatial(x, pads, value=0):
+    """Pad axes ``1 .. len(pads)`` of ``x`` ``(A, *spatial, B)`` by ``pads = ((lo, hi), ...)`` with ``value``."""
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    return np.pad(x, ((0, 0),) + tuple(pads) + ((0, 0),), constant_values=value)
+
+
+def crop_spatial(xp, pads):
+    """The inverse of ``pad_spatial``."""
+    return xp[(slice(None),) + tuple(slice(lo, xp.shape[1 + i] - hi) for i, (lo, hi) in enumerate(pads))]
+
+
+class ConvNd(Function):
+    """y = b + Σ W·x over the group's channels and the kernel taps (im2col + GEMM).
+
+    Backward: dW = g·colsᵀ,  dx = col2im(Wᵀ·g),  db = Σ g over batch and positions.
+    The work is done in the layout ``(C, *spatial, N)``, batch last, so that every
+    copy in im2col and col2im moves long contiguous runs.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, pads, dilation, groups):
+        n = len(stride)
+        N, C = x.shape[:2]
+        F, Cg = w.shape[:2]
+        kernel = w.shape[2:]
+        G, Fg, K = groups, F // groups, math.prod(kernel)
+        xp = pad_spatial(np.moveaxis(x, 0, -1), pads)  # (C, *spatial, N)
+        win = windows(xp, kernel, stride, dilation)  # (C, *kernel, *out, N)
+        out = win.shape[1 + n:1 + 2 * n]
+        # cols[g, (c, j), (o, n)] = xp[g·Cg + c, o·s + j·d, n]   (this reshape is the im2col copy)
+        cols = win.reshape(G, Cg * K, -1)
+        wm = w.reshape(G, Fg, Cg * K)
+        y = np.matmul(wm, cols).reshape((F,) + out + (N,))
+        y = np.ascontiguousarray(np.moveaxis(y, -1, 0))  # (N, F, *out)
+        if b is not None:
+            y += b.reshape((F,) + (1,) * n)
+        ctx.save_for_backward(cols if ctx.needs_input_grad[1] else None, wm if ctx.needs_input_grad[0] else None)
+        ctx.geometry = (xp.shape, pads, stride, dilation, kernel, out)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        cols, wm = ctx.saved_tensors
+        padded_shape, pads, stride, dilation, kernel, out = ctx.geometry
+        n = len(stride)
+        G, Fg, CgK = wm.shape if wm is not None else (cols.shape[0], g.shape[1] // cols.shape[0], cols.shape[1])
+        g2 = np.moveaxis(g, 0, -1).reshape(G, Fg, -1)  # g2[grp, f, (o, n)] = g[n, grp·Fg + f, o]
+        dx = dw = db = None
+        if ctx.needs_input_grad[0]:
+            dcols = np.matmul(wm.transpose(0, 2, 1), g2)  # (G, Cg·K, O·N)
+            dcols = dcols.reshape((padded_shape[0],) + kernel + out + (g.shape[0],))
+            dxp = col2im(dcols, padded_shape, stride, dilation)
+            dx = np.ascontiguousarray(np.moveaxis(crop_spatial(dxp, pads), -1, 0))
+        if ctx.needs_input_grad[1]:
+            dw = np.matmul(g2, cols.transpose(0, 2, 1)).reshape((G * Fg, CgK // math.prod(kernel)) + kernel)
+        if ctx.needs_input_grad[2]:
+            db = g.sum(axis=(0,) + tuple(range(2, 2 + n)))
+        return dx, dw, db, None, None, None, None
+
+
+def _padding(padding, n, kernel, stride, dilation):
+    """``padding`` (int, tuple, 'valid' or 'same') as ``((lo, hi), ...)`` per spatial dimension."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding != "same":
+            raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}")
+        if any(s != 1 for s in stride):
+            raise ValueError("padding='same' is not supported for strided convolutions")
+        # total d·(k−1), the odd one out goes to the end, as PyTorch does
+        total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return tuple((t // 2, t - t // 2) for t in total)
+    p = _tuple(padding, n, "padding")
+    if any(a < 0 for a in p):
+        raise ValueError(f"negative padding is not supported (got padding={p})")
+    return tuple((a, a) for a in p)
+
+
+def _conv(n, input, weight, bias, stride, padding, dilation, groups):
+    from ..._tensor import Tensor
+
+    name = f"conv{n}d"
+    input = input if isinstance(input, Tensor) else Tensor(input)
+    if input.ndim not in (n + 1, n + 2):
+        raise ValueError(f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to {name}, "
+                         f"but got input of size: {list(input.shape)}")
+    if weight.ndim != n + 2:
+        raise ValueError(f"{name}: expected a {n + 2}-dimensional weight (out_channels, in_channels/groups, "
+                         f"*kernel_size) (got weight of size {list(weight.shape)})")
+    groups = int(groups)
+    if groups < 1:
+        raise ValueError(f"non-positive groups is not supported (got groups={groups})")
+    kernel = tuple(weight.shape[2:])
+    stride = _tuple(stride, n, "stride")
+    dilation = _tuple(dilation, n, "dilation")
+    if any(s < 1 for s in stride):
+        raise ValueError(f"non-positive stride is not supported (got stride={stride})")
+    if any(d < 1 for d in dilation):
+        raise ValueError(f"dilation should be greater than zero (got dilation={dilation})")
+    pads = _padding(padding, n, kernel, stride, dilation)
+    batched = input.ndim == n + 2
+    shape = tuple(input.shape) if batched else (1,) + tuple(input.shape)
+    F, Cg = weight.shape[:2]
+    if F % groups:
+        raise ValueError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                         f"but got weight of size {list(weight.shape)} instead")
+    if shape[1] != Cg * groups:
+        raise ValueError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+                         f"{list(shape)} to have {Cg * groups} channels, but got {shape[1]} channels instead")
+    if bias is not None and tuple(bias.shape) != (F,):
+        raise ValueError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with {F} "
+                         f"elements, but got bias of size {list(bias.shape)} instead")
+    padded = tuple(s + lo + hi for s, (lo, hi) in zip(shape[2:], pads))
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(p < s for p, s in zip(padded, span)):
+        raise ValueError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+                         f"Kernel size: ({' x '.join(map(str, span))}). "
+                         "Kernel size can't be greater than actual input size")
+    dtypes = {input.dtype, weight.dtype} | ({bias.dtype} if bias is not None else set())
+    if len(dtypes) > 1:
+        raise TypeError(f"{name}: expected input, weight and bias of one dtype "
+                        f"(got {', '.join(str(t) for t in (input.dtype, weight.dtype) + ((bias.dtype,) if bias is not None else ()))})")
+    x = input if batched else input.unsqueeze(0)
+    y = ConvNd.apply(x, weight, bias, stride, pads, dilation, groups)
+    return y if batched else y.squeeze(0)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution of ``input`` ``(N, C_in, L)`` (or ``(C_in, L)``) with ``weight`` ``(C_out, C_in/groups, k)``."""
+    return _conv(1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution of ``input`` ``(N, C_in, H, W)`` (or ``(C_in, H, W)``) with ``weight`` ``(C_out, C_in/groups, kH, kW)``."""
+    return _conv(2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution of ``input`` ``(N, C_in, D, H, W)`` (or unbatched) with ``weight`` ``(C_out, C_in/groups, kD, kH, kW)``."""
+    return _conv(3, input, weight, bias, stride, padding, dilation, groups)

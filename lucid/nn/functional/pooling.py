@@ -1,1 +1,252 @@
-__all__ = []
+"""Pooling: max_pool1d/2d/3d, avg_pool1d/2d/3d, adaptive_avg_pool1d/2d.
+
+Max and average pooling read the same windows as a convolution (see conv.py):
+output ``o`` looks at the taps ``j`` of ``x[..., o·stride + j·dilation − padding]``.
+Max pooling sends each output's gradient to the one input it took (the first
+largest, as PyTorch); average pooling spreads it evenly over its window. Both
+work in the layout ``(1, *spatial, N·C)`` so that window copies move long runs.
+"""
+import math
+
+import numpy as np
+
+from ...autograd.function import Function
+from .conv import _tuple, col2im, crop_spatial, pad_spatial, windows
+
+__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+           "adaptive_avg_pool1d", "adaptive_avg_pool2d"]
+
+
+def _out_size(L, k, s, p, d, ceil_mode):
+    """PyTorch's pooling output length (with ``ceil_mode`` the last window may hang over the end)."""
+    span = d * (k - 1) + 1
+    num = L + 2 * p - span
+    out = (-(-num // s) if ceil_mode else num // s) + 1
+    if ceil_mode and (out - 1) * s >= L + p:  # a window must start inside the input or its left padding
+        out -= 1
+    return out
+
+
+def _to_planes(x, n):
+    """``(N, C, *spatial)`` (or ``(C, *spatial)``) -> ``(1, *spatial, N·C)``, the layout the window helpers use."""
+    planes = x.reshape((-1,) + x.shape[-n:])
+    return np.moveaxis(planes, 0, -1)[None]
+
+
+def _from_planes(y, lead):
+    """The inverse of ``_to_planes``: ``(1, *spatial, N·C)`` -> ``lead + spatial``."""
+    return np.ascontiguousarray(np.moveaxis(y[0], -1, 0)).reshape(lead + y.shape[1:-1])
+
+
+class MaxPoolNd(Function):
+    """y[o] = max_j x[o·s + j·d − p];  dx gets g[o] at the position of that max (the first one on ties)."""
+
+    @staticmethod
+    def forward(ctx, x, n, kernel, stride, pads, dilation, return_indices):
+        lead = x.shape[:-n]
+        xt = _to_planes(x, n)
+        low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        xp = pad_spatial(xt, pads, low)
+        win = windows(xp, kernel, stride, dilation)  # (1, *kernel, *out, B)
+        out = win.shape[1 + n:1 + 2 * n]
+        flat = win.reshape((math.prod(kernel),) + out + (win.shape[-1],))  # taps first
+        arg = np.argmax(flat, axis=0)[None]  # the tap each output took
+        y = np.take_along_axis(flat, arg, axis=0)[0]
+        ctx.geometry = (lead, n, xp.shape, kernel, out, stride, pads, dilation)
+        ctx.save_for_backward(arg)
+        y = _from_planes(y[None], lead)
+        if not return_indices:
+            return y
+        # the flat index, in the unpadded input plane, of the element each output took
+        taps = np.unravel_index(arg[0], kernel)
+        grids = np.meshgrid(*[np.arange(o) for o in out], indexing="ij")
+        pos = [(g * s)[..., None] + t * d - lo for g, t, s, d, (lo, _) in zip(grids, taps, stride, dilation, pads)]
+        idx = np.ravel_multi_index(pos, x.shape[-n:]).astype(np.int64)
+        return y, _from_planes(idx[None], lead)
+
+    @staticmethod
+    def backward(ctx, g, *_):
+        (arg,) = ctx.saved_tensors
+        lead, n, padded_shape, kernel, out, stride, pads, dilation = ctx.geometry
+        gt = _to_planes(g, n)[0]  # (*out, B)
+        dcols = np.zeros((math.prod(kernel),) + gt.shape, dtype=g.dtype)
+        np.put_along_axis(dcols, arg, gt[None], axis=0)
+        dxp = col2im(dcols.reshape((1,) + kernel + gt.shape), padded_shape, stride, dilation)
+        return _from_planes(crop_spatial(dxp, pads), lead), None, None, None, None, None, None
+
+
+def _avg_divisor(L, k, s, p, out, count_include_pad):
+    """How many elements each output along one axis is divided by (PyTorch's rule)."""
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, L + p)  # a window may cover padding, never more
+    if count_include_pad:
+        return end - start
+    return np.minimum(end, L) - np.maximum(start, 0)
+
+
+class AvgPoolNd(Function):
+    """y[o] = Σ_j x[o·s + j − p] / divisor[o];  dx[i] = Σ over the windows holding i of g[o] / divisor[o]."""
+
+    @staticmethod
+    def forward(ctx, x, n, kernel, stride, pads, divisor):
+        lead = x.shape[:-n]
+        xp = pad_spatial(_to_planes(x, n), pads)
+        win = windows(xp, kernel, stride, (1,) * n)  # (1, *kernel, *out, B)
+        y = win.sum(axis=tuple(range(1, 1 + n))) / divisor[..., None]
+        ctx.geometry = (lead, n, xp.shape, kernel, stride, pads)
+        ctx.divisor = divisor
+        return _from_planes(y.astype(x.dtype, copy=False), lead)
+
+    @staticmethod
+    def backward(ctx, g):
+        lead, n, padded_shape, kernel, stride, pads = ctx.geometry
+        share = _to_planes(g, n) / ctx.divisor[..., None]  # (1, *out, B)
+        dcols = np.broadcast_to(share[(slice(None),) + (None,) * n], (1,) + kernel + share.shape[1:])
+        dxp = col2im(dcols, padded_shape, stride, (1,) * n)
+        return _from_planes(crop_spatial(dxp, pads).astype(g.dtype, copy=False), lead), None, None, None, None, None
+
+
+def _pool_args(name, n, input, kernel_size, stride, padding, dilation, ceil_mode):
+    """Check a pooling call and return its geometry: kernel, stride, pads ((lo, hi), ...), dilation, out."""
+    from ..._tensor import Tensor
+
+    input = input if isinstance(input, Tensor) else Tensor(input)
+    if input.ndim not in (n + 1, n + 2):
+        raise ValueError(f"{name}: expected {n + 1}D (unbatched) or {n + 2}D (batched) input, "
+                         f"but got input of size: {list(input.shape)}")
+    kernel = _tuple(kernel_size, n, "kernel_size")
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _tuple(stride, n, "stride")
+    padding = _tuple(padding, n, "padding")
+    dilation = _tuple(dilation, n, "dilation")
+    if any(k < 1 for k in kernel):
+        raise ValueError(f"{name}: kernel_size must be greater than zero (got {kernel})")
+    if any(s < 1 for s in stride):
+        raise ValueError(f"{name}: stride must be greater than zero (got {stride})")
+    if any(d < 1 for d in dilation):
+        raise ValueError(f"{name}: dilation must be greater than zero (got {dilation})")
+    if any(p < 0 or p > k // 2 for p, k in zip(padding, kernel)):
+        raise ValueError(f"{name}: pad should be at most half of effective kernel size, "
+                         f"but got pad={padding} and kernel_size={kernel}")
+    spatial = input.shape[-n:]
+    out = tuple(_out_size(L, k, s, p, d, ceil_mode) for L, k, s, p, d in zip(spatial, kernel, stride, padding, dilation))
+    if any(o < 1 for o in out):
+        raise ValueError(f"{name}: given input size {tuple(spatial)}, the calculated output size {out} is too small")
+    # with ceil_mode the last window may run past the right padding: pad a little more on the right
+    pads = tuple((p, max(p, (o - 1) * s + d * (k - 1) + 1 - L - p))
+                 for L, k, s, p, d, o in zip(spatial, kernel, stride, padding, dilation, out))
+    return input, kernel, stride, padding, pads, dilation, out
+
+
+def _max_pool(n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    input, kernel, stride, _, pads, dilation, _ = _pool_args(
+        f"max_pool{n}d", n, input, kernel_size, stride, padding, dilation, ceil_mode)
+    return MaxPoolNd.apply(input, n, kernel, stride, pads, dilation, bool(return_indices))
+
+
+def _avg_pool(n, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    input, kernel, stride, padding, pads, _, out = _pool_args(
+        f"avg_pool{n}d", n, input, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise ValueError(f"avg_pool{n}d: divisor_override must not be zero")
+        divisor = np.full(out, float(divisor_override))
+    else:
+        per_axis = [_avg_divisor(L, k, s, p, o, count_include_pad)
+                    for L, k, s, p, o in zip(input.shape[-n:], kernel, stride, padding, out)]
+        divisor = np.ones(out)
+        for i, d in enumerate(per_axis):  # the window's size is the product of its sizes along each axis
+            divisor = divisor * d.reshape((-1,) + (1,) * (n - 1 - i)).astype(float)
+    return AvgPoolNd.apply(input, n, kernel, stride, pads, divisor)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over windows of ``input`` ``(N, C, L)``; with ``return_indices`` also where each max was."""
+    return _max_pool(1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over windows of ``input`` ``(N, C, H, W)``; with ``return_indices`` also where each max was."""
+    return _max_pool(2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over windows of ``input`` ``(N, C, D, H, W)``; with ``return_indices`` also where each max was."""
+    return _max_pool(3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Mean over windows of ``input`` ``(N, C, L)``; zero padding counts in the mean if ``count_include_pad``."""
+    return _avg_pool(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over windows of ``input`` ``(N, C, H, W)``; zero padding counts in the mean if ``count_include_pad``."""
+    return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over windows of ``input`` ``(N, C, D, H, W)``."""
+    return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def _adaptive_matrix(L, out, dtype):
+    """A ``(out, L)`` matrix whose row i averages x[⌊iL/out⌋ : ⌈(i+1)L/out⌉]."""
+    A = np.zeros((out, L), dtype=dtype)
+    for i in range(out):
+        lo, hi = (i * L) // out, -(-((i + 1) * L) // out)
+        A[i, lo:hi] = 1.0 / (hi - lo)
+    return A
+
+
+class AdaptiveAvgPoolNd(Function):
+    """y = x averaged over PyTorch's adaptive windows, one matrix per axis: y = A·x (·Bᵀ);  dx = Aᵀ·g (·B)."""
+
+    @staticmethod
+    def forward(ctx, x, mats):
+        ctx.mats = mats
+        y = x
+        for i, A in enumerate(mats):  # contract the i-th spatial axis with A
+            axis = x.ndim - len(mats) + i
+            y = np.moveaxis(np.tensordot(A, y, axes=([1], [axis])), 0, axis)
+        return np.ascontiguousarray(y)
+
+    @staticmethod
+    def backward(ctx, g):
+        dx = g
+        for i, A in enumerate(ctx.mats):
+            axis = g.ndim - len(ctx.mats) + i
+            dx = np.moveaxis(np.tensordot(A.T, dx, axes=([1], [axis])), 0, axis)
+        return np.ascontiguousarray(dx), None
+
+
+def _adaptive_avg_pool(n, input, output_size):
+    from ..._tensor import Tensor
+
+    input = input if isinstance(input, Tensor) else Tensor(input)
+    name = f"adaptive_avg_pool{n}d"
+    if input.ndim not in (n + 1, n + 2):
+        raise ValueError(f"{name}: expected {n + 1}D (unbatched) or {n + 2}D (batched) input, "
+                         f"but got input of size: {list(input.shape)}")
+    spatial = input.shape[-n:]
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size,) * n
+    output_size = tuple(L if o is None else int(o) for o, L in zip(output_size, spatial))
+    if len(output_size) != n or any(o < 1 for o in output_size):
+        raise ValueError(f"{name}: expected output_size of {n} positive ints (got {output_size})")
+    if any(L < 1 for L in spatial):
+        raise ValueError(f"{name}: expected input with non-zero spatial size (got {list(input.shape)})")
+    dtype = input.dtype if input.dtype.kind == "f" else np.float64
+    mats = tuple(_adaptive_matrix(L, o, dtype) for L, o in zip(spatial, output_size))
+    return AdaptiveAvgPoolNd.apply(input, mats)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Average ``input`` ``(N, C, L)`` down to ``output_size`` with PyTorch's adaptive windows."""
+    return _adaptive_avg_pool(1, input, output_size)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average ``input`` ``(N, C, H, W)`` down to ``output_size`` (an int, or a pair with None to keep a size)."""
+    return _adaptive_avg_pool(2, input, output_size)
