@@ -102,7 +102,8 @@ class Gelu(Function):
     def forward(ctx, x):
         cdf = normal_cdf(x).astype(x.dtype, copy=False)
         ctx.save_for_backward(x, cdf)
-        return x * cdf
+        with np.errstate(invalid="ignore"):  # −inf·0 is NaN, as in PyTorch
+            return x * cdf
 
     @staticmethod
     def backward(ctx, g):
