@@ -1,1 +1,128 @@
-__all__ = []
+"""Data loading: ``Dataset``, ``TensorDataset`` and ``DataLoader``.
+
+A dataset is anything with ``__len__`` and ``__getitem__(i)``; a DataLoader walks
+it in batches, in order or shuffled, and stacks each field of the samples into
+one Tensor (``default_collate``)::
+
+    loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True, seed=0)
+    for xb, yb in loader:      # xb: (32, ...), yb: (32,)
+        ...
+"""
+import math
+import numbers
+
+import numpy as np
+
+from . import random as _random
+from ._tensor import Tensor
+from .ops import stack
+
+__all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate"]
+
+
+class Dataset:
+    """Base class of map-style datasets: subclasses define ``__getitem__(index)`` and ``__len__()``."""
+
+    def __getitem__(self, index):
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+    def __len__(self):
+        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+
+class TensorDataset(Dataset):
+    """``TensorDataset(*tensors)``: sample ``i`` is ``(t[i] for t in tensors)``; all share their first dimension."""
+
+    def __init__(self, *tensors):
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one tensor")
+        tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
+        sizes = [t.shape[0] if t.ndim else None for t in tensors]
+        if None in sizes or len(set(sizes)) != 1:
+            raise ValueError(f"Size mismatch between tensors: every tensor needs the same first dimension "
+                             f"(got shapes {[tuple(t.shape) for t in tensors]})")
+        self.tensors = tensors
+
+    def __getitem__(self, index):
+        return tuple(t[index] for t in self.tensors)
+
+    def __len__(self):
+        return self.tensors[0].shape[0]
+
+
+def default_collate(batch):
+    """Stack a list of samples into a batch: Tensors and arrays are stacked along a new first axis, numbers
+    become a 1-D Tensor (ints int64, floats float64, as PyTorch), and tuples, lists and dicts are collated
+    field by field."""
+    first = batch[0]
+    if isinstance(first, Tensor):
+        return stack(batch, 0)
+    if isinstance(first, (np.ndarray, np.generic)) and not isinstance(first, (np.str_, np.bytes_)):
+        return Tensor(np.stack([np.asarray(b) for b in batch]))
+    if isinstance(first, bool):
+        return Tensor(np.array(batch, dtype=np.bool_))
+    if isinstance(first, numbers.Integral):
+        return Tensor(np.array(batch, dtype=np.int64))
+    if isinstance(first, numbers.Real):
+        return Tensor(np.array(batch, dtype=np.float64))
+    if isinstance(first, (str, bytes)):
+        return list(batch)
+    if isinstance(first, dict):
+        return {k: default_collate([b[k] for b in batch]) for k in first}
+    if isinstance(first, (tuple, list)):
+        if any(len(b) != len(first) for b in batch):
+            raise RuntimeError("each element in list of batch should be of equal size")
+        fields = [default_collate(list(f)) for f in zip(*batch)]
+        return tuple(fields) if isinstance(first, tuple) else fields
+    raise TypeError(f"default_collate: batch must contain Tensors, arrays, numbers, str, dicts or lists "
+                    f"(got {type(first).__name__})")
+
+
+class DataLoader:
+    """``DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, generator=None, seed=None)``.
+
+    Each pass (``for batch in loader``) visits every sample once, in order, or in a new
+    random order if ``shuffle``. The order comes from ``generator`` (a
+    ``numpy.random.Generator``), or from a generator made from ``seed``, or else from
+    lucid's global generator (``lucid.manual_seed``). The last, smaller batch is kept
+    unless ``drop_last``. ``batch_size=None`` yields single samples, not collated.
+    """
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, generator=None,
+                 seed=None):
+        if batch_size is not None and (not isinstance(batch_size, numbers.Integral) or batch_size < 1):
+            raise ValueError(f"batch_size should be a positive integer value or None (got batch_size={batch_size!r})")
+        if generator is not None and seed is not None:
+            raise ValueError("DataLoader: give a generator or a seed, not both")
+        if generator is not None and not isinstance(generator, np.random.Generator):
+            raise TypeError(f"DataLoader: generator must be a numpy.random.Generator (got {type(generator).__name__})")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.collate_fn = default_collate if collate_fn is None else collate_fn
+        self.generator = np.random.default_rng(seed) if seed is not None else generator
+
+    def _order(self):
+        n = len(self.dataset)
+        if not self.shuffle:
+            return np.arange(n)
+        rng = self.generator if self.generator is not None else _random.generator()
+        return rng.permutation(n)
+
+    def __iter__(self):
+        order = self._order()
+        if self.batch_size is None:
+            for i in order:
+                yield self.dataset[int(i)]
+            return
+        stop = len(self) * self.batch_size if self.drop_last else len(order)
+        for start in range(0, stop, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            yield self.collate_fn([self.dataset[int(i)] for i in idx])
+
+    def __len__(self):
+        n = len(self.dataset)
+        if self.batch_size is None:
+            return n
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
