@@ -116,6 +116,53 @@ class ConvNd(Function):
         return dx, dw, db, None, None, None, None
 
 
+_NP_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+class ModePad(Function):
+    """Padding by ``reflect``, ``replicate`` or ``circular``: y = x[map], with ``map`` the source of each padded position.
+
+    Backward: dx[i] = Σ over the padded positions p with map[p] = i of g[p] (scatter-add along each axis).
+    """
+
+    @staticmethod
+    def forward(ctx, x, pads, mode):
+        n = len(pads)
+        # the padded axis reads x at these positions: np.pad applied to the positions themselves
+        maps = [np.pad(np.arange(L), pad, mode=_NP_MODES[mode]) for L, pad in zip(x.shape[-n:], pads)]
+        ctx.maps, ctx.shape = maps, x.shape
+        y = x
+        for i, m in enumerate(maps):
+            y = np.take(y, m, axis=x.ndim - n + i)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        n = len(ctx.maps)
+        for i, m in enumerate(ctx.maps):
+            axis = g.ndim - n + i
+            moved = np.moveaxis(g, axis, 0)
+            dx = np.zeros((ctx.shape[axis],) + moved.shape[1:], dtype=g.dtype)
+            np.add.at(dx, m, moved)
+            g = np.moveaxis(dx, 0, axis)
+        return g, None, None
+
+
+def pad_mode(input, pads, mode):
+    """Pad the last ``len(pads)`` axes of ``input`` by ``pads = ((lo, hi), ...)`` with ``mode``
+    ('reflect', 'replicate' or 'circular'), as the Conv modules' ``padding_mode`` does."""
+    if mode not in _NP_MODES:
+        raise ValueError(f"padding mode must be one of {sorted(_NP_MODES)} (got {mode!r})")
+    for L, (lo, hi) in zip(input.shape[-len(pads):], pads):
+        if mode == "reflect" and max(lo, hi) >= L:
+            raise ValueError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                             f"but got: padding ({lo}, {hi}) at dimension of size {L}")
+        if mode == "circular" and max(lo, hi) > L:
+            raise ValueError(f"Padding value causes wrapping around more than once (padding ({lo}, {hi}) "
+                             f"at dimension of size {L})")
+    return ModePad.apply(input, tuple(pads), mode)
+
+
 def _padding(padding, n, kernel, stride, dilation):
     """``padding`` (int, tuple, 'valid' or 'same') as ``((lo, hi), ...)`` per spatial dimension."""
     if isinstance(padding, str):
