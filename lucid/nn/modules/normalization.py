@@ -50,7 +50,7 @@ def _reset_affine(module):
     """γ ← 1, β ← 0, in place."""
     if module.weight is not None:
         module.weight.data[...] = 1
-    if module.bias is not None:
+    if getattr(module, "bias", None) is not None:
         module.bias.data[...] = 0
 
 
@@ -302,8 +302,9 @@ class RMSNorm(Module):
         super().__init__()
         self.normalized_shape = _shape_tuple("RMSNorm", normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        _affine_parameters(self, self.normalized_shape, _dtype.as_dtype(dtype) or _dtype.float32,
-                           elementwise_affine, False)
+        dtype = _dtype.as_dtype(dtype) or _dtype.float32
+        self.register_parameter("weight", Parameter(np.ones(self.normalized_shape, dtype)) if elementwise_affine
+                                else None)  # and no bias: RMSNorm only scales
 
     def reset_parameters(self):
         """γ ← 1, β ← 0."""
