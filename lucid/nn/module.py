@@ -344,6 +344,8 @@ class Module:
             if p.grad is not None:
                 if set_to_none:
                     p.grad = None
+                elif p.grad.flags.writeable:
+                    p.grad[...] = 0
                 else:
                     p.grad = np.zeros_like(p.grad)
 
