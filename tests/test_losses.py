@@ -268,3 +268,15 @@ def test_training_a_classifier_lowers_the_loss():
             for p in model.parameters():
                 p.data -= 0.5 * p.grad
     assert loss.item() < 0.5 * first
+
+
+def test_float32_inputs_give_float32_losses_and_grads_even_with_float64_weights():
+    x = lucid.randn(3, 4, requires_grad=True)
+    w64 = lucid.ones(4, dtype="double")
+    soft = lucid.Tensor(np.full((3, 4), 0.25))  # float64 probabilities
+    for loss in [F.cross_entropy(x, lucid.tensor([0, 1, 2]), weight=w64, label_smoothing=0.1),
+                 F.cross_entropy(x, soft), F.nll_loss(x, lucid.tensor([0, 1, 2]), weight=w64),
+                 F.binary_cross_entropy_with_logits(x, soft, pos_weight=w64), F.mse_loss(x, lucid.zeros(3, 4))]:
+        x.grad = None
+        loss.backward()
+        assert loss.dtype == np.float32 and x.grad.dtype == np.float32

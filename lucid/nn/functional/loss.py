@@ -58,6 +58,11 @@ def _unreduce(g, shape, reduction, denom=None):
     return np.broadcast_to(g, shape)
 
 
+def _like(a, x):
+    """``a`` in x's floating dtype (class weights or targets given in another precision), None stays None."""
+    return None if a is None else np.asarray(a).astype(x.dtype, copy=False)
+
+
 def _data(t):
     return t.data if isinstance(t, Tensor) else (None if t is None else np.asarray(t))
 
@@ -144,6 +149,9 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction):
+        weight = _like(weight, x)
+        if not np.issubdtype(target.dtype, np.integer):
+            target = _like(target, x)
         unbatched = ctx.unbatched = x.ndim == 1
         if unbatched:
             x, target = x[None], target[None]
@@ -189,6 +197,7 @@ class NLLLoss(Function):
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, reduction):
+        weight = _like(weight, x)
         unbatched = ctx.unbatched = x.ndim == 1
         if unbatched:
             x, target = x[None], target[None]
@@ -270,6 +279,7 @@ class BCEWithLogits(Function):
 
     @staticmethod
     def forward(ctx, x, t, weight, pos_weight, reduction):
+        t, weight, pos_weight = _like(t, x), _like(weight, x), _like(pos_weight, x)
         sp = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))  # softplus(−x) = log(1 + e⁻ˣ)
         lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * t
         raw = (1 - t) * x + lw * sp
