@@ -197,7 +197,7 @@ class Clip(Function):
             y = _binary(np.maximum, y, lo)
         if hi is not None:
             y = _binary(np.minimum, y, hi)
-        return np.array(y, copy=y is x)
+        return y
 
     @staticmethod
     def backward(ctx, g):
