@@ -247,6 +247,10 @@ def test_max_pool_nan_propagates():
     x[0, 0, 0, 1] = np.nan
     y = F.max_pool2d(lucid.Tensor(x), 2).data
     assert np.isnan(y[0, 0, 0, 0]) and y[0, 0, 1, 1] == 15.0
+    # a NaN gradient reaches only the input its output took
+    t = lucid.Tensor(np.arange(16.0).reshape(1, 1, 4, 4), requires_grad=True)
+    F.max_pool2d(t, 2).backward(np.array([[[[np.nan, 1.0], [1.0, 1.0]]]]))
+    assert np.isnan(t.grad[0, 0, 1, 1]) and np.isnan(t.grad).sum() == 1 and t.grad[0, 0, 3, 3] == 1.0
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])

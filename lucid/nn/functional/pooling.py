@@ -50,8 +50,8 @@ class MaxPoolNd(Function):
         win = windows(xp, kernel, stride, dilation)  # (1, *kernel, *out, B)
         out = win.shape[1 + n:1 + 2 * n]
         flat = win.reshape((math.prod(kernel),) + out + (win.shape[-1],))  # taps first
-        arg = np.argmax(flat, axis=0)[None]  # the tap each output took
-        y = np.take_along_axis(flat, arg, axis=0)[0]
+        arg = np.argmax(flat, axis=0)[None]  # the tap each output took (the first, on ties; a NaN wins)
+        y = flat.max(axis=0)
         ctx.geometry = (lead, n, xp.shape, kernel, out, stride, pads, dilation)
         ctx.save_for_backward(arg)
         y = _from_planes(y[None], lead)
@@ -68,10 +68,10 @@ class MaxPoolNd(Function):
     def backward(ctx, g, *_):
         (arg,) = ctx.saved_tensors
         lead, n, padded_shape, kernel, out, stride, pads, dilation = ctx.geometry
-        gt = _to_planes(g, n)[0]  # (*out, B)
-        dcols = np.zeros((math.prod(kernel),) + gt.shape, dtype=g.dtype)
-        np.put_along_axis(dcols, arg, gt[None], axis=0)
-        dxp = col2im(dcols.reshape((1,) + kernel + gt.shape), padded_shape, stride, dilation)
+        gt = _to_planes(g, n)  # (1, *out, B)
+        taps = np.arange(math.prod(kernel)).reshape((-1,) + (1,) * n + (1,))
+        dcols = np.where(taps == arg, gt, 0).astype(g.dtype, copy=False)  # each gradient at the tap it took
+        dxp = col2im(dcols.reshape((1,) + kernel + gt.shape[1:]), padded_shape, stride, dilation)
         return _from_planes(crop_spatial(dxp, pads), lead), None, None, None, None, None, None
 
 
