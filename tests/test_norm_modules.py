@@ -353,6 +353,13 @@ def test_bad_input_raises_and_leaves_state(cls, shape, message, momentum):
     assert int(m.num_batches_tracked.data) == 1
 
 
+@pytest.mark.parametrize("affine,track", [(False, False), (True, False), (False, True)])
+def test_instance_norm_channel_mismatch_is_an_error_without_affine_too(affine, track):
+    m = nn.InstanceNorm1d(3, affine=affine, track_running_stats=track)
+    with pytest.raises(ValueError, match=r"to match num_features \(3\), but got: 4\."):
+        m(lucid.randn(2, 4, 5))
+
+
 def test_one_value_per_channel_is_fine_in_eval():
     m = nn.BatchNorm1d(2)
     m.eval()

@@ -51,7 +51,14 @@ __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm"
 
 
 class _Normalize(Function):
-    """y = γ·(x − μ)·rstd + β on the view ``(A, G, K, L)``; backward: the formulas of the module docstring.
+    """One normalization on the view ``(A, G, K, L)``: forward and exact backward.
+
+    Forward:   x̂ = (x − μ_g)·rstd_g,  y = γ·x̂ + β   (element [a, g, k, l] uses γ, β entry (g mod P)·K + k)
+    Backward:  with ĝ = γ·g and Σ over the M = A·K·L elements of group g,
+               training:  ∂L/∂x = rstd·(ĝ − Σĝ/M − x̂·Σ(ĝ·x̂)/M)   (without Σĝ/M when not centered)
+               eval:      ∂L/∂x = rstd·ĝ
+               ∂L/∂γ = Σ g·x̂,  ∂L/∂β = Σ g   over every element that uses the entry.
+    All three come from one kernel call.
 
     ``stats=None`` (training): μ and σ² are the statistics of x itself and, when
     ``running=(running_mean, running_var, factor)`` is given, are folded into
@@ -86,7 +93,8 @@ class _Normalize(Function):
         xv, mean, rstd, w = ctx.saved_tensors
         need_dx, need_w, need_b = ctx.needs_input_grad[:3]
         if xv.size == 0:
-            dx, dw, db = np.zeros(xv.shape, dtype=xv.dtype), np.zeros(ctx.P * xv.shape[2]), np.zeros(ctx.P * xv.shape[2])
+            n = ctx.P * xv.shape[2]  # length of the affine vectors
+            dx, dw, db = np.zeros(xv.shape, dtype=xv.dtype), np.zeros(n), np.zeros(n)
         else:
             g = np.ascontiguousarray(np.reshape(g, xv.shape))
             dx, dw, db = _kernels.norm().backward(g, xv, mean, rstd, w, ctx.P, ctx.center, ctx.train,
@@ -130,7 +138,8 @@ def _check_input(fn, input, min_dim):
 
 def _check_vector(fn, name, t, shape, what):
     if t is not None and tuple(t.shape) != tuple(shape):
-        raise ValueError(f"{fn}: expected {name} of shape {_size(shape)} ({what}), got {name} of shape {_size(t.shape)}")
+        raise ValueError(f"{fn}: expected {name} of shape {_size(shape)} ({what}), "
+                         f"got {name} of shape {_size(t.shape)}")
 
 
 def _check_eps(fn, eps, positive=False):

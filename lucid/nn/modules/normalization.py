@@ -180,7 +180,10 @@ class _InstanceNorm(_NormBase):
 
     lucid's defaults are ``affine=True, track_running_stats=True`` (PyTorch's are False, False).
     With tracked statistics, each training call folds the mean over the batch of the
-    instance statistics into them, and eval mode normalizes with them.
+    instance statistics into them, and eval mode normalizes with them. Unlike PyTorch,
+    ``momentum=None`` is a cumulative average and ``num_batches_tracked`` counts, as in
+    BatchNorm; and a channel count other than ``num_features`` is always an error
+    (PyTorch only warns when ``affine=False``).
     """
 
     def forward(self, input):
@@ -288,7 +291,8 @@ class GroupNorm(Module):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self.bias is not None}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
 
 
 class RMSNorm(Module):
