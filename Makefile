@@ -17,8 +17,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# one BLAS thread: the demo's matrices are small, and more threads only fight over the cores
 demo: $(STAMP)
-	$(BIN)/python -m lucid.demo
+	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(BIN)/python -m lucid.demo
 
 docs: $(STAMP)
 	$(BIN)/python -m sphinx -W -b html docs docs/_build/html
