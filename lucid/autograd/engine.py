@@ -36,8 +36,8 @@ def _toposort(roots):
             continue
         seen.add(node)
         stack.append((node, True))
-        for t in node.inputs:
-            if t is not None and t._ctx is not None and t._ctx not in seen:
+        for t, need in zip(node.inputs, node.needs_input_grad):
+            if need and t._ctx is not None and t._ctx not in seen:
                 stack.append((t._ctx, False))
     order.reverse()
     return order
@@ -80,7 +80,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
         if node is not None:
             buf = buffers.get(node)
             if buf is None:
-                buf = buffers[node] = [None] * len(node.out_meta)
+                buf = buffers[node] = [None] * (1 if node.out_meta is None else len(node.out_meta))
             i = t._out_index
             buf[i] = g if buf[i] is None else buf[i] + g
 

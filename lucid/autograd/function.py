@@ -36,8 +36,9 @@ _RELEASED = ("Trying to backward through the graph a second time (or directly ac
 class Context:
     """What a Function's forward leaves for its backward; also the node of the graph.
 
-    ``inputs`` holds one entry per forward argument: the Tensor, or None for anything else.
-    Ops may set any other attribute on it (``ctx.axis = 1``).
+    ``inputs`` holds the forward's arguments as they were given (Tensors and anything
+    else) and ``needs_input_grad[i]`` says whether ``inputs[i]`` is a Tensor that
+    requires grad. Ops may set any other attribute on it (``ctx.axis = 1``).
     """
 
     __slots__ = ("fn", "inputs", "needs_input_grad", "out_meta", "_saved", "_released", "__dict__")
@@ -46,7 +47,7 @@ class Context:
         self.fn = fn
         self.inputs = inputs
         self.needs_input_grad = needs_input_grad
-        self.out_meta = None  # ((shape, dtype), ...) of the outputs, set by apply for a recorded node
+        self.out_meta = None  # ((shape, dtype), ...) of the outputs of a recorded multi-output op
         self._saved = ()
         self._released = False
 
@@ -85,23 +86,24 @@ class Function:
         """Run ``forward`` on the arrays inside ``args``; record a graph node if any input requires grad."""
         Tensor = _tensor.Tensor
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
         record = True in needs and is_grad_enabled()
-        if record:
-            ctx = Context(cls, tuple(a if isinstance(a, Tensor) else None for a in args), needs)
-        else:
-            ctx = Context(cls, (), (False,) * len(args))
+        ctx = Context(cls, args, needs) if record else Context(cls, (), (False,) * len(args))
         out = cls.forward(ctx, *arrays, **kwargs)
 
-        multi = isinstance(out, tuple)
+        if not isinstance(out, tuple):  # one output: the common case, kept short
+            if type(out) is not np.ndarray:
+                out = np.asarray(out)
+            t = Tensor._from_array(out)
+            if record and out.dtype.kind in "fc":  # integer outputs (indices, masks) carry no gradient
+                t.requires_grad, t._ctx = True, ctx
+            return t
         results = []
-        for i, o in enumerate(out if multi else (out,)):
-            if type(o) is not np.ndarray:
-                o = np.asarray(o)
-            t = Tensor._from_array(o)
-            if record and o.dtype.kind in "fc":  # integer outputs (indices, masks) carry no gradient
+        for i, o in enumerate(out):
+            t = Tensor._from_array(np.asarray(o))
+            if record and t.data.dtype.kind in "fc":
                 t.requires_grad, t._ctx, t._out_index = True, ctx, i
             results.append(t)
         if record:
             ctx.out_meta = tuple((r.data.shape, r.data.dtype) for r in results)
-        return tuple(results) if multi else results[0]
+        return tuple(results)

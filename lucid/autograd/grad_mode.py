@@ -17,12 +17,18 @@ False
 import functools
 import threading
 
-_state = threading.local()
+
+
+class _State(threading.local):
+    enabled = True  # each thread starts with grad mode on (a class default: no per-call fallback needed)
+
+
+_state = _State()
 
 
 def is_grad_enabled():
     """True when ops record a graph (the default)."""
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def _set(mode):

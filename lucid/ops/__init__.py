@@ -18,7 +18,7 @@ from . import shape as S
 
 def _t(x):
     """A Tensor for array-likes; Python and NumPy scalars stay scalars (NumPy 2 promotion)."""
-    if isinstance(x, (Tensor, numbers.Number)):
+    if isinstance(x, (Tensor, float, int)) or isinstance(x, numbers.Number):
         return x
     return Tensor(x)
 
