@@ -1,12 +1,69 @@
 """Kernels: hot loops on plain arrays, no Tensor, no autograd.
 
-``norm()`` returns the module that holds the normalization kernels
-(``forward_train``, ``forward_eval``, ``backward``; see norm_numpy.py for their
-contract). For now it is the NumPy reference; the compiled kernels replace it
-when they land.
+``norm()`` returns the module that holds the normalization kernels (``forward_train``,
+``forward_eval``, ``backward``; their contract is in norm_numpy.py): the compiled
+norm_numba, or the NumPy reference norm_numpy when numba cannot be imported (said
+once, with a warning). numba is imported by the first call, never by ``import lucid``,
+so that importing stays fast; each kernel compiles on its first use and is cached on
+disk (``NUMBA_CACHE_DIR`` moves the cache).
+
+Threads: the compiled kernels run on numba's pool, which has ``NUMBA_NUM_THREADS``
+threads (default: the CPUs this process may use). ``set_num_threads(n)`` makes lucid
+use ``n`` of them.
 """
+import os
+import sys
+import warnings
+
 from . import norm_numpy
+
+_norm = None  # the kernel module, once chosen
+_threads = None  # what set_num_threads asked for; None: all of the pool
 
 
 def norm():
-    return norm_numpy
+    """The normalization kernel module: norm_numba, or norm_numpy without numba."""
+    global _norm
+    if _norm is None:
+        try:
+            from . import norm_numba
+        except ImportError as e:
+            warnings.warn(f"numba could not be imported ({e}); lucid's normalization layers fall back to "
+                          "the slower NumPy kernels", RuntimeWarning, stacklevel=2)
+            _norm = norm_numpy
+        else:
+            norm_numba.threads = _threads
+            _norm = norm_numba
+    return _norm
+
+
+def _pool_size():
+    """The number of threads numba's pool has (or will have): NUMBA_NUM_THREADS, else the usable CPUs."""
+    if "numba" in sys.modules:  # numba read the environment when it was imported
+        return sys.modules["numba"].config.NUMBA_NUM_THREADS
+    env = os.environ.get("NUMBA_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def set_num_threads(n):
+    """Use ``n`` threads in lucid's compiled kernels (1 to NUMBA_NUM_THREADS)."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"set_num_threads: expected an int (got {type(n).__name__})")
+    top = _pool_size()
+    if not 1 <= n <= top:
+        raise ValueError(f"set_num_threads: expected a number of threads between 1 and {top} (got {n}); "
+                         "the pool size is set by the environment variable NUMBA_NUM_THREADS before lucid starts")
+    global _threads
+    _threads = n
+    if _norm is not None and _norm is not norm_numpy:
+        _norm.threads = n
+
+
+def get_num_threads():
+    """The number of threads lucid's compiled kernels use."""
+    return _pool_size() if _threads is None else _threads

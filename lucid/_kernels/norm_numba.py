@@ -24,6 +24,7 @@ depends only on the shape, never on the thread count: results are the same with 
 numba has no float16 on the CPU: float16 (and any mix of dtypes) is computed in float64 and
 rounded once at the end, exactly like the reference.
 """
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -34,6 +35,14 @@ CHUNKS = 64           # most work items a parallel loop is cut into
 BLOCK_BYTES = 1 << 17  # by rows: a block of rows is about this big, to stay in the 1-2 MiB L2 cache
 
 _jit = dict(cache=True, fastmath=False)
+
+threads = None  # lucid.set_num_threads(n) puts n here; None leaves numba's own setting
+
+
+def _use_threads():
+    # numba's thread count is per calling thread: set it on every call
+    if threads is not None:
+        numba.set_num_threads(threads)
 
 
 # ---- reductions into lanes (called inside the parallel loops) -------------------------------
@@ -87,6 +96,22 @@ def _add_dot(g, x, m, acc1, acc2):
     for j in range(n - end):
         acc1[j] += g[end + j]
         acc2[j] += g[end + j] * (x[end + j] - m)
+
+
+@njit(**_jit)
+def _add_wdot(g, x, w, m, r, acc1, acc2):
+    """acc1 += g·w,  acc2 += g·w·(x − m)·r."""
+    n = x.size
+    end = n - n % LANES
+    for i in range(0, end, LANES):
+        for j in range(LANES):
+            gw = g[i + j] * w[i + j]
+            acc1[j] += gw
+            acc2[j] += gw * ((x[i + j] - m) * r)
+    for j in range(n - end):
+        gw = g[end + j] * w[end + j]
+        acc1[j] += gw
+        acc2[j] += gw * ((x[end + j] - m) * r)
 
 
 # ---- by group ------------------------------------------------------------------------------
@@ -160,23 +185,19 @@ def _backward_groups(g, x, mean, rstd, w, dx, dwp, dbp, A, G, K, L, P, center, t
             sgwx = 0.0
             if reduce and L == 1:
                 # one element per (a, k): the per-k sums are the elements themselves
-                dwg = dwp[c, p:p + K] if need_affine else dwp[0, :0]
-                dbg = dbp[c, p:p + K] if need_affine else dbp[0, :0]
                 acc1[:] = 0.0
                 acc2[:] = 0.0
                 for a in range(A):
                     o = (a * G + grp) * S
                     gs = g[o:o + K]
                     xs = x[o:o + K]
-                    for k0 in range(0, K, LANES):
-                        for j in range(min(LANES, K - k0)):
-                            k = k0 + j
-                            gx = gs[k] * ((xs[k] - m) * r)
-                            acc1[j] += gs[k] * wg[k]
-                            acc2[j] += gx * wg[k]
-                            if need_affine:
-                                dwg[k] += gx
-                                dbg[k] += gs[k]
+                    _add_wdot(gs, xs, wg, m, r, acc1, acc2)
+                    if need_affine:
+                        dwg = dwp[c, p:p + K]
+                        dbg = dbp[c, p:p + K]
+                        for k in range(K):
+                            dwg[k] += gs[k] * ((xs[k] - m) * r)
+                            dbg[k] += gs[k]
                 sgw = _lane_total(acc1)
                 sgwx = _lane_total(acc2)
             elif reduce:
@@ -333,6 +354,7 @@ def _native(*arrays):
 
 def forward_train(x, weight, bias, P, eps, center=True):
     """Normalize with the statistics of ``x`` itself. Returns ``y, mean, var`` (biased, float64, shape (G,))."""
+    _use_threads()
     A, G, K, L = x.shape
     xs = _native(x) if x.size else None
     if xs is None:
@@ -368,6 +390,7 @@ def forward_train(x, weight, bias, P, eps, center=True):
 
 def forward_eval(x, mean, rstd, weight, bias, P):
     """Normalize with given statistics (float64, shape (G,)): one pass."""
+    _use_threads()
     A, G, K, L = x.shape
     xs = _native(x) if x.size else None
     if xs is None:
@@ -389,6 +412,7 @@ def forward_eval(x, mean, rstd, weight, bias, P):
 
 def backward(g, x, mean, rstd, weight, P, center=True, train=True, need_dx=True, need_affine=True):
     """Gradients ``dx`` (x's dtype), ``dw`` and ``db`` (float64, length P·K) of ``y = w·x̂ + b``."""
+    _use_threads()
     A, G, K, L = x.shape
     arrs = _native(g, x) if x.size else None
     if arrs is None or not (need_dx or need_affine):
