@@ -2,13 +2,13 @@
 
 For each output position ``o`` and kernel tap ``j`` the input element read is
 ``xp[..., o·stride + j·dilation]`` of the zero-padded input ``xp``. Gathering
-those elements for every ``(o, j)`` gives the "columns" (im2col), a matrix with
-one row per (sample, output position) and one column per (input channel, tap);
-the convolution is then ``cols @ Wᵀ``, one matrix product per group::
+those elements for every ``(o, j)`` gives the "columns" (im2col): a matrix with
+one row per (input channel, tap) and one column per (output position, sample).
+The convolution is then one matrix product per group, ``W @ cols``::
 
     y[n, f, o] = b[f] + Σ_c Σ_j  W[f, c, j] · xp[n, c, o·s + j·d]
 
-    dW = gᵀ @ cols       dcols = g @ W       db[f] = Σ_{n,o} g[n, f, o]
+    dW = g @ colsᵀ       dcols = Wᵀ @ g       db[f] = Σ_{n,o} g[n, f, o]
 
 and ``dx`` is ``dcols`` added back to the input position each entry was read from
 (col2im), then cropped to the unpadded input.
@@ -59,7 +59,11 @@ def pad_spatial(x, pads, value=0):
     """Pad axes ``1 .. len(pads)`` of ``x`` ``(A, *spatial, B)`` by ``pads = ((lo, hi), ...)`` with ``value``."""
     if not any(lo or hi for lo, hi in pads):
         return x
-    return np.pad(x, ((0, 0),) + tuple(pads) + ((0, 0),), constant_values=value)
+    n = len(pads)
+    xp = np.full(x.shape[:1] + tuple(L + lo + hi for L, (lo, hi) in zip(x.shape[1:1 + n], pads)) + x.shape[1 + n:],
+                 value, dtype=x.dtype)
+    xp[(slice(None),) + tuple(slice(lo, lo + L) for L, (lo, _) in zip(x.shape[1:1 + n], pads))] = x
+    return xp
 
 
 def crop_spatial(xp, pads):
@@ -68,9 +72,8 @@ def crop_spatial(xp, pads):
 
 
 class ConvNd(Function):
-    """y = b + Σ W·x over the group's channels and the kernel taps (im2col + GEMM).
+    """y = b + W @ cols per group (im2col + GEMM);  dW = g @ colsᵀ,  dx = col2im(Wᵀ @ g),  db = Σ g.
 
-    Backward: dW = g·colsᵀ,  dx = col2im(Wᵀ·g),  db = Σ g over batch and positions.
     The work is done in the layout ``(C, *spatial, N)``, batch last, so that every
     copy in im2col and col2im moves long contiguous runs.
     """
@@ -78,9 +81,8 @@ class ConvNd(Function):
     @staticmethod
     def forward(ctx, x, w, b, stride, pads, dilation, groups):
         n = len(stride)
-        N, C = x.shape[:2]
-        F, Cg = w.shape[:2]
-        kernel = w.shape[2:]
+        N = x.shape[0]
+        F, Cg, kernel = w.shape[0], w.shape[1], w.shape[2:]
         G, Fg, K = groups, F // groups, math.prod(kernel)
         xp = pad_spatial(np.moveaxis(x, 0, -1), pads)  # (C, *spatial, N)
         win = windows(xp, kernel, stride, dilation)  # (C, *kernel, *out, N)
@@ -93,24 +95,24 @@ class ConvNd(Function):
         if b is not None:
             y += b.reshape((F,) + (1,) * n)
         ctx.save_for_backward(cols if ctx.needs_input_grad[1] else None, wm if ctx.needs_input_grad[0] else None)
-        ctx.geometry = (xp.shape, pads, stride, dilation, kernel, out)
+        ctx.geometry = (xp.shape, pads, stride, dilation, w.shape, out, G)
         return y
 
     @staticmethod
     def backward(ctx, g):
         cols, wm = ctx.saved_tensors
-        padded_shape, pads, stride, dilation, kernel, out = ctx.geometry
+        padded_shape, pads, stride, dilation, w_shape, out, G = ctx.geometry
         n = len(stride)
-        G, Fg, CgK = wm.shape if wm is not None else (cols.shape[0], g.shape[1] // cols.shape[0], cols.shape[1])
-        g2 = np.moveaxis(g, 0, -1).reshape(G, Fg, -1)  # g2[grp, f, (o, n)] = g[n, grp·Fg + f, o]
+        g2 = np.moveaxis(g, 0, -1).reshape(G, w_shape[0] // G, -1)  # g2[grp, f, (o, n)] = g[n, grp·Fg + f, o]
         dx = dw = db = None
         if ctx.needs_input_grad[0]:
             dcols = np.matmul(wm.transpose(0, 2, 1), g2)  # (G, Cg·K, O·N)
-            dcols = dcols.reshape((padded_shape[0],) + kernel + out + (g.shape[0],))
+            dcols = dcols.reshape((padded_shape[0],) + w_shape[2:] + out + (g.shape[0],))
             dxp = col2im(dcols, padded_shape, stride, dilation)
             dx = np.ascontiguousarray(np.moveaxis(crop_spatial(dxp, pads), -1, 0))
         if ctx.needs_input_grad[1]:
-            dw = np.matmul(g2, cols.transpose(0, 2, 1)).reshape((G * Fg, CgK // math.prod(kernel)) + kernel)
+            # dW = g @ colsᵀ, computed as (cols @ gᵀ)ᵀ: BLAS is faster with the long axis as the row axis
+            dw = np.matmul(cols, g2.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(w_shape)
         if ctx.needs_input_grad[2]:
             db = g.sum(axis=(0,) + tuple(range(2, 2 + n)))
         return dx, dw, db, None, None, None, None
