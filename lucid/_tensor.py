@@ -172,6 +172,11 @@ class Tensor:
             raise TypeError(f"only integer tensors of a single element can be used as an index (got {self.dtype})")
         return int(self.item())
 
+    def __format__(self, spec):
+        if self.data.ndim == 0 and spec:  # f"{loss:.4f}"
+            return format(self.data.item(), spec)
+        return object.__format__(self, spec)
+
     def __bool__(self):
         if self.data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self.data.size} elements is ambiguous")

@@ -86,7 +86,7 @@ def test_properties():
     assert np.asarray(t, dtype=np.float32).dtype == np.float32
     assert t.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
     np.testing.assert_array_equal(t.T.data, a.T)
-    assert t[1, 2].item() == 5.0 and float(t[0, 1]) == 1.0 and int(t[1, 1]) == 4
+    assert t[1, 2].item() == 5.0 and float(t[0, 1]) == 1.0 and int(t[1, 1]) == 4 and f"{t[1, 2]:.2f}" == "5.00"
     assert [r.tolist() for r in t] == a.tolist()
     assert t.is_leaf and t.grad_fn is None and t.grad is None and not t.requires_grad
     assert t.device == "cpu" and t.cpu() is t
