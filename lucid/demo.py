@@ -201,6 +201,7 @@ def main(argv=None):
             lucid.set_num_threads(args.threads)
         else:
             print("--threads ignored: this lucid has no set_num_threads (no compiled kernels)", file=sys.stderr)
+    start = time.perf_counter()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data = load_data(args.seed, args.limit)
@@ -212,9 +213,9 @@ def main(argv=None):
     plot(histories, out / "curves.png")
     print(f"\nloss and accuracy curves: {out / 'curves.png'}")
     best = max(histories, key=lambda n: histories[n]["acc"][-1])
-    if not check_reload(best, histories[best], data):
-        return 1
-    return 0
+    same = check_reload(best, histories[best], data)
+    print(f"total time: {time.perf_counter() - start:.0f} s")
+    return 0 if same else 1
 
 
 if __name__ == "__main__":
