@@ -215,17 +215,23 @@ class Tensor:
         run_backward([self], [g], retain_graph=retain_graph)
 
     # ---- in place ---------------------------------------------------------
-    def _check_inplace(self, what):
-        """In-place changes are for tensors outside any graph, or for anything under ``no_grad``."""
-        if self.requires_grad and _grad_mode.is_grad_enabled():
-            if self._ctx is None:
-                raise RuntimeError(f"{what}: a leaf Tensor that requires grad cannot be modified in place; "
-                                   "wrap the update in `with lucid.no_grad():`")
+    def _check_inplace(self, what, value=None):
+        """In-place changes are not recorded in the graph, so they are only for tensors (and values) outside
+        any graph, or for anything under ``no_grad`` (an optimizer's update)."""
+        if not _grad_mode.is_grad_enabled():
+            return
+        if self.requires_grad and self._ctx is None:
+            raise RuntimeError(f"{what}: a leaf Tensor that requires grad cannot be modified in place; "
+                               "wrap the update in `with lucid.no_grad():`")
+        if self.requires_grad:
             raise RuntimeError(f"{what}: lucid does not record in-place operations on tensors that are part of a "
                                "graph; use the out-of-place form (y = x + 1, not x += 1 on x itself)")
+        if isinstance(value, Tensor) and value.requires_grad:
+            raise RuntimeError(f"{what}: the value requires grad, but an in-place change is not recorded in the "
+                               "graph; build the result out of place (cat, stack, where) or detach() the value")
 
     def copy_(self, src):
-        self._check_inplace("copy_")
+        self._check_inplace("copy_", src)
         np.copyto(self.data, _to_array(src), casting="unsafe")
         return self
 

@@ -417,6 +417,20 @@ def test_inplace_on_a_leaf_that_requires_grad():
     np.testing.assert_array_equal(w.data, [7.0, 2.0, 2.0])
 
 
+def test_inplace_never_silently_drops_a_gradient():
+    x = lucid.ones(2, requires_grad=True)
+    buf = lucid.zeros(3)
+    for change in (lambda: buf.__setitem__(slice(0, 2), x * 2), lambda: buf[:2].copy_(x),
+                   lambda: buf[:2].add_(x), lambda: (x * 2).mul_(3)):
+        with pytest.raises(RuntimeError, match="not record"):
+            change()
+    np.testing.assert_array_equal(buf.data, np.zeros(3))
+    buf[:2] = (x * 2).detach()
+    with lucid.no_grad():
+        buf[2:] = x[:1] * 5
+    np.testing.assert_array_equal(buf.data, [2.0, 2.0, 5.0])
+
+
 def test_augmented_assignment_inside_a_graph_stays_differentiable(rng):
     x, tx = pair(rng.standard_normal(3))
     y, ty = x * 2, tx * 2

@@ -385,7 +385,7 @@ def _inplace_method(ufunc, name):
     """``x.add_(y)``: change x's array in place; for tensors outside a graph (or under ``no_grad``)."""
 
     def method(self, other, *, alpha=1):
-        self._check_inplace(name)
+        self._check_inplace(name, other)
         other = other.data if isinstance(other, Tensor) else other
         ufunc(self.data, other if alpha == 1 else np.multiply(other, alpha), out=self.data, casting="same_kind")
         return self
@@ -427,7 +427,7 @@ def _install_methods():
     T.__getitem__ = getitem
 
     def __setitem__(self, index, value):
-        self._check_inplace("item assignment")
+        self._check_inplace("item assignment", value)
         self.data[_index(index)] = value.data if isinstance(value, Tensor) else value
 
     T.__setitem__ = __setitem__
