@@ -52,9 +52,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
     """
     for t, g in zip(outputs, grad_outputs):
         if not t.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn: backward() "
-                               "was called on a tensor that does not require grad (nothing it was computed from "
-                               "has requires_grad=True, or it was computed under no_grad)")
+            raise RuntimeError("backward() called on a tensor that does not require grad: nothing it was computed "
+                               "from has requires_grad=True, or it was computed under no_grad")
         if g.shape != t.shape:
             try:
                 np.broadcast_to(g, t.shape)
