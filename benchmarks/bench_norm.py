@@ -1,0 +1,211 @@
+"""Normalization layers, lucid against PyTorch: forward, forward+backward, eval forward (float32).
+
+Both libraries run in one process on the same number of threads, interleaved, and each
+figure is the minimum over the repeats. lucid is timed along the whole path a user takes:
+the module, autograd and the compiled kernels (``y = m(x); y.backward(g)``, with fresh
+gradients each time, as after ``zero_grad(set_to_none=True)``). The ratio is PyTorch's time
+over lucid's: above 1, lucid is faster. Also printed: a cold ``import lucid`` and the first
+call of a layer with numba's cache empty (it compiles) and warm (it loads), each in a fresh
+process.
+
+    python benchmarks/bench_norm.py [--threads 2] [--repeats 15] [--only LayerNorm GroupNorm] [--kernels]
+
+``--kernels`` times lucid's kernels alone (no module, no autograd) against the same PyTorch
+modules: the floor the layers sit on.
+"""
+import argparse
+import gc
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import numpy as np
+import torch
+
+import lucid
+from lucid import _kernels
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def cases():
+    """(label, input shape, lucid module, torch module, kernel view (A, G, K, L), P, center)."""
+    L, T = lucid.nn, torch.nn
+    return [
+        ("BatchNorm2d", (32, 64, 56, 56), L.BatchNorm2d(64), T.BatchNorm2d(64), (32, 64, 1, 3136), 64, True),
+        ("BatchNorm1d", (4096, 1024), L.BatchNorm1d(1024), T.BatchNorm1d(1024), (4096, 1024, 1, 1), 1024, True),
+        # lucid's InstanceNorm keeps running statistics by default; PyTorch is given the same settings
+        ("InstanceNorm2d", (8, 64, 128, 128), L.InstanceNorm2d(64),
+         T.InstanceNorm2d(64, affine=True, track_running_stats=True), (1, 512, 1, 16384), 64, True),
+        ("LayerNorm", (4096, 1024), L.LayerNorm(1024), T.LayerNorm(1024), (1, 4096, 1024, 1), 1, True),
+        ("GroupNorm", (32, 64, 56, 56), L.GroupNorm(32, 64), T.GroupNorm(32, 64), (1, 1024, 2, 3136), 32, True),
+        ("RMSNorm", (4096, 1024), L.RMSNorm(1024, eps=1e-6), T.RMSNorm(1024, eps=1e-6), (1, 4096, 1024, 1), 1, False),
+    ]
+
+
+def best_of(fns, repeats):
+    """Minimum seconds of each function, the functions interleaved, gc off while timing."""
+    best = [float("inf")] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            gc.collect()
+            time.sleep(0.003)  # let the other library's idle worker threads stop spinning
+            gc.disable()
+            try:
+                t0 = time.perf_counter()
+                fn()
+                best[i] = min(best[i], time.perf_counter() - t0)
+            finally:
+                gc.enable()
+    return best
+
+
+def torch_fns(m, xa, ga):
+    x = torch.from_numpy(xa).requires_grad_(True)
+    g = torch.from_numpy(ga)
+
+    def forward():
+        m.train()
+        m(x)
+
+    def forward_backward():
+        m.train()
+        x.grad = None
+        m.zero_grad(set_to_none=True)
+        m(x).backward(g)
+
+    def eval_forward():
+        m.eval()
+        with torch.no_grad():
+            m(x)
+
+    return forward, forward_backward, eval_forward
+
+
+def lucid_fns(m, xa, ga):
+    x = lucid.Tensor(xa, requires_grad=True)
+
+    def forward():
+        m.train()
+        m(x)
+
+    def forward_backward():
+        m.train()
+        x.grad = None
+        for p in m.parameters():
+            p.grad = None
+        m(x).backward(ga)
+
+    def eval_forward():
+        m.eval()
+        with lucid.no_grad():
+            m(x)
+
+    return forward, forward_backward, eval_forward
+
+
+def kernel_fns(view, P, center, xa, ga):
+    k = _kernels.norm()
+    x, g = xa.reshape(view), ga.reshape(view)
+    n = P * view[2]
+    w, b = np.ones(n, np.float32), np.zeros(n, np.float32)
+    mean, rstd = np.zeros(view[1]), np.ones(view[1])
+
+    def forward():
+        k.forward_train(x, w, b, P, 1e-5, center)
+
+    def forward_backward():
+        y, mu, var = k.forward_train(x, w, b, P, 1e-5, center)
+        k.backward(g, x, mu, 1.0 / np.sqrt(var + 1e-5), w, P, center, True, True, True)
+
+    def eval_forward():
+        k.forward_eval(x, mean, rstd, w, b, P)
+
+    return forward, forward_backward, eval_forward
+
+
+def run_fresh(code, env=None):
+    """Run ``code`` in a fresh Python and return what it prints (stripped)."""
+    e = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    e.update(env or {})
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=e, cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def startup(threads):
+    """Cold import time, and the first call of a layer with the numba cache empty, then warm."""
+    imp = min(float(run_fresh("""
+        import sys, time
+        t0 = time.perf_counter()
+        import lucid
+        assert "numba" not in sys.modules, "import lucid imported numba"
+        print(time.perf_counter() - t0)
+    """)) for _ in range(3))
+    first = """
+        import time
+        import lucid
+        lucid.set_num_threads(%d)
+        m, x = lucid.nn.BatchNorm2d(8), lucid.randn(4, 8, 16, 16, requires_grad=True)
+        t0 = time.perf_counter()
+        import numba
+        t1 = time.perf_counter()
+        m(x).backward(lucid.ones(4, 8, 16, 16))
+        t2 = time.perf_counter()
+        print(t1 - t0, t2 - t1)
+    """ % threads
+    with tempfile.TemporaryDirectory() as cache:
+        env = {"NUMBA_CACHE_DIR": cache}
+        cold = [float(v) for v in run_fresh(first, env).split()]
+        warm = [float(v) for v in run_fresh(first, env).split()]
+    print(f"import lucid (cold, fresh process, numba not imported): {imp * 1e3:.0f} ms")
+    for what, (t_numba, t_call) in (("cache empty (compiles)", cold), ("cache warm (loads)", warm)):
+        print(f"first BatchNorm2d forward+backward, {what}: {(t_numba + t_call) * 1e3:.0f} ms "
+              f"(import numba {t_numba * 1e3:.0f} ms, then the call {t_call * 1e3:.0f} ms)")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--only", nargs="*", help="layer names to run (default: all)")
+    p.add_argument("--kernels", action="store_true", help="time lucid's kernels alone, without module or autograd")
+    p.add_argument("--no-startup", action="store_true", help="skip the import and first-call timings")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    lucid.set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+
+    print(f"lucid {lucid.__version__} ({_kernels.norm().__name__}), torch {torch.__version__}, "
+          f"{args.threads} threads, float32, min of {args.repeats}"
+          + (", lucid kernels alone" if args.kernels else ""))
+    head = ("| layer | shape | forward ms torch / lucid | ratio | fwd+bwd ms torch / lucid | ratio "
+            "| eval fwd ms torch / lucid | ratio |")
+    print(head)
+    print("|" + "---|" * 8)
+    for label, shape, lm, tm, view, P, center in cases():
+        if args.only and label not in args.only:
+            continue
+        xa = rng.standard_normal(shape, dtype=np.float32)
+        ga = rng.standard_normal(shape, dtype=np.float32)
+        ours = kernel_fns(view, P, center, xa, ga) if args.kernels else lucid_fns(lm, xa, ga)
+        theirs = torch_fns(tm, xa, ga)
+        for f in ours + theirs:  # compile, load, warm the caches
+            f()
+        t = best_of([f for pair in zip(theirs, ours) for f in pair], args.repeats)
+        cells = []
+        for i in range(3):
+            tt, tl = t[2 * i] * 1e3, t[2 * i + 1] * 1e3
+            cells += [f"{tt:.2f} / {tl:.2f}", f"{tt / tl:.2f}"]
+        print(f"| {label} | {shape} | " + " | ".join(cells) + " |", flush=True)
+    if not args.no_startup:
+        print()
+        startup(args.threads)
+
+
+if __name__ == "__main__":
+    main()
