@@ -309,3 +309,31 @@ def test_bad_input_raises_and_changes_nothing(call, exc, message):
     with pytest.raises(exc, match=message):
         call(rm, rv)
     _unchanged(rm, rv)
+
+
+# ---- the NumPy reference kernels (used without numba) give the same answers ----------------------------
+@pytest.mark.parametrize("name", ["batch_train", "batch_eval", "instance", "instance_running", "layer", "group",
+                                  "rms"])
+def test_numpy_reference_kernels(name, monkeypatch):
+    from lucid import _kernels
+    from lucid._kernels import norm_numpy
+
+    monkeypatch.setattr(_kernels, "norm", lambda: norm_numpy)
+    rng, x, params = arrays(12, (3, 4, 5), 4)
+    rm, rv = rng.standard_normal(4), rng.uniform(0.5, 2, 4)
+    lr, tr = (lucid.Tensor(rm.copy()), lucid.Tensor(rv.copy())), (torch.tensor(rm), torch.tensor(rv))
+    calls = {
+        "batch_train": (lambda x, w, b: F.batch_norm(x, *lr, w, b, training=True),
+                        lambda x, w, b: TF.batch_norm(x, *tr, w, b, training=True)),
+        "batch_eval": (lambda x, w, b: F.batch_norm(x, *lr, w, b), lambda x, w, b: TF.batch_norm(x, *tr, w, b)),
+        "instance": (lambda x, w, b: F.instance_norm(x, *lr, w, b), lambda x, w, b: TF.instance_norm(x, *tr, w, b)),
+        "instance_running": (lambda x, w, b: F.instance_norm(x, *lr, w, b, use_input_stats=False),
+                             lambda x, w, b: TF.instance_norm(x, *tr, w, b, use_input_stats=False)),
+        "layer": (lambda x, w, b: F.layer_norm(x, 5), lambda x, w, b: TF.layer_norm(x, (5,))),
+        "group": (lambda x, w, b: F.group_norm(x, 2, w, b), lambda x, w, b: TF.group_norm(x, 2, w, b)),
+        "rms": (lambda x, w, b: F.rms_norm(x, 5), lambda x, w, b: TF.rms_norm(x, (5,))),
+    }
+    differential(*calls[name], x, [None, None] if name in ("layer", "rms") else params, rng)
+    close(lr[0], tr[0])
+    close(lr[1], tr[1])
+    assert _kernels.norm() is norm_numpy
