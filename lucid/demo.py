@@ -114,7 +114,8 @@ def train_variant(norm, data, epochs, seed, out_dir, batch_size=64, lr=3e-3):
         sched.step()
         hist["secs"].append(time.perf_counter() - start)
         hist["loss"].append(total / seen)
-        hist["acc"].append(evaluate(model, x_test, y_test)[0])
+        acc, hist["logits"] = evaluate(model, x_test, y_test)
+        hist["acc"].append(acc)
     hist["path"] = Path(out_dir) / f"{norm}.safetensors"
     lucid.save(model.state_dict(), hist["path"])
     print(f"{norm:>14}: test accuracy {100 * hist['acc'][-1]:5.1f}%  "
@@ -153,13 +154,15 @@ def plot(histories, path):
 
 
 def check_reload(norm, hist, data):
-    """Load the checkpoint into a fresh ConvNet; True when it reproduces the trained model's test accuracy."""
+    """Load the checkpoint into a fresh ConvNet; True when it reproduces the trained model's test accuracy
+    and its test logits, bit for bit."""
     fresh = ConvNet(norm)
     fresh.load_state_dict(lucid.load(hist["path"]))
-    acc, _ = evaluate(fresh, data[2], data[3])
-    same = acc == hist["acc"][-1]
+    acc, logits = evaluate(fresh, data[2], data[3])
+    same = acc == hist["acc"][-1] and np.array_equal(logits, hist["logits"])
     print(f"reloaded {hist['path']} into a fresh ConvNet: test accuracy {100 * acc:.1f}% "
-          f"({'same as' if same else 'DIFFERENT from'} the trained model's {100 * hist['acc'][-1]:.1f}%)")
+          f"({'same as' if same else 'DIFFERENT from'} the trained model's {100 * hist['acc'][-1]:.1f}%"
+          f"{', identical logits' if same else ''})")
     return same
 
 
@@ -206,7 +209,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     data = load_data(args.seed, args.limit)
     print(f"digits: {len(data[1])} training and {len(data[3])} test images, "
-          f"{args.epochs} epochs per variant, seed {args.seed}", flush=True)
+          f"{args.epochs} epoch{'s' * (args.epochs != 1)} per variant, seed {args.seed}", flush=True)
     histories = {norm: train_variant(norm, data, args.epochs, args.seed, out) for norm in args.variants}
     print()
     print(results_table(histories))

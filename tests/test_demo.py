@@ -31,7 +31,7 @@ def test_demo_writes_curves_and_one_checkpoint_per_variant(run):
 
 def test_demo_reload_check_passes(run):
     code, text, out = run
-    assert "same as the trained model's" in text
+    assert "same as the trained model's" in text and "identical logits" in text
     assert "DIFFERENT" not in text
 
 
@@ -49,12 +49,20 @@ def test_checkpoint_holds_the_model_state_with_pytorch_names(run):
     assert int(state["norm1.num_batches_tracked"].item()) == 4  # 240 images in batches of 64
 
 
-def test_reload_check_fails_when_the_checkpoint_does_not_match(run):
-    """The check compares real accuracies: claim another accuracy and it must say so."""
+def test_reload_check_fails_when_the_checkpoint_does_not_match(run, capsys):
+    """The check compares real results: the true ones pass, another accuracy or other logits fail."""
     _, _, out = run
     data = demo.load_data(0, 300)
-    hist = {"path": out / "none.safetensors", "acc": [1.5]}  # no model reaches 150%
-    assert demo.check_reload("none", hist, data) is False
+    path = out / "none.safetensors"
+    model = demo.ConvNet("none")
+    model.load_state_dict(lucid.load(path))
+    acc, logits = demo.evaluate(model, data[2], data[3])
+    assert demo.check_reload("none", {"path": path, "acc": [acc], "logits": logits}, data) is True
+    assert demo.check_reload("none", {"path": path, "acc": [1.5], "logits": logits}, data) is False
+    nudged = logits.copy()
+    nudged[0, 0] += 1e-3
+    assert demo.check_reload("none", {"path": path, "acc": [acc], "logits": nudged}, data) is False
+    assert "DIFFERENT" in capsys.readouterr().out
 
 
 def test_data_is_split_80_20_shifted_and_reproducible():
