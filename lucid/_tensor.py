@@ -24,8 +24,8 @@ def _to_array(data, dtype=None):
     dtype = _dtype.as_dtype(dtype)
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, (np.ndarray, np.generic)):
-        arr = np.asarray(data)
+    if isinstance(data, (np.ndarray, np.generic)) or (hasattr(data, "__array__") and not isinstance(data, (list, tuple))):
+        arr = np.asarray(data)  # an array, or an object that converts to one (keeps its dtype)
         return arr if dtype is None or arr.dtype == dtype else arr.astype(dtype)
     try:
         arr = np.array(data, dtype=dtype)
