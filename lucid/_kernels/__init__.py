@@ -39,8 +39,9 @@ def norm():
 
 def _pool_size():
     """The number of threads numba's pool has (or will have): NUMBA_NUM_THREADS, else the usable CPUs."""
-    if "numba" in sys.modules:  # numba read the environment when it was imported
-        return sys.modules["numba"].config.NUMBA_NUM_THREADS
+    numba = sys.modules.get("numba")
+    if numba is not None:  # numba read the environment when it was imported
+        return numba.config.NUMBA_NUM_THREADS
     env = os.environ.get("NUMBA_NUM_THREADS", "").strip()
     if env.isdigit() and int(env) > 0:
         return int(env)
