@@ -28,9 +28,10 @@ def test_readme_examples_print_what_they_show():
 
 
 def test_readme_quickstart_is_the_docs_quickstart():
+    """The README's examples are the first examples of docs/quickstart.rst, word for word."""
     readme = _examples((ROOT / "README.md").read_text())
     docs = _examples((DOCS / "quickstart.rst").read_text())
-    assert readme and readme == docs
+    assert readme and readme == docs[:len(readme)]
 
 
 def test_readme_starts_with_the_two_commands():
