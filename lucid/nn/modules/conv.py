@@ -1,5 +1,4 @@
 """``Conv1d``, ``Conv2d``, ``Conv3d``: the layers around ``F.conv1d/2d/3d``."""
-import math
 
 import numpy as np
 
@@ -52,11 +51,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self):
         """PyTorch's default: kaiming-uniform with a=√5, i.e. W ~ U(±1/√fan_in), and b ~ U(±1/√fan_in)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init._default_layer_init_(self.weight, self.bias)
 
     def forward(self, input):
         conv = type(self)._conv
