@@ -7,22 +7,22 @@ with one statistic per ``g``. What changes is how memory is walked. Two layouts:
 * **by group** (most cases): a parallel loop over groups. Group ``g`` is ``A`` contiguous
   segments of ``K·L`` elements, small enough to stay in cache while it is worked on, so the
   statistics (two passes: the mean, then the squares around the mean) and the normalization
-  read it from memory once.  Forward: x read once, y written once.  Backward: the two sums
-  (Σg·w, Σg·w·x̂), dw and db come from one pass; dx from a second pass that finds g and x
-  in cache.
-* **by rows** (BatchNorm with short rows, e.g. ``(N, C)`` input, where a group is a strided
-  column): a parallel loop over blocks of rows ``a``, with one accumulator per column.
-  Each block's column statistics are taken in two passes while it is in cache, and blocks
-  are merged exactly (Chan's formula: M2 = M2ₐ + M2ᵦ + δ²·nₐ·nᵦ/n, deviations only, never
-  E[x²] − E[x]²).
+  read it from memory once.  Forward: x read once, y written once.  Backward: Σg·w, Σg·w·x̂,
+  dw and db come from one pass; dx from a second pass that finds g and x in cache.
+* **by rows** (BatchNorm on short rows, e.g. an ``(N, C)`` input, where a group is a strided
+  column): a parallel loop over blocks of rows ``a`` with one accumulator per column. Each
+  block's column statistics are taken in two passes while the block is in cache, and the
+  blocks are merged exactly (Chan's formula: M2 = M2ₐ + M2ᵦ + δ²·nₐ·nᵦ/n, sums of squared
+  deviations only, never E[x²] − E[x]²). Forward: x read twice, y written once.
 
-Sums are float64. They go into ``LANES`` independent partial sums: the compiler can then use
-SIMD instructions without reordering a single float addition (the kernels run without
-fastmath, so NaN and inf behave as IEEE says). Work is cut into a number of chunks that
-depends only on the shape, never on the thread count: results are the same with 1 thread or 64.
+All arithmetic is float64; y and dx are rounded to x's dtype once, at the end, as in the
+reference. Sums go into ``LANES`` independent partial sums: the compiler can then use SIMD
+instructions without reordering a single float addition (the kernels run without fastmath,
+so NaN and inf behave as IEEE says). Work is cut into a number of chunks that depends only
+on the shape, never on the thread count: results are the same on 1 thread or 64.
 
-numba has no float16 on the CPU: float16 (and any mix of dtypes) is computed in float64 and
-rounded once at the end, exactly like the reference.
+numba has no float16 on the CPU: float16 (and any mix of dtypes) is computed from a float64
+copy and rounded once at the end, exactly like the reference.
 """
 import numba
 import numpy as np
@@ -30,9 +30,9 @@ from numba import njit, prange
 
 from . import norm_numpy
 
-LANES = 64            # partial sums per reduction
-CHUNKS = 64           # most work items a parallel loop is cut into
-BLOCK_BYTES = 1 << 17  # by rows: a block of rows is about this big, to stay in the 1-2 MiB L2 cache
+LANES = 64             # partial sums per reduction
+CHUNKS = 64            # most work items a parallel loop is cut into
+BLOCK_BYTES = 1 << 17  # by rows: a block of rows is about this big, to stay in the L2 cache
 
 _jit = dict(cache=True, fastmath=False)
 
@@ -40,16 +40,18 @@ threads = None  # lucid.set_num_threads(n) puts n here; None leaves numba's own 
 
 
 def _use_threads():
-    # numba's thread count is per calling thread: set it on every call
+    # numba's thread count belongs to the calling thread: set it on every call
     if threads is not None:
         numba.set_num_threads(threads)
 
 
-# ---- reductions into lanes (called inside the parallel loops) -------------------------------
+# ---- sums into lanes (inlined into the parallel loops) ------------------------------------------
+# Inner loops index slices from 0: numba then knows no index is negative, skips the
+# wrap-around check and vectorizes the loop.
 
 @njit(**_jit)
 def _lane_total(acc):
-    """The sum of the lanes, added pairwise; the lanes are left changed."""
+    """The sum of the lanes, added pairwise (the lanes are overwritten)."""
     h = LANES // 2
     while h >= 1:
         for j in range(h):
@@ -99,28 +101,39 @@ def _add_dot(g, x, m, acc1, acc2):
 
 
 @njit(**_jit)
-def _add_wdot(g, x, w, m, r, acc1, acc2):
-    """acc1 += g·w,  acc2 += g·w·(x − m)·r."""
+def _add_row(g, x, w, m, r, acc1, acc2, dw, db, affine):
+    """One row of K single elements (L = 1): acc1 += g·w, acc2 += g·w·x̂; with ``affine`` also dw += g·x̂, db += g."""
     n = x.size
     end = n - n % LANES
     for i in range(0, end, LANES):
-        for j in range(LANES):
-            gw = g[i + j] * w[i + j]
-            acc1[j] += gw
-            acc2[j] += gw * ((x[i + j] - m) * r)
+        if affine:
+            for j in range(LANES):
+                gv = g[i + j]
+                gx = gv * ((x[i + j] - m) * r)
+                acc1[j] += gv * w[i + j]
+                acc2[j] += gx * w[i + j]
+                dw[i + j] += gx
+                db[i + j] += gv
+        else:
+            for j in range(LANES):
+                gv = g[i + j]
+                acc1[j] += gv * w[i + j]
+                acc2[j] += gv * ((x[i + j] - m) * r) * w[i + j]
     for j in range(n - end):
-        gw = g[end + j] * w[end + j]
-        acc1[j] += gw
-        acc2[j] += gw * ((x[end + j] - m) * r)
+        k = end + j
+        gx = g[k] * ((x[k] - m) * r)
+        acc1[j] += g[k] * w[k]
+        acc2[j] += gx * w[k]
+        if affine:
+            dw[k] += gx
+            db[k] += g[k]
 
 
-# ---- by group ------------------------------------------------------------------------------
-# Inner loops index slices from 0: numba then knows the index is not negative, skips the
-# wrap-around check and vectorizes the loop.
+# ---- by group -----------------------------------------------------------------------------------
 
 @njit(parallel=True, **_jit)
 def _forward_groups(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, train):
-    """y = (x − μ)·rstd·w + b per group; with ``train``, μ and σ² are taken first (into mean, var, rstd)."""
+    """y = (x − μ)·rstd·w + b, one group after the other; with ``train``, μ, σ² and rstd are taken first."""
     S = K * L
     M = A * S
     nch = min(G, CHUNKS)
@@ -166,12 +179,15 @@ def _forward_groups(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, tra
 
 
 @njit(parallel=True, **_jit)
-def _backward_groups(g, x, mean, rstd, w, dx, dwp, dbp, A, G, K, L, P, center, train, need_dx, need_affine):
-    """dx, and per-chunk partial dw, db (rows of dwp, dbp), by group."""
+def _backward_groups(g, x, mean, rstd, w, dx, dw, db, A, G, K, L, P, center, train, need_dx, need_affine):
+    """dx (into ``dx``), and dw, db added into ``dw``, ``db``, one group after the other."""
     S = K * L
     M = A * S
     nch = min(G, CHUNKS)
     reduce = train or need_affine
+    # per chunk partial dw, db: the groups sharing an affine entry may sit in different chunks
+    dwp = np.zeros((nch if need_affine else 0, P * K))
+    dbp = np.zeros((nch if need_affine else 0, P * K))
     for c in prange(nch):
         acc1 = np.empty(LANES)
         acc2 = np.empty(LANES)
@@ -180,24 +196,19 @@ def _backward_groups(g, x, mean, rstd, w, dx, dwp, dbp, A, G, K, L, P, center, t
             r = rstd[grp]
             p = (grp % P) * K
             wg = w[p:p + K]
-            # pass 1: s1 = Σg, s2 = Σg·x̂ per k; Σg·w and Σg·w·x̂ over the group
+            # pass 1: Σg·w and Σg·w·x̂ over the group, and per k: Σg (db) and Σg·x̂ (dw)
             sgw = 0.0
             sgwx = 0.0
             if reduce and L == 1:
-                # one element per (a, k): the per-k sums are the elements themselves
                 acc1[:] = 0.0
                 acc2[:] = 0.0
                 for a in range(A):
                     o = (a * G + grp) * S
-                    gs = g[o:o + K]
-                    xs = x[o:o + K]
-                    _add_wdot(gs, xs, wg, m, r, acc1, acc2)
                     if need_affine:
-                        dwg = dwp[c, p:p + K]
-                        dbg = dbp[c, p:p + K]
-                        for k in range(K):
-                            dwg[k] += gs[k] * ((xs[k] - m) * r)
-                            dbg[k] += gs[k]
+                        _add_row(g[o:o + K], x[o:o + K], wg, m, r, acc1, acc2,
+                                 dwp[c, p:p + K], dbp[c, p:p + K], True)
+                    else:
+                        _add_row(g[o:o + K], x[o:o + K], wg, m, r, acc1, acc2, wg, wg, False)
                 sgw = _lane_total(acc1)
                 sgwx = _lane_total(acc2)
             elif reduce:
@@ -216,7 +227,7 @@ def _backward_groups(g, x, mean, rstd, w, dx, dwp, dbp, A, G, K, L, P, center, t
                         dbp[c, p + k] += s1
             if not need_dx:
                 continue
-            # pass 2: dx = rstd·(g·w − Σg·w/M − x̂·Σg·w·x̂/M), i.e. α·g − β·(x − μ) − γ
+            # pass 2: dx = rstd·(g·w − Σg·w/M − x̂·Σg·w·x̂/M) = α·g − β·(x − μ) − γ
             beta = r * r * sgwx / M if train else 0.0
             gamma = r * sgw / M if (train and center) else 0.0
             for a in range(A):
@@ -235,53 +246,86 @@ def _backward_groups(g, x, mean, rstd, w, dx, dwp, dbp, A, G, K, L, P, center, t
                         ds = dx[o + k * L:o + (k + 1) * L]
                         for i in range(L):
                             ds[i] = alpha * gs[i] - beta * (xs[i] - m) - gamma
+    for c in range(dwp.shape[0]):
+        for i in range(P * K):
+            dw[i] += dwp[c, i]
+            db[i] += dbp[c, i]
 
 
-# ---- by rows -------------------------------------------------------------------------------
+# ---- by rows ------------------------------------------------------------------------------------
 
 @njit(parallel=True, **_jit)
-def _stats_rows(x, A, R, rows, center, cmean, cm2, cn):
-    """Per chunk of rows, per column j < R: the mean and M2 = Σ(x − mean)² (rows of cmean, cm2, cn)."""
-    nch = cmean.shape[0]
-    for c in prange(nch):
-        bm = np.empty(R)
-        bq = np.empty(R)
-        mc = cmean[c]
-        qc = cm2[c]
-        n = 0
-        hi = (c + 1) * A // nch
-        for a0 in range(c * A // nch, hi, rows):
-            a1 = min(a0 + rows, hi)
-            nb = a1 - a0
-            # the block's own column means, then the squares around them (the block is in cache)
-            bm[:] = 0.0
-            if center:
+def _forward_rows(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, train, rows):
+    """y = (x − μ)·rstd·w + b row after row, with per-column μ, rstd·w, b; ``train`` takes μ, σ² first."""
+    S = K * L
+    R = G * S
+    if train:
+        # per chunk of rows and per column: count, mean and M2, from blocks of ``rows`` rows
+        nch = min(CHUNKS, (A + rows - 1) // rows)
+        cmean = np.zeros((nch, R))
+        cm2 = np.zeros((nch, R))
+        cn = np.zeros(nch)
+        for c in prange(nch):
+            bm = np.empty(R)
+            bq = np.empty(R)
+            mc = cmean[c]
+            qc = cm2[c]
+            n = 0
+            hi = (c + 1) * A // nch
+            for a0 in range(c * A // nch, hi, rows):
+                a1 = min(a0 + rows, hi)
+                nb = a1 - a0
+                # the block's column means, then the squares around them: the block is in cache
+                bm[:] = 0.0
+                if center:
+                    for a in range(a0, a1):
+                        xs = x[a * R:(a + 1) * R]
+                        for j in range(R):
+                            bm[j] += xs[j]
+                    for j in range(R):
+                        bm[j] /= nb
+                bq[:] = 0.0
                 for a in range(a0, a1):
                     xs = x[a * R:(a + 1) * R]
                     for j in range(R):
-                        bm[j] += xs[j]
+                        d = xs[j] - bm[j]
+                        bq[j] += d * d
+                # merge the block into the chunk (Chan)
+                f = nb / (n + nb)
+                h = n * f
                 for j in range(R):
-                    bm[j] /= nb
-            bq[:] = 0.0
-            for a in range(a0, a1):
-                xs = x[a * R:(a + 1) * R]
-                for j in range(R):
-                    d = xs[j] - bm[j]
-                    bq[j] += d * d
-            # merge the block into the chunk: Chan's formula
-            f = nb / (n + nb)
-            h = n * f
-            for j in range(R):
-                d = bm[j] - mc[j]
-                mc[j] += d * f
-                qc[j] += bq[j] + d * d * h
-            n += nb
-        cn[c] = n
-
-
-@njit(parallel=True, **_jit)
-def _normalize_rows(x, y, cm, cs, cb, A, R):
-    """y = (x − cm)·cs + cb with one value of cm, cs, cb per column."""
+                    d = bm[j] - mc[j]
+                    mc[j] += d * f
+                    qc[j] += bq[j] + d * d * h
+                n += nb
+            cn[c] = n
+        # merge the chunks and the S columns of each group: Σ M2 + Σ n·(column mean − μ)²
+        M = A * S
+        for grp in range(G):
+            m = 0.0
+            if center:
+                for c in range(nch):
+                    for j in range(grp * S, (grp + 1) * S):
+                        m += cn[c] * cmean[c, j]
+                m /= M
+            q = 0.0
+            for c in range(nch):
+                for j in range(grp * S, (grp + 1) * S):
+                    d = cmean[c, j] - m
+                    q += cm2[c, j] + cn[c] * d * d
+            mean[grp] = m
+            var[grp] = q / M
+            rstd[grp] = 1.0 / np.sqrt(q / M + eps)
+    cm = np.empty(R)
+    cs = np.empty(R)
+    cb = np.empty(R)
+    for grp in range(G):
+        p = (grp % P) * K
+        for k in range(K):
+            for j in range((grp * K + k) * L, (grp * K + k + 1) * L):
+                cm[j] = mean[grp]
+                cs[j] = rstd[grp] * w[p + k]
+                cb[j] = b[p + k]
     nch = min(A, CHUNKS)
     for c in prange(nch):
         for a in range(c * A // nch, (c + 1) * A // nch):
@@ -292,23 +336,64 @@ def _normalize_rows(x, y, cm, cs, cb, A, R):
 
 
 @njit(parallel=True, **_jit)
-def _reduce_rows(g, x, cm, A, R, p1, p2):
-    """Per chunk of rows, per column: Σg and Σg·(x − cm) (rows of p1, p2)."""
-    nch = p1.shape[0]
-    for c in prange(nch):
-        s1 = p1[c]
-        s2 = p2[c]
-        for a in range(c * A // nch, (c + 1) * A // nch):
-            gs = g[a * R:(a + 1) * R]
-            xs = x[a * R:(a + 1) * R]
-            for j in range(R):
-                s1[j] += gs[j]
-                s2[j] += gs[j] * (xs[j] - cm[j])
-
-
-@njit(parallel=True, **_jit)
-def _dx_rows(g, x, cm, alpha, beta, gamma, A, R, dx, train):
-    """dx = α·g − β·(x − cm) − γ per column (training), or α·g (eval)."""
+def _backward_rows(g, x, mean, rstd, w, dx, dw, db, A, G, K, L, P, center, train, need_dx, need_affine):
+    """dx (into ``dx``), and dw, db added into ``dw``, ``db``, row after row."""
+    S = K * L
+    R = G * S
+    M = A * S
+    cm = np.empty(R)
+    for grp in range(G):
+        for j in range(grp * S, (grp + 1) * S):
+            cm[j] = mean[grp]
+    s1 = np.zeros((G, K))  # Σg per (g, k)
+    s2 = np.zeros((G, K))  # Σg·x̂ per (g, k)
+    if train or need_affine:
+        nch = min(A, CHUNKS)
+        p1 = np.zeros((nch, R))
+        p2 = np.zeros((nch, R))
+        for c in prange(nch):
+            t1 = p1[c]
+            t2 = p2[c]
+            for a in range(c * A // nch, (c + 1) * A // nch):
+                gs = g[a * R:(a + 1) * R]
+                xs = x[a * R:(a + 1) * R]
+                for j in range(R):
+                    t1[j] += gs[j]
+                    t2[j] += gs[j] * (xs[j] - cm[j])
+        for grp in range(G):
+            for k in range(K):
+                for c in range(nch):
+                    for j in range((grp * K + k) * L, (grp * K + k + 1) * L):
+                        s1[grp, k] += p1[c, j]
+                        s2[grp, k] += p2[c, j]
+                s2[grp, k] *= rstd[grp]
+        if need_affine:
+            for grp in range(G):
+                p = (grp % P) * K
+                for k in range(K):
+                    dw[p + k] += s2[grp, k]
+                    db[p + k] += s1[grp, k]
+    if not need_dx:
+        return
+    # dx = α·g − β·(x − μ) − γ with one α, β, γ per column
+    alpha = np.empty(R)
+    beta = np.zeros(R)
+    gamma = np.zeros(R)
+    for grp in range(G):
+        r = rstd[grp]
+        p = (grp % P) * K
+        sgw = 0.0
+        sgwx = 0.0
+        for k in range(K):
+            sgw += s1[grp, k] * w[p + k]
+            sgwx += s2[grp, k] * w[p + k]
+        for k in range(K):
+            for j in range((grp * K + k) * L, (grp * K + k + 1) * L):
+                alpha[j] = r * w[p + k]
+                if train:
+                    beta[j] = r * r * sgwx / M
+                    if center:
+                        gamma[j] = r * sgw / M
     nch = min(A, CHUNKS)
     for c in prange(nch):
         for a in range(c * A // nch, (c + 1) * A // nch):
@@ -323,16 +408,11 @@ def _dx_rows(g, x, cm, alpha, beta, gamma, A, R, dx, train):
                     ds[j] = alpha[j] * gs[j]
 
 
-# ---- the contract --------------------------------------------------------------------------
+# ---- the contract -------------------------------------------------------------------------------
 
 def _by_rows(A, G, K, L):
     """Rows are walked whole when a group is many short strided segments (BatchNorm on (N, C))."""
     return A > 1 and K * L < LANES
-
-
-def _columns(v, A, G, K, L):
-    """A per-(g, k) array of shape (G, K) spread to one value per column of a row: length G·K·L."""
-    return np.repeat(np.ascontiguousarray(v, dtype=np.float64).reshape(G * K), L)
 
 
 def _affine(vec, P, K, fill):
@@ -343,123 +423,67 @@ def _affine(vec, P, K, fill):
 
 
 def _native(*arrays):
-    """The arrays as contiguous float32 or float64 of one dtype, or None where the reference must run."""
+    """The arrays, contiguous, as float32 or float64 of one dtype; None where the reference must run."""
+    if arrays[0].size == 0 or not all(np.issubdtype(a.dtype, np.floating) for a in arrays):
+        return None
     dt = arrays[0].dtype
     if any(a.dtype != dt for a in arrays) or dt not in (np.float32, np.float64):
-        if not all(np.issubdtype(a.dtype, np.floating) for a in arrays):
-            return None
         dt = np.float64
-    return [np.ascontiguousarray(a, dtype=dt) for a in arrays]
+    return [np.ascontiguousarray(a, dtype=dt).reshape(-1) for a in arrays]
+
+
+def _stats(v):
+    return np.ascontiguousarray(v, dtype=np.float64)
+
+
+def _forward(xc, w, b, mean, var, rstd, shape, P, eps, center, train):
+    A, G, K, L = shape
+    y = np.empty_like(xc)
+    if _by_rows(A, G, K, L):
+        rows = max(1, BLOCK_BYTES // (G * K * L * xc.itemsize))
+        _forward_rows(xc, y, w, b, mean, var, rstd, A, G, K, L, P, float(eps), bool(center), train, rows)
+    else:
+        _forward_groups(xc, y, w, b, mean, var, rstd, A, G, K, L, P, float(eps), bool(center), train)
+    return y
 
 
 def forward_train(x, weight, bias, P, eps, center=True):
     """Normalize with the statistics of ``x`` itself. Returns ``y, mean, var`` (biased, float64, shape (G,))."""
     _use_threads()
-    A, G, K, L = x.shape
-    xs = _native(x) if x.size else None
-    if xs is None:
+    arrs = _native(x)
+    if arrs is None:
         return norm_numpy.forward_train(x, weight, bias, P, eps, center)
-    xc = xs[0]
-    w, b = _affine(weight, P, K, 1.0), _affine(bias, P, K, 0.0)
-    y = np.empty_like(xc)
-    mean, var = np.zeros(G), np.empty(G)
-    if _by_rows(A, G, K, L):
-        R = G * K * L
-        rows = max(1, BLOCK_BYTES // (R * xc.itemsize))
-        nch = min(CHUNKS, -(-A // rows))
-        cmean, cm2, cn = np.zeros((nch, R)), np.zeros((nch, R)), np.zeros(nch)
-        _stats_rows(xc.reshape(-1), A, R, rows, center, cmean, cm2, cn)
-        # merge the chunks and the columns of each group: Σ M2 + Σ n·(mean − μ)²
-        M = A * K * L
-        cmean, cm2 = cmean.reshape(nch, G, K * L), cm2.reshape(nch, G, K * L)
-        wts = cn[:, None, None]
-        if center:
-            mean = (wts * cmean).sum(axis=(0, 2)) / M
-        dev = cmean - mean[None, :, None]
-        var = (cm2 + wts * dev * dev).sum(axis=(0, 2)) / M
-        rstd = 1.0 / np.sqrt(var + eps)
-        _normalize_rows(xc.reshape(-1), y.reshape(-1), np.repeat(mean, K * L),
-                        _columns(rstd[:, None] * _tile(w, G, P, K), A, G, K, L),
-                        _columns(_tile(b, G, P, K), A, G, K, L), A, R)
-    else:
-        rstd = np.empty(G)
-        _forward_groups(xc.reshape(-1), y.reshape(-1), w, b, mean, var, rstd,
-                        A, G, K, L, P, float(eps), bool(center), True)
-    return _as(y, x.dtype), mean, var
+    G, K = x.shape[1], x.shape[2]
+    mean, var, rstd = np.zeros(G), np.empty(G), np.empty(G)
+    y = _forward(arrs[0], _affine(weight, P, K, 1.0), _affine(bias, P, K, 0.0), mean, var, rstd,
+                 x.shape, P, eps, center, True)
+    return y.reshape(x.shape).astype(x.dtype, copy=False), mean, var
 
 
 def forward_eval(x, mean, rstd, weight, bias, P):
     """Normalize with given statistics (float64, shape (G,)): one pass."""
     _use_threads()
-    A, G, K, L = x.shape
-    xs = _native(x) if x.size else None
-    if xs is None:
+    arrs = _native(x)
+    if arrs is None:
         return norm_numpy.forward_eval(x, mean, rstd, weight, bias, P)
-    xc = xs[0]
-    w, b = _affine(weight, P, K, 1.0), _affine(bias, P, K, 0.0)
-    mean = np.ascontiguousarray(mean, dtype=np.float64)
-    rstd = np.ascontiguousarray(rstd, dtype=np.float64)
-    y = np.empty_like(xc)
-    if _by_rows(A, G, K, L):
-        _normalize_rows(xc.reshape(-1), y.reshape(-1), np.repeat(mean, K * L),
-                        _columns(rstd[:, None] * _tile(w, G, P, K), A, G, K, L),
-                        _columns(_tile(b, G, P, K), A, G, K, L), A, G * K * L)
-    else:
-        _forward_groups(xc.reshape(-1), y.reshape(-1), w, b, mean, np.empty(0), rstd,
-                        A, G, K, L, P, 0.0, True, False)
-    return _as(y, x.dtype)
+    K = x.shape[2]
+    y = _forward(arrs[0], _affine(weight, P, K, 1.0), _affine(bias, P, K, 0.0), _stats(mean), np.empty(0),
+                 _stats(rstd), x.shape, P, 0.0, True, False)
+    return y.reshape(x.shape).astype(x.dtype, copy=False)
 
 
 def backward(g, x, mean, rstd, weight, P, center=True, train=True, need_dx=True, need_affine=True):
     """Gradients ``dx`` (x's dtype), ``dw`` and ``db`` (float64, length P·K) of ``y = w·x̂ + b``."""
     _use_threads()
-    A, G, K, L = x.shape
-    arrs = _native(g, x) if x.size else None
+    arrs = _native(g, x)
     if arrs is None or not (need_dx or need_affine):
         return norm_numpy.backward(g, x, mean, rstd, weight, P, center, train, need_dx, need_affine)
     gc, xc = arrs
-    w = _affine(weight, P, K, 1.0)
-    mean = np.ascontiguousarray(mean, dtype=np.float64)
-    rstd = np.ascontiguousarray(rstd, dtype=np.float64)
+    A, G, K, L = x.shape
     dx = np.empty_like(xc) if need_dx else np.empty(0, xc.dtype)
-    M = A * K * L
-    if _by_rows(A, G, K, L):
-        R = G * K * L
-        cm = np.repeat(mean, K * L)
-        s1 = s2 = np.zeros((G, K))
-        if train or need_affine:
-            nch = min(A, CHUNKS)
-            p1, p2 = np.zeros((nch, R)), np.zeros((nch, R))
-            _reduce_rows(gc.reshape(-1), xc.reshape(-1), cm, A, R, p1, p2)
-            s1 = p1.sum(axis=0).reshape(G, K, L).sum(axis=2)              # Σg per (g, k)
-            s2 = p2.sum(axis=0).reshape(G, K, L).sum(axis=2) * rstd[:, None]  # Σg·x̂ per (g, k)
-        if need_dx:
-            wt = _tile(w, G, P, K)
-            r = rstd[:, None]
-            alpha = _columns(r * wt, A, G, K, L)
-            if train:
-                sgw, sgwx = (s1 * wt).sum(axis=1), (s2 * wt).sum(axis=1)
-                beta = _columns(np.repeat((rstd * rstd * sgwx / M)[:, None], K, 1), A, G, K, L)
-                gamma = _columns(np.repeat((rstd * sgw / M if center else 0 * rstd)[:, None], K, 1), A, G, K, L)
-            else:
-                beta = gamma = alpha
-            _dx_rows(gc.reshape(-1), xc.reshape(-1), cm, alpha, beta, gamma, A, R, dx.reshape(-1), bool(train))
-        dw = s2.reshape(G // P, P * K).sum(axis=0)
-        db = s1.reshape(G // P, P * K).sum(axis=0)
-    else:
-        nch = min(G, CHUNKS)
-        shape = (nch, P * K) if need_affine else (1, 1)
-        dwp, dbp = np.zeros(shape), np.zeros(shape)
-        _backward_groups(gc.reshape(-1), xc.reshape(-1), mean, rstd, w, dx.reshape(-1), dwp, dbp,
-                         A, G, K, L, P, bool(center), bool(train), bool(need_dx), bool(need_affine))
-        dw, db = dwp.sum(axis=0), dbp.sum(axis=0)
-    return (_as(dx, x.dtype) if need_dx else None), (dw if need_affine else None), (db if need_affine else None)
-
-
-def _tile(vec, G, P, K):
-    """A length-P·K vector as the (G, K) values its groups use."""
-    return np.tile(vec.reshape(P, K), (G // P, 1))
-
-
-def _as(a, dtype):
-    return a if a.dtype == dtype else a.astype(dtype)
+    dw, db = np.zeros(P * K), np.zeros(P * K)
+    kernel = _backward_rows if _by_rows(A, G, K, L) else _backward_groups
+    kernel(gc, xc, _stats(mean), _stats(rstd), _affine(weight, P, K, 1.0), dx, dw, db, A, G, K, L, P,
+           bool(center), bool(train), bool(need_dx), bool(need_affine))
+    dx = dx.reshape(x.shape).astype(x.dtype, copy=False) if need_dx else None
+    return dx, (dw if need_affine else None), (db if need_affine else None)
