@@ -108,7 +108,7 @@ def lucid_fns(m, xa, ga):
     return forward, forward_backward, eval_forward
 
 
-def kernel_fns(view, P, center, xa, ga):
+def kernel_fns(view, P, center, running, xa, ga):
     k = _kernels.norm()
     x, g = xa.reshape(view), ga.reshape(view)
     n = P * view[2]
@@ -122,8 +122,11 @@ def kernel_fns(view, P, center, xa, ga):
         y, mu, var = k.forward_train(x, w, b, P, 1e-5, center)
         k.backward(g, x, mu, 1.0 / np.sqrt(var + 1e-5), w, P, center, True, True, True)
 
-    def eval_forward():
-        k.forward_eval(x, mean, rstd, w, b, P)
+    def eval_forward():  # layers without running statistics normalize with their own in eval mode too
+        if running:
+            k.forward_eval(x, mean, rstd, w, b, P)
+        else:
+            k.forward_train(x, w, b, P, 1e-5, center)
 
     return forward, forward_backward, eval_forward
 
@@ -192,7 +195,8 @@ def main():
             continue
         xa = rng.standard_normal(shape, dtype=np.float32)
         ga = rng.standard_normal(shape, dtype=np.float32)
-        ours = kernel_fns(view, P, center, xa, ga) if args.kernels else lucid_fns(lm, xa, ga)
+        running = label.startswith(("Batch", "Instance"))
+        ours = kernel_fns(view, P, center, running, xa, ga) if args.kernels else lucid_fns(lm, xa, ga)
         theirs = torch_fns(tm, xa, ga)
         for f in ours + theirs:  # compile, load, warm the caches
             f()
@@ -202,6 +206,8 @@ def main():
             tt, tl = t[2 * i] * 1e3, t[2 * i + 1] * 1e3
             cells += [f"{tt:.2f} / {tl:.2f}", f"{tt / tl:.2f}"]
         print(f"| {label} | {shape} | " + " | ".join(cells) + " |", flush=True)
+    print("eval fwd: module in eval mode under no_grad; LayerNorm, GroupNorm and RMSNorm keep no running "
+          "statistics, so theirs is the training forward without the graph")
     if not args.no_startup:
         print()
         startup(args.threads)
