@@ -219,7 +219,8 @@ def run_python(code, **env):
 
 
 def test_set_num_threads_validates(monkeypatch):
-    monkeypatch.setattr(_kernels, "_threads", _kernels._threads)
+    monkeypatch.setattr(_kernels, "_threads", _kernels._threads)  # put back afterwards
+    monkeypatch.setattr(nb, "threads", nb.threads)
     top = _kernels._pool_size()
     for bad in (0, -1, top + 1):
         with pytest.raises(ValueError, match=rf"between 1 and {top} \(got {bad}\)"):
@@ -229,7 +230,7 @@ def test_set_num_threads_validates(monkeypatch):
             lucid.set_num_threads(bad)
     assert lucid.get_num_threads() == (top if _kernels._threads is None else _kernels._threads)
     lucid.set_num_threads(1)
-    assert lucid.get_num_threads() == 1
+    assert lucid.get_num_threads() == 1 and nb.threads == 1
 
 
 def test_threads_honour_numba_num_threads_and_do_not_change_results():
