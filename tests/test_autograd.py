@@ -461,3 +461,27 @@ def test_inplace_on_plain_tensors_changes_them_in_place():
     np.testing.assert_array_equal(a.data, [3.5, 0.0])
     assert a.zero_() is a and a.data.tolist() == [0.0, 0.0]
     assert a.fill_(1.5) is a and a.data.tolist() == [1.5, 1.5]
+
+
+def test_grads_never_alias_the_seed_or_each_other():
+    # the engine may keep a fresh gradient array as .grad without copying it, but never one that
+    # something else can see: the caller's seed, or an array already given to another tensor
+    a = lucid.Tensor(np.ones(3), requires_grad=True)
+    b = lucid.Tensor(np.ones(3), requires_grad=True)
+    seed = lucid.Tensor(np.full(3, 2.0))
+    (a + b).backward(seed)
+    assert not np.shares_memory(a.grad, seed.data)
+    assert not np.shares_memory(a.grad, b.grad)
+    a.grad *= 5
+    np.testing.assert_array_equal(b.grad, [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(seed.data, [2.0, 2.0, 2.0])
+
+
+def test_retained_graph_grads_are_copies():
+    x = lucid.Tensor(np.arange(4.0), requires_grad=True)
+    y = (x * 3).reshape(2, 2)
+    y.backward(np.ones((2, 2)), retain_graph=True)
+    first = x.grad
+    y.backward(np.ones((2, 2)))
+    np.testing.assert_array_equal(first, [3.0] * 4)
+    np.testing.assert_array_equal(x.grad, [6.0] * 4)

@@ -23,6 +23,13 @@ def _sum_to_shape(grad, shape):
     return grad.reshape(shape)
 
 
+def _root(a):
+    """The array that owns ``a``'s memory."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
 def _toposort(roots):
     """The nodes reachable from ``roots``, each one before every node it sends a gradient to."""
     order, seen = [], set()
@@ -66,15 +73,27 @@ def run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
 
     captured = {id(t): None for t in capture} if capture is not None else None
     buffers = {}  # node -> [gradient of each of its outputs, or None]
+    # A gradient array handed to a .grad is kept, not copied, when nothing else can see it:
+    # not the caller's seed, not an array already handed out in this pass, not a partial view.
+    handed = {id(_root(g)) for g in grad_outputs}
+
+    def keep(g):
+        """``g`` itself when it may become a tensor's ``.grad`` for good, else a copy."""
+        root = _root(g)
+        if retain_graph or id(root) in handed or g.size != root.size or not (
+                g.flags.c_contiguous and g.flags.writeable):
+            return np.array(g)
+        handed.add(id(root))
+        return g
 
     def deliver(t, g):
         """Hand gradient ``g`` (of t's shape and dtype) to tensor ``t``."""
         if captured is not None:
             if id(t) in captured:
                 prev = captured[id(t)]
-                captured[id(t)] = np.array(g) if prev is None else prev + g
+                captured[id(t)] = keep(g) if prev is None else prev + g
         elif t._ctx is None or t._retains_grad:
-            t._grad = np.array(g) if t._grad is None else t._grad + g
+            t._grad = keep(g) if t._grad is None else t._grad + g
         node = t._ctx
         if node is not None:
             buf = buffers.get(node)

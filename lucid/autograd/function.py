@@ -20,7 +20,9 @@ argument as it is. ``backward`` gets one gradient per output (zeros for an outpu
 that received none) and returns one gradient per forward argument, None where
 there is none (a non-Tensor argument, or ``ctx.needs_input_grad[i]`` False). A
 gradient may have the broadcast shape of the output: the engine sums it back to
-its input's shape and casts it to its input's dtype.
+its input's shape and casts it to its input's dtype. The arrays ``backward``
+returns belong to the engine from then on (it may make one a ``.grad`` without a
+copy): return new arrays, or the incoming gradients, never an array kept elsewhere.
 """
 import numpy as np
 
