@@ -16,8 +16,8 @@ with one statistic per ``g``. What changes is how memory is walked. Two layouts:
   deviations only, never E[x²] − E[x]²). Forward: x read twice, y written once.
 
 All arithmetic is float64; y and dx are rounded to x's dtype once, at the end, as in the
-reference. Sums go into ``LANES`` independent partial sums, and the compiler may
-reassociate additions and fuse multiply-adds (fastmath 'reassoc' and 'contract' only: no
+reference. Sums are plain loops: the compiler may reassociate additions (so it splits a
+sum into vector lanes) and fuse multiply-adds (fastmath 'reassoc' and 'contract' only: no
 assumption that values are finite, so NaN and inf propagate as IEEE says); in float64
 that changes results by a few units in the last place of a float64, far below float32's.
 Work is cut into a number of chunks that depends only on the shape, never on the thread
@@ -32,8 +32,8 @@ from numba import njit, prange
 
 from . import norm_numpy
 
-LANES = 64             # partial sums per reduction
 CHUNKS = 64            # most work items a parallel loop is cut into
+SHORT = 64             # a group of segments shorter than this is walked by rows
 BLOCK_BYTES = 1 << 17  # by rows: a block of rows is about this big, to stay in the L2 cache
 
 _jit = dict(cache=True, fastmath={'reassoc', 'contract'})
@@ -47,88 +47,65 @@ def _use_threads():
         numba.set_num_threads(threads)
 
 
-# ---- sums into lanes (inlined into the parallel loops) ------------------------------------------
+# ---- sums over one segment (inlined into the parallel loops) ------------------------------------
 # Inner loops index slices from 0: numba then knows no index is negative, skips the
 # wrap-around check and vectorizes the loop.
 
 @njit(**_jit)
-def _lane_total(acc):
-    """The sum of the lanes, added pairwise (the lanes are overwritten)."""
-    h = LANES // 2
-    while h >= 1:
-        for j in range(h):
-            acc[j] += acc[j + h]
-        h //= 2
-    return acc[0]
+def _sum(x):
+    """Σx."""
+    s = 0.0
+    for i in range(x.size):
+        s += x[i]
+    return s
 
 
 @njit(**_jit)
-def _add_sum(x, acc):
-    """acc += x, element i into lane i mod LANES."""
-    n = x.size
-    end = n - n % LANES
-    for i in range(0, end, LANES):
-        for j in range(LANES):
-            acc[j] += x[i + j]
-    for j in range(n - end):
-        acc[j] += x[end + j]
+def _sum_sq(x, m):
+    """Σ(x − m)²."""
+    s = 0.0
+    for i in range(x.size):
+        d = x[i] - m
+        s += d * d
+    return s
 
 
 @njit(**_jit)
-def _add_sq(x, m, acc):
-    """acc += (x − m)²."""
-    n = x.size
-    end = n - n % LANES
-    for i in range(0, end, LANES):
-        for j in range(LANES):
-            d = x[i + j] - m
-            acc[j] += d * d
-    for j in range(n - end):
-        d = x[end + j] - m
-        acc[j] += d * d
+def _sum_dot(g, x, m):
+    """Σg and Σg·(x − m)."""
+    s1 = 0.0
+    s2 = 0.0
+    for i in range(x.size):
+        s1 += g[i]
+        s2 += g[i] * (x[i] - m)
+    return s1, s2
 
 
 @njit(**_jit)
-def _add_dot(g, x, m, acc1, acc2):
-    """acc1 += g,  acc2 += g·(x − m)."""
-    n = x.size
-    end = n - n % LANES
-    for i in range(0, end, LANES):
-        for j in range(LANES):
-            acc1[j] += g[i + j]
-            acc2[j] += g[i + j] * (x[i + j] - m)
-    for j in range(n - end):
-        acc1[j] += g[end + j]
-        acc2[j] += g[end + j] * (x[end + j] - m)
+def _row_sums(g, x, w, m, r):
+    """One row of K single elements (L = 1): Σg·w and Σg·w·x̂."""
+    s1 = 0.0
+    s2 = 0.0
+    for i in range(x.size):
+        gw = g[i] * w[i]
+        s1 += gw
+        s2 += gw * ((x[i] - m) * r)
+    return s1, s2
 
 
 @njit(**_jit)
-def _add_row(g, x, w, m, r, acc1, acc2, dw, db, affine):
-    """One row of K single elements (L = 1): acc1 += g·w, acc2 += g·w·x̂; with ``affine`` also dw += g·x̂, db += g."""
-    n = x.size
-    end = n - n % LANES
-    for i in range(0, end, LANES):
-        if affine:
-            for j in range(LANES):
-                gv = g[i + j]
-                gx = gv * ((x[i + j] - m) * r)
-                acc1[j] += gv * w[i + j]
-                acc2[j] += gx * w[i + j]
-                dw[i + j] += gx
-                db[i + j] += gv
-        else:
-            for j in range(LANES):
-                gv = g[i + j]
-                acc1[j] += gv * w[i + j]
-                acc2[j] += gv * ((x[i + j] - m) * r) * w[i + j]
-    for j in range(n - end):
-        k = end + j
-        gx = g[k] * ((x[k] - m) * r)
-        acc1[j] += g[k] * w[k]
-        acc2[j] += gx * w[k]
-        if affine:
-            dw[k] += gx
-            db[k] += g[k]
+def _row_sums_affine(g, x, w, m, r, dw, db):
+    """As _row_sums, and dw += g·x̂, db += g."""
+    s1 = 0.0
+    s2 = 0.0
+    for i in range(x.size):
+        gv = g[i]
+        gx = gv * ((x[i] - m) * r)
+        s1 += gv * w[i]
+        s2 += gx * w[i]
+        dw[i] += gx
+        db[i] += gv
+    return s1, s2
 
 
 # ---- by group -----------------------------------------------------------------------------------
@@ -140,21 +117,19 @@ def _forward_groups(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, tra
     M = A * S
     nch = min(G, CHUNKS)
     for c in prange(nch):
-        acc = np.empty(LANES)
         for grp in range(c * G // nch, (c + 1) * G // nch):
             if train:
                 m = 0.0
                 if center:
-                    acc[:] = 0.0
                     for a in range(A):
                         o = (a * G + grp) * S
-                        _add_sum(x[o:o + S], acc)
-                    m = _lane_total(acc) / M
-                acc[:] = 0.0
+                        m += _sum(x[o:o + S])
+                    m /= M
+                v = 0.0
                 for a in range(A):
                     o = (a * G + grp) * S
-                    _add_sq(x[o:o + S], m, acc)
-                v = _lane_total(acc) / M
+                    v += _sum_sq(x[o:o + S], m)
+                v /= M
                 mean[grp] = m
                 var[grp] = v
                 rstd[grp] = 1.0 / np.sqrt(v + eps)
@@ -191,8 +166,6 @@ def _backward_groups(g, x, mean, rstd, w, dx, dw, db, A, G, K, L, P, center, tra
     dwp = np.zeros((nch if need_affine else 0, P * K))
     dbp = np.zeros((nch if need_affine else 0, P * K))
     for c in prange(nch):
-        acc1 = np.empty(LANES)
-        acc2 = np.empty(LANES)
         for grp in range(c * G // nch, (c + 1) * G // nch):
             m = mean[grp]
             r = rstd[grp]
@@ -202,26 +175,24 @@ def _backward_groups(g, x, mean, rstd, w, dx, dw, db, A, G, K, L, P, center, tra
             sgw = 0.0
             sgwx = 0.0
             if reduce and L == 1:
-                acc1[:] = 0.0
-                acc2[:] = 0.0
                 for a in range(A):
                     o = (a * G + grp) * S
                     if need_affine:
-                        _add_row(g[o:o + K], x[o:o + K], wg, m, r, acc1, acc2,
-                                 dwp[c, p:p + K], dbp[c, p:p + K], True)
+                        t1, t2 = _row_sums_affine(g[o:o + K], x[o:o + K], wg, m, r, dwp[c, p:p + K], dbp[c, p:p + K])
                     else:
-                        _add_row(g[o:o + K], x[o:o + K], wg, m, r, acc1, acc2, wg, wg, False)
-                sgw = _lane_total(acc1)
-                sgwx = _lane_total(acc2)
+                        t1, t2 = _row_sums(g[o:o + K], x[o:o + K], wg, m, r)
+                    sgw += t1
+                    sgwx += t2
             elif reduce:
                 for k in range(K):
-                    acc1[:] = 0.0
-                    acc2[:] = 0.0
+                    s1 = 0.0
+                    s2 = 0.0
                     for a in range(A):
                         o = (a * G + grp) * S + k * L
-                        _add_dot(g[o:o + L], x[o:o + L], m, acc1, acc2)
-                    s1 = _lane_total(acc1)
-                    s2 = _lane_total(acc2) * r
+                        t1, t2 = _sum_dot(g[o:o + L], x[o:o + L], m)
+                        s1 += t1
+                        s2 += t2
+                    s2 *= r
                     sgw += s1 * wg[k]
                     sgwx += s2 * wg[k]
                     if need_affine:
@@ -414,7 +385,7 @@ def _backward_rows(g, x, mean, rstd, w, dx, dw, db, A, G, K, L, P, center, train
 
 def _by_rows(A, G, K, L):
     """Rows are walked whole when a group is many short strided segments (BatchNorm on (N, C))."""
-    return A > 1 and K * L < LANES
+    return A > 1 and K * L < SHORT
 
 
 def _affine(vec, P, K, fill):
