@@ -250,15 +250,25 @@ def _forward_rows(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, train
                 nb = a1 - a0
                 # the block's column means, then the squares around them: the block is in cache
                 bm[:] = 0.0
+                # (four rows per sweep over bm, bq: a quarter of their loads and stores)
                 if center:
-                    for a in range(a0, a1):
+                    for a in range(a0, a1 - 3, 4):
+                        x0, x1, x2, x3 = x[a * R:], x[(a + 1) * R:], x[(a + 2) * R:], x[(a + 3) * R:]
+                        for j in range(R):
+                            bm[j] += (np.float64(x0[j]) + x1[j]) + (np.float64(x2[j]) + x3[j])
+                    for a in range(a1 - nb % 4, a1):
                         xs = x[a * R:(a + 1) * R]
                         for j in range(R):
                             bm[j] += xs[j]
                     for j in range(R):
                         bm[j] /= nb
                 bq[:] = 0.0
-                for a in range(a0, a1):
+                for a in range(a0, a1 - 3, 4):
+                    x0, x1, x2, x3 = x[a * R:], x[(a + 1) * R:], x[(a + 2) * R:], x[(a + 3) * R:]
+                    for j in range(R):
+                        d0, d1, d2, d3 = x0[j] - bm[j], x1[j] - bm[j], x2[j] - bm[j], x3[j] - bm[j]
+                        bq[j] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)
+                for a in range(a1 - nb % 4, a1):
                     xs = x[a * R:(a + 1) * R]
                     for j in range(R):
                         d = xs[j] - bm[j]
@@ -272,21 +282,31 @@ def _forward_rows(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, train
                     qc[j] += bq[j] + d * d * h
                 n += nb
             cn[c] = n
-        # merge the chunks and the S columns of each group: Σ M2 + Σ n·(column mean − μ)²
+        # merge the chunks, column by column, then the S columns of each group:
+        # μ = Σ n·(column mean) / M,  M·σ² = Σ M2 + Σ n·(column mean − μ)²
         M = A * S
+        col = np.zeros(R)
+        if center:
+            for c in range(nch):
+                for j in range(R):
+                    col[j] += cn[c] * cmean[c, j]
+        mu = np.empty(R)  # μ of each column's group
         for grp in range(G):
             m = 0.0
-            if center:
-                for c in range(nch):
-                    for j in range(grp * S, (grp + 1) * S):
-                        m += cn[c] * cmean[c, j]
-                m /= M
+            for j in range(grp * S, (grp + 1) * S):
+                m += col[j]
+            mean[grp] = m / M
+            for j in range(grp * S, (grp + 1) * S):
+                mu[j] = m / M
+        col[:] = 0.0
+        for c in range(nch):
+            for j in range(R):
+                d = cmean[c, j] - mu[j]
+                col[j] += cm2[c, j] + cn[c] * d * d
+        for grp in range(G):
             q = 0.0
-            for c in range(nch):
-                for j in range(grp * S, (grp + 1) * S):
-                    d = cmean[c, j] - m
-                    q += cm2[c, j] + cn[c] * d * d
-            mean[grp] = m
+            for j in range(grp * S, (grp + 1) * S):
+                q += col[j]
             var[grp] = q / M
             rstd[grp] = 1.0 / np.sqrt(q / M + eps)
     cm = np.empty(R)
@@ -333,12 +353,16 @@ def _backward_rows(g, x, mean, rstd, w, dx, dw, db, A, G, K, L, P, center, train
                 for j in range(R):
                     t1[j] += gs[j]
                     t2[j] += gs[j] * (xs[j] - cm[j])
+        # merge the chunks column by column, then the L columns of each (g, k)
+        for c in range(1, nch):
+            for j in range(R):
+                p1[0, j] += p1[c, j]
+                p2[0, j] += p2[c, j]
         for grp in range(G):
             for k in range(K):
-                for c in range(nch):
-                    for j in range((grp * K + k) * L, (grp * K + k + 1) * L):
-                        s1[grp, k] += p1[c, j]
-                        s2[grp, k] += p2[c, j]
+                for j in range((grp * K + k) * L, (grp * K + k + 1) * L):
+                    s1[grp, k] += p1[0, j]
+                    s2[grp, k] += p2[0, j]
                 s2[grp, k] *= rstd[grp]
         if need_affine:
             for grp in range(G):
