@@ -34,7 +34,7 @@ from . import norm_numpy
 
 CHUNKS = 64            # most work items a parallel loop is cut into
 SHORT = 64             # a group of segments shorter than this is walked by rows
-BLOCK_BYTES = 1 << 17  # by rows: a block of rows is about this big, to stay in the L2 cache
+BLOCK_BYTES = 1 << 19  # by rows: a block of rows is about this big, to stay in the L2 cache
 
 _jit = dict(cache=True, fastmath={'reassoc', 'contract'})
 
