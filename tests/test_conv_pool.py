@@ -9,31 +9,7 @@ import lucid
 import lucid.nn as nn
 import lucid.nn.functional as F
 from lucid.autograd import gradcheck
-
-TOL = dict(rtol=1e-10, atol=1e-10)
-
-
-def close(a, b):
-    a = a.data if isinstance(a, lucid.Tensor) else np.asarray(a)
-    b = b.detach().numpy() if isinstance(b, torch.Tensor) else np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    np.testing.assert_allclose(a, b, **TOL)
-
-
-def differential(lucid_fn, torch_fn, arrays, rng):
-    """Compare output and the gradient of every float argument; returns the lucid output."""
-    ls = [None if a is None else lucid.Tensor(a, requires_grad=True) for a in arrays]
-    ts = [None if a is None else torch.tensor(a, requires_grad=True) for a in arrays]
-    y, ty = lucid_fn(*ls), torch_fn(*ts)
-    close(y, ty)
-    g = rng.standard_normal(y.shape)
-    y.backward(g)
-    ty.backward(torch.tensor(g))
-    for l, t in zip(ls, ts):
-        if l is not None:
-            close(l.grad, t.grad)
-    return y
-
+from compare import close, differential
 
 def random_conv(rng, n):
     """A random valid convolution: arrays (x, w, b) and keyword arguments."""

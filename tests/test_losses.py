@@ -12,29 +12,15 @@ import lucid.nn as nn
 import lucid.nn.functional as F
 from lucid.autograd import gradcheck
 
-TOL = dict(rtol=1e-10, atol=1e-10)
+import compare
+from compare import close
+
 REDUCTIONS = ["mean", "sum", "none"]
-
-
-def close(a, b):
-    b = b.detach().numpy() if isinstance(b, torch.Tensor) else np.asarray(b)
-    a = a.data if isinstance(a, lucid.Tensor) else np.asarray(a)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    np.testing.assert_allclose(a, b, **TOL)
 
 
 def differential(lucid_fn, torch_fn, arrays, diff, rng):
     """The loss and the gradient of every argument marked in ``diff``, lucid against PyTorch."""
-    ls = [None if a is None else lucid.Tensor(a, requires_grad=d) for a, d in zip(arrays, diff)]
-    ts = [None if a is None else torch.tensor(a, requires_grad=d) for a, d in zip(arrays, diff)]
-    y, ty = lucid_fn(*ls), torch_fn(*ts)
-    close(y, ty)
-    gy = rng.standard_normal(y.shape)
-    y.backward(gy)
-    ty.backward(torch.tensor(gy))
-    for l, t, d in zip(ls, ts, diff):
-        if d:
-            close(l.grad, t.grad)
+    compare.differential(lucid_fn, torch_fn, arrays, rng, diff)
 
 
 def random_shape(rng):

@@ -12,34 +12,7 @@ import lucid.nn as nn
 import lucid.nn.functional as F
 from lucid.autograd import gradcheck
 from lucid.nn import init
-
-TOL = dict(rtol=1e-10, atol=1e-10)
-
-
-def close(a, b):
-    b = b.detach().numpy() if isinstance(b, torch.Tensor) else np.asarray(b)
-    a = a.data if isinstance(a, lucid.Tensor) else np.asarray(a)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    np.testing.assert_allclose(a, b, **TOL)
-
-
-def differential(lucid_fn, torch_fn, arrays, rng, diff=None):
-    """Output and the gradient of every differentiable argument, lucid against PyTorch.
-
-    ``arrays``: the arguments (float arrays become leaves requiring grad unless ``diff`` says otherwise).
-    """
-    diff = [a is not None and np.issubdtype(np.asarray(a).dtype, np.floating) for a in arrays] if diff is None else diff
-    ls = [None if a is None else lucid.Tensor(a, requires_grad=d) for a, d in zip(arrays, diff)]
-    ts = [None if a is None else torch.tensor(a, requires_grad=d) for a, d in zip(arrays, diff)]
-    y, ty = lucid_fn(*ls), torch_fn(*ts)
-    close(y, ty)
-    gy = rng.standard_normal(y.shape)
-    y.backward(gy)
-    ty.backward(torch.tensor(gy))
-    for l, t, d in zip(ls, ts, diff):
-        if d:
-            close(l.grad, t.grad)
-
+from compare import close, differential
 
 def shape(rng, lead_max=2, lo=1, hi=5):
     return tuple(int(n) for n in rng.integers(lo, hi, size=rng.integers(0, lead_max + 1)))

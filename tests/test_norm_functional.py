@@ -7,16 +7,7 @@ import torch.nn.functional as TF
 import lucid
 import lucid.nn.functional as F
 from lucid.autograd import gradcheck
-
-TOL = dict(rtol=1e-10, atol=1e-10)
-
-
-def close(a, b):
-    b = b.detach().numpy() if isinstance(b, torch.Tensor) else b
-    a = a.data if isinstance(a, lucid.Tensor) else a
-    assert a.shape == b.shape, (a.shape, b.shape)
-    np.testing.assert_allclose(a, b, **TOL)
-
+from compare import close, TOL
 
 def arrays(seed, x_shape, n_affine):
     rng = np.random.default_rng(seed)

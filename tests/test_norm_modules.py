@@ -8,16 +8,7 @@ import torch
 import lucid
 import lucid.nn as nn
 from lucid.autograd import gradcheck
-
-TOL = dict(rtol=1e-10, atol=1e-10)
-
-
-def close(a, b):
-    a = a.data if isinstance(a, lucid.Tensor) else np.asarray(a)
-    b = b.detach().numpy() if isinstance(b, torch.Tensor) else np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    np.testing.assert_allclose(a, b, **TOL)
-
+from compare import close
 
 def same_state(m, tm):
     """Parameters, their gradients, and buffers of a lucid module and a torch module agree."""
