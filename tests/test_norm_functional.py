@@ -41,25 +41,29 @@ def pick(params, affine):
     return [p if use else None for p, use in zip(params, affine)]
 
 
+def running_stats(rng, C, running):
+    """Random running statistics as (mean array, lucid pair, torch pair); the pairs are (None, None) if not running."""
+    rm0, rv0 = rng.standard_normal(C), rng.uniform(0.5, 2, C)
+    if not running:
+        return rm0, (None, None), (None, None)
+    return rm0, (lucid.Tensor(rm0.copy()), lucid.Tensor(rv0.copy())), (torch.tensor(rm0), torch.tensor(rv0))
+
+
 # ---- batch_norm --------------------------------------------------------------------------------
 @pytest.mark.parametrize("shape", [(5, 3), (4, 3, 5), (2, 3, 2, 3), (2, 3, 2, 1, 3)])
 @pytest.mark.parametrize("affine", AFFINE, ids=AFFINE_IDS)
 @pytest.mark.parametrize("training,running", [(True, True), (True, False), (False, True)])
 def test_batch_norm_matches_torch(shape, affine, training, running):
     rng, x, params = arrays(1, shape, shape[1])
-    C = shape[1]
-    rm0, rv0 = rng.standard_normal(C), rng.uniform(0.5, 2, C)
-    lrm, lrv = lucid.Tensor(rm0.copy()), lucid.Tensor(rv0.copy())
-    trm, trv = torch.tensor(rm0), torch.tensor(rv0)
-    lr = (lrm, lrv) if running else (None, None)
-    tr = (trm, trv) if running else (None, None)
+    rm0, lr, tr = running_stats(rng, shape[1], running)
     differential(lambda x, w, b: F.batch_norm(x, *lr, w, b, training=training, momentum=0.3, eps=1e-3),
                  lambda x, w, b: TF.batch_norm(x, *tr, w, b, training=training, momentum=0.3, eps=1e-3),
                  x, pick(params, affine), rng)
-    close(lrm, trm)
-    close(lrv, trv)
+    for l, t in zip(lr, tr):
+        if l is not None:
+            close(l, t)
     if running and training:
-        assert not np.allclose(lrm.data, rm0)  # the update did happen
+        assert not np.allclose(lr[0].data, rm0)  # the update did happen
 
 
 def test_batch_norm_updates_running_stats_in_place_without_graph():
@@ -90,17 +94,13 @@ def test_batch_norm_running_stats_keep_their_dtype():
 @pytest.mark.parametrize("use_input_stats,running", [(True, True), (True, False), (False, True)])
 def test_instance_norm_matches_torch(shape, affine, use_input_stats, running):
     rng, x, params = arrays(4, shape, shape[1])
-    C = shape[1]
-    rm0, rv0 = rng.standard_normal(C), rng.uniform(0.5, 2, C)
-    lrm, lrv = lucid.Tensor(rm0.copy()), lucid.Tensor(rv0.copy())
-    trm, trv = torch.tensor(rm0), torch.tensor(rv0)
-    lr = (lrm, lrv) if running else (None, None)
-    tr = (trm, trv) if running else (None, None)
+    rm0, lr, tr = running_stats(rng, shape[1], running)
     differential(lambda x, w, b: F.instance_norm(x, *lr, w, b, use_input_stats, momentum=0.3, eps=1e-3),
                  lambda x, w, b: TF.instance_norm(x, *tr, w, b, use_input_stats, momentum=0.3, eps=1e-3),
                  x, pick(params, affine), rng)
-    close(lrm, trm)
-    close(lrv, trv)
+    for l, t in zip(lr, tr):
+        if l is not None:
+            close(l, t)
 
 
 # ---- layer_norm, group_norm, rms_norm -------------------------------------------------------------
