@@ -5,10 +5,11 @@ figure is the minimum over the repeats. lucid is timed along the whole path a us
 the module, autograd and the compiled kernels (``y = m(x); y.backward(g)``, with fresh
 gradients each time, as after ``zero_grad(set_to_none=True)``). The ratio is PyTorch's time
 over lucid's: above 1, lucid is faster. Also printed: a cold ``import lucid`` and the first
-call of a layer with numba's cache empty (it compiles) and warm (it loads), each in a fresh
-process.
+call of a layer with numba's cache empty (it compiles) and warm (it loads), in fresh processes
+(min and median of several), with where the warm first call's time goes.
 
     python benchmarks/bench_norm.py [--threads 2] [--repeats 15] [--only LayerNorm GroupNorm] [--kernels]
+                                    [--no-startup | --startup-only]
 
 ``--kernels`` times lucid's kernels alone (no module, no autograd) against the same PyTorch
 modules: the floor the layers sit on.
@@ -140,35 +141,110 @@ def run_fresh(code, env=None):
     return out.stdout.strip()
 
 
-def startup(threads):
-    """Cold import time, and the first call of a layer with the numba cache empty, then warm."""
-    imp = min(float(run_fresh("""
+def fresh_times(code, runs, env=None):
+    """``code`` run in ``runs`` fresh processes: the rows of seconds each prints, as columns."""
+    return list(zip(*([float(v) for v in run_fresh(code, env).split()] for _ in range(runs))))
+
+
+def ms(times):
+    """'min M ms, median D ms' of a column of seconds."""
+    return f"min {min(times) * 1e3:.0f} ms, median {np.median(times) * 1e3:.0f} ms"
+
+
+# The first forward+backward of a layer in a fresh process, as a user meets it: prints the seconds
+# of ``import numba`` and of the call. The ``%s`` line runs first (one variant hides SciPy there).
+FIRST_CALL = """
+    import sys, time
+    %s
+    import lucid
+    lucid.set_num_threads(%d)
+    m, x = lucid.nn.BatchNorm2d(8), lucid.randn(4, 8, 16, 16, requires_grad=True)
+    t0 = time.perf_counter()
+    import numba
+    t1 = time.perf_counter()
+    m(x).backward(lucid.ones(4, 8, 16, 16))
+    t2 = time.perf_counter()
+    print(t1 - t0, t2 - t1)
+"""
+
+# The same first call cut into the steps that happen inside it, one after the other: numba's
+# CPU target starts before the first kernel loads (numba.np.arraymath imports scipy.linalg there,
+# to learn whether BLAS is at hand, when SciPy is installed), then each kernel loads and runs.
+FIRST_CALL_STEPS = """
+    import gc, importlib.util, time
+    import lucid
+    lucid.set_num_threads(%d)
+    m, x = lucid.nn.BatchNorm2d(8), lucid.randn(4, 8, 16, 16, requires_grad=True)
+    collecting = [0.0, 0.0]  # seconds in Python's garbage collector; when the running collection began
+
+    def clock(phase, info):
+        if phase == "start":
+            collecting[1] = time.perf_counter()
+        else:
+            collecting[0] += time.perf_counter() - collecting[1]
+
+    gc.callbacks.append(clock)
+    marks = []  # (seconds, seconds in the collector so far) between the steps
+
+    def mark():
+        marks.append((time.perf_counter(), collecting[0]))
+
+    mark()
+    import numba
+    mark()
+    if importlib.util.find_spec("scipy") is not None:
+        import scipy.linalg
+    mark()
+    from numba.core.registry import cpu_target
+    cpu_target.target_context.refresh()  # what numba does before it loads the first cached kernel
+    mark()
+    y = m(x)
+    mark()
+    y.backward(lucid.ones(4, 8, 16, 16))
+    mark()
+    steps = list(zip(marks, marks[1:]))
+    print(*(b[0] - a[0] for a, b in steps), *(b[1] - a[1] for a, b in steps))
+"""
+
+
+def startup(threads, runs=7, diagnostic_runs=5):
+    """Cold ``import lucid`` and the first call of a layer with numba's cache empty, then warm, each
+    in fresh processes (``runs`` of them: min and median); then where the warm first call's time
+    goes, and what it is without SciPy (``diagnostic_runs`` processes each)."""
+    (imp,) = fresh_times("""
         import sys, time
         t0 = time.perf_counter()
         import lucid
         assert "numba" not in sys.modules, "import lucid imported numba"
         print(time.perf_counter() - t0)
-    """)) for _ in range(3))
-    first = """
-        import time
-        import lucid
-        lucid.set_num_threads(%d)
-        m, x = lucid.nn.BatchNorm2d(8), lucid.randn(4, 8, 16, 16, requires_grad=True)
-        t0 = time.perf_counter()
-        import numba
-        t1 = time.perf_counter()
-        m(x).backward(lucid.ones(4, 8, 16, 16))
-        t2 = time.perf_counter()
-        print(t1 - t0, t2 - t1)
-    """ % threads
+    """, runs)
     with tempfile.TemporaryDirectory() as cache:
         env = {"NUMBA_CACHE_DIR": cache}
-        cold = [float(v) for v in run_fresh(first, env).split()]
-        warm = [float(v) for v in run_fresh(first, env).split()]
-    print(f"import lucid (cold, fresh process, numba not imported): {imp * 1e3:.0f} ms")
-    for what, (t_numba, t_call) in (("cache empty (compiles)", cold), ("cache warm (loads)", warm)):
-        print(f"first BatchNorm2d forward+backward, {what}: {(t_numba + t_call) * 1e3:.0f} ms "
-              f"(import numba {t_numba * 1e3:.0f} ms, then the call {t_call * 1e3:.0f} ms)")
+        first = FIRST_CALL % ("", threads)
+        cold = fresh_times(first, 1, env)
+        warm = fresh_times(first, runs, env)
+        steps = fresh_times(FIRST_CALL_STEPS % threads, diagnostic_runs, env)
+        no_scipy = fresh_times(FIRST_CALL % ('sys.modules["scipy"] = None  # as if SciPy were not installed',
+                                             threads), diagnostic_runs, env)
+    compiled = " (sources compiled: bytecode writing is off)" if sys.dont_write_bytecode else ""
+    print(f"import lucid (fresh process, numba not imported), {runs} runs: {ms(imp)}{compiled}")
+    (t_numba,), (t_call,) = cold
+    print(f"first BatchNorm2d forward+backward, cache empty (compiles): {(t_numba + t_call) * 1e3:.0f} ms "
+          f"(import numba {t_numba * 1e3:.0f} ms, then the call {t_call * 1e3:.0f} ms)")
+    for what, n, (t_numba, t_call) in (("cache warm (loads)", runs, warm),
+                                       ("cache warm, SciPy not installed (lucid's own dependencies)",
+                                        diagnostic_runs, no_scipy)):
+        print(f"first BatchNorm2d forward+backward, {what}, {n} fresh processes: "
+              f"{ms([a + b for a, b in zip(t_numba, t_call)])} "
+              f"(import numba {ms(t_numba)}; then the call {ms(t_call)})")
+    print("  the warm first call, step by step (median of each step; of which Python's garbage collector):")
+    labels = ("import numba",
+              "import scipy.linalg (numba's CPU target start looks for BLAS in SciPy)",
+              "the rest of numba's CPU target start",
+              "forward: load the kernel from the cache, start the threads, run",
+              "backward: load the kernel from the cache, run")
+    for label, times, collecting in zip(labels, steps[:5], steps[5:]):
+        print(f"    {label}: {np.median(times) * 1e3:.0f} ms (gc {np.median(collecting) * 1e3:.0f} ms)")
 
 
 def main():
@@ -178,7 +254,11 @@ def main():
     p.add_argument("--only", nargs="*", help="layer names to run (default: all)")
     p.add_argument("--kernels", action="store_true", help="time lucid's kernels alone, without module or autograd")
     p.add_argument("--no-startup", action="store_true", help="skip the import and first-call timings")
+    p.add_argument("--startup-only", action="store_true", help="only the import and first-call timings")
     args = p.parse_args()
+    if args.startup_only:
+        startup(args.threads)
+        return
     torch.set_num_threads(args.threads)
     lucid.set_num_threads(args.threads)
     rng = np.random.default_rng(0)

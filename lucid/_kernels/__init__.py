@@ -5,7 +5,11 @@
 norm_numba, or the NumPy reference norm_numpy when numba cannot be imported (said
 once, with a warning). numba is imported by the first call, never by ``import lucid``,
 so that importing stays fast; each kernel compiles on its first use and is cached on
-disk (``NUMBA_CACHE_DIR`` moves the cache).
+disk (``NUMBA_CACHE_DIR`` moves the cache). With the cache warm, the first call in a
+process still takes a good part of a second, nearly all of it numba starting up: its
+import, then its CPU target, set up before the first cached kernel loads (which also
+imports ``scipy.linalg``, when SciPy is installed, to look for BLAS); loading a cached
+kernel itself takes milliseconds.
 
 Threads: the compiled kernels run on numba's pool, which has ``NUMBA_NUM_THREADS``
 threads (default: the CPUs this process may use). ``set_num_threads(n)`` makes lucid
