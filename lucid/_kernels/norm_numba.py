@@ -2,7 +2,7 @@
 
 Same three calls, same arguments, same results (to rounding) as the NumPy reference:
 ``forward_train``, ``forward_eval``, ``backward`` on a contiguous 4-D view ``(A, G, K, L)``
-with one statistic per ``g``. What changes is how memory is walked. Two layouts:
+with one statistic per ``g``. What changes is how memory is walked:
 
 * **by group** (most cases): a parallel loop over groups. Group ``g`` is ``A`` contiguous
   segments of ``K·L`` elements, small enough to stay in cache while it is worked on, so the
@@ -14,6 +14,12 @@ with one statistic per ``g``. What changes is how memory is walked. Two layouts:
   block's column statistics are taken in two passes while the block is in cache, and the
   blocks are merged exactly (Chan's formula: M2 = M2ₐ + M2ᵦ + δ²·nₐ·nᵦ/n, sums of squared
   deviations only, never E[x²] − E[x]²). Forward: x read twice, y written once.
+* **backward by segment** (A = 1: LayerNorm, GroupNorm, InstanceNorm, RMSNorm, where each group
+  is one contiguous segment): as by group, but the sums of the next group share the loop that
+  writes dx of this one, so reading memory and arithmetic in cache overlap.
+
+Loops ask for the CPU's widest vectors (``_wide``: 512-bit with AVX-512, where LLVM would pick
+256-bit); float32 data is widened to float64 as it is loaded.
 
 All arithmetic is float64; y and dx are rounded to x's dtype once, at the end, as in the
 reference. Sums are plain loops: the compiler may reassociate additions (so it splits a
@@ -248,84 +254,10 @@ def _backward_groups(g, x, mean, rstd, w, dx, dw, db, A, G, K, L, P, center, tra
             db[i] += dbp[c, i]
 
 
-# ---- by segment: A = 1 ----------------------------------------------------------------------------
+# ---- backward by segment: A = 1 ----------------------------------------------------------------
 # LayerNorm, GroupNorm, InstanceNorm and RMSNorm see A = 1: group g is the contiguous segment
-# x[g·S:(g+1)·S]. A chunk walks its groups in order, and the first pass over group g + 1 runs in
-# the same loop as the last pass over group g: one stream comes from memory while the other is
-# worked in cache, so the memory and the arithmetic overlap instead of taking turns.
-
-@njit(**_jit)
-def _first_pass(x, center):
-    """The first pass of a group's statistics: Σx, or Σx² when there is no centering (RMSNorm)."""
-    _wide()
-    return _sum(x) if center else _sum_sq(x, 0.0)
-
-
-@njit(**_jit)
-def _scale_then_first(xs, ys, m, s, t, xn, center):
-    """ys = (xs − m)·s + t, and in the same loop the first pass over ``xn``."""
-    _wide()
-    f = 0.0
-    if center:
-        for i in range(xs.size):
-            ys[i] = (xs[i] - m) * s + t
-            f += xn[i]
-    else:
-        for i in range(xs.size):
-            ys[i] = (xs[i] - m) * s + t
-            v = np.float64(xn[i])
-            f += v * v
-    return f
-
-
-@njit(**_jit)
-def _affine_then_first(xs, ys, m, r, w, b, xn, center):
-    """ys = (xs − m)·(r·w) + b elementwise (one affine entry per element), and the first pass over ``xn``."""
-    _wide()
-    f = 0.0
-    if center:
-        for i in range(xs.size):
-            ys[i] = (xs[i] - m) * (r * w[i]) + b[i]
-            f += xn[i]
-    else:
-        for i in range(xs.size):
-            ys[i] = (xs[i] - m) * (r * w[i]) + b[i]
-            v = np.float64(xn[i])
-            f += v * v
-    return f
-
-
-@njit(parallel=True, **_jit)
-def _forward_segments(x, y, w, b, mean, var, rstd, G, K, L, P, eps, center):
-    """Training forward for A = 1: μ, σ², rstd of each segment, then y = (x − μ)·rstd·w + b."""
-    S = K * L
-    nch = min(G, CHUNKS)
-    for c in prange(nch):
-        _wide()
-        g0 = c * G // nch
-        g1 = (c + 1) * G // nch
-        first = _first_pass(x[g0 * S:(g0 + 1) * S], center)
-        for grp in range(g0, g1):
-            o = grp * S
-            xs = x[o:o + S]
-            ys = y[o:o + S]
-            m = first / S if center else 0.0
-            v = _sum_sq(xs, m) / S if center else first / S
-            mean[grp] = m
-            var[grp] = v
-            rstd[grp] = 1.0 / np.sqrt(v + eps)
-            r = rstd[grp]
-            # the next group's first pass; the chunk's last group reads itself again, unused
-            on = o + S if grp + 1 < g1 else o
-            p = (grp % P) * K
-            if L == 1:
-                first = _affine_then_first(xs, ys, m, r, w[p:p + K], b[p:p + K], x[on:on + S], center)
-            else:
-                first = 0.0
-                for k in range(K):
-                    first += _scale_then_first(xs[k * L:(k + 1) * L], ys[k * L:(k + 1) * L], m, r * w[p + k],
-                                               b[p + k], x[on + k * L:on + (k + 1) * L], center)
-
+# x[g·S:(g+1)·S]. A chunk walks its groups in order, and the sums of group g + 1 run in the loop
+# that writes dx of group g: one stream comes from memory while the other is worked in cache.
 
 @njit(**_jit)
 def _dx_row(gs, xs, ds, m, r, w, beta, gamma):
@@ -668,8 +600,6 @@ def _forward(xc, w, b, mean, var, rstd, shape, P, eps, center, train):
     if _by_rows(A, G, K, L):
         rows = max(1, BLOCK_BYTES // (G * K * L * xc.itemsize))
         _forward_rows(xc, y, w, b, mean, var, rstd, A, G, K, L, P, float(eps), bool(center), train, rows)
-    elif train and A == 1:
-        _forward_segments(xc, y, w, b, mean, var, rstd, G, K, L, P, float(eps), bool(center))
     else:
         _forward_groups(xc, y, w, b, mean, var, rstd, A, G, K, L, P, float(eps), bool(center), train)
     return y
