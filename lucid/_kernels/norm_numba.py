@@ -63,8 +63,12 @@ def _wide(typingctx):
     halve the instructions. A hint only: on a CPU without AVX-512 nothing changes.
     """
     def codegen(context, builder, signature, args):
-        # a string attribute that llvmlite's checked attribute set does not list; LLVM reads it
-        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        # a string attribute that llvmlite's checked attribute set does not list; LLVM reads it.
+        # Should a later llvmlite store attributes differently, the hint is dropped, nothing else.
+        try:
+            set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        except (TypeError, AttributeError):
+            pass
         return context.get_dummy_value()
     return types.none(), codegen
 
