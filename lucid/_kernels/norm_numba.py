@@ -26,6 +26,9 @@ reference. Sums are plain loops: the compiler may reassociate additions (so it s
 sum into vector lanes) and fuse multiply-adds (fastmath 'reassoc' and 'contract' only: no
 assumption that values are finite, so NaN and inf propagate as IEEE says); in float64
 that changes results by a few units in the last place of a float64, far below float32's.
+One trap of 'reassoc': when rstd = 1/√(σ² + ε) is computed in the same function, LLVM may
+rewrite (x − μ)·(rstd·w) as (x − μ)·w/√(σ² + ε), a division per element (2x slower); check the
+assembly (``inspect_asm``, no ``vdivpd`` in the loops) after changing how rstd reaches a loop.
 Work is cut into a number of chunks that depends only on the shape, never on the thread
 count: results are the same on 1 thread or 64.
 
