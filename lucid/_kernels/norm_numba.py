@@ -142,6 +142,23 @@ def _row_sums_affine(g, x, w, m, r, dw, db):
     return s1, s2
 
 
+@njit(parallel=True, **_jit)
+def _add_partials(parts1, out1, parts2, out2):
+    """out[i] += Σ_c parts[c, i] for both pairs, chunk after chunk in order (so the same sum on
+    any thread count), cut across threads by blocks of i."""
+    n = out1.size
+    nb = min(CHUNKS, (n + 255) // 256)
+    for blk in prange(nb):
+        _wide()
+        lo = blk * n // nb
+        hi = (blk + 1) * n // nb
+        for parts, acc in ((parts1, out1[lo:hi]), (parts2, out2[lo:hi])):
+            for c in range(parts.shape[0]):
+                part = parts[c, lo:hi]
+                for i in range(hi - lo):
+                    acc[i] += part[i]
+
+
 # ---- by group -----------------------------------------------------------------------------------
 
 @njit(parallel=True, **_jit)
@@ -198,10 +215,14 @@ def _backward_groups(g, x, mean, rstd, w, dx, dw, db, A, G, K, L, P, center, tra
     nch = min(G, CHUNKS)
     reduce = train or need_affine
     # per chunk partial dw, db: the groups sharing an affine entry may sit in different chunks
-    dwp = np.zeros((nch if need_affine else 0, P * K))
-    dbp = np.zeros((nch if need_affine else 0, P * K))
+    # (zeroed by their own chunk, in its cache, and added up in parallel)
+    dwp = np.empty((nch if need_affine else 0, P * K))
+    dbp = np.empty((nch if need_affine else 0, P * K))
     for c in prange(nch):
         _wide()
+        if need_affine:
+            dwp[c] = 0.0
+            dbp[c] = 0.0
         for grp in range(c * G // nch, (c + 1) * G // nch):
             m = mean[grp]
             r = rstd[grp]
@@ -255,10 +276,8 @@ def _backward_groups(g, x, mean, rstd, w, dx, dw, db, A, G, K, L, P, center, tra
                         ds = dx[o + k * L:o + (k + 1) * L]
                         for i in range(L):
                             ds[i] = alpha * gs[i] - beta * (xs[i] - m) - gamma
-    for c in range(dwp.shape[0]):
-        for i in range(P * K):
-            dw[i] += dwp[c, i]
-            db[i] += dbp[c, i]
+    if need_affine:
+        _add_partials(dwp, dw, dbp, db)
 
 
 # ---- backward by segment: A = 1 ----------------------------------------------------------------
@@ -318,14 +337,16 @@ def _backward_segments(g, x, mean, rstd, w, dx, dw, db, G, K, L, P, center):
     (Σg·w, Σg·w·x̂, and dw, db) run in the loop that writes dx of group g."""
     S = K * L
     nch = min(G, CHUNKS)
-    dwp = np.zeros((nch, P * K))
-    dbp = np.zeros((nch, P * K))
+    dwp = np.empty((nch, P * K))
+    dbp = np.empty((nch, P * K))
     for c in prange(nch):
         _wide()
         g0 = c * G // nch
         g1 = (c + 1) * G // nch
         dwc = dwp[c]
         dbc = dbp[c]
+        dwc[:] = 0.0
+        dbc[:] = 0.0
         # the first group's sums
         o = g0 * S
         m = mean[g0]
@@ -383,10 +404,7 @@ def _backward_segments(g, x, mean, rstd, w, dx, dw, db, G, K, L, P, center):
                     sgwx += t2 * w[pn + k]
                     dwc[pn + k] += t2
                     dbc[pn + k] += t1
-    for c in range(nch):
-        for i in range(P * K):
-            dw[i] += dwp[c, i]
-            db[i] += dbp[c, i]
+    _add_partials(dwp, dw, dbp, db)
 
 
 # ---- by rows ------------------------------------------------------------------------------------
@@ -399,8 +417,8 @@ def _forward_rows(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, train
     if train:
         # per chunk of rows and per column: count, mean and M2, from blocks of ``rows`` rows
         nch = min(CHUNKS, (A + rows - 1) // rows)
-        cmean = np.zeros((nch, R))
-        cm2 = np.zeros((nch, R))
+        cmean = np.empty((nch, R))  # (zeroed by their own chunk, in its cache)
+        cm2 = np.empty((nch, R))
         cn = np.zeros(nch)
         for c in prange(nch):
             _wide()
@@ -408,6 +426,8 @@ def _forward_rows(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, train
             bq = np.empty(R)
             mc = cmean[c]
             qc = cm2[c]
+            mc[:] = 0.0
+            qc[:] = 0.0
             n = 0
             hi = (c + 1) * A // nch
             for a0 in range(c * A // nch, hi, rows):
@@ -449,12 +469,20 @@ def _forward_rows(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, train
             cn[c] = n
         # merge the chunks, column by column, then the S columns of each group:
         # μ = Σ n·(column mean) / M,  M·σ² = Σ M2 + Σ n·(column mean − μ)²
+        # (the sums over chunks are cut across threads by blocks of columns, each in chunk order)
         M = A * S
+        nb = min(CHUNKS, (R + 255) // 256)
         col = np.zeros(R)
         if center:
-            for c in range(nch):
-                for j in range(R):
-                    col[j] += cn[c] * cmean[c, j]
+            for blk in prange(nb):
+                _wide()
+                lo = blk * R // nb
+                hi = (blk + 1) * R // nb
+                acc = col[lo:hi]
+                for c in range(nch):
+                    mcs = cmean[c, lo:hi]
+                    for j in range(hi - lo):
+                        acc[j] += cn[c] * mcs[j]
         mu = np.empty(R)  # μ of each column's group
         for grp in range(G):
             m = 0.0
@@ -464,10 +492,18 @@ def _forward_rows(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, train
             for j in range(grp * S, (grp + 1) * S):
                 mu[j] = m / M
         col[:] = 0.0
-        for c in range(nch):
-            for j in range(R):
-                d = cmean[c, j] - mu[j]
-                col[j] += cm2[c, j] + cn[c] * d * d
+        for blk in prange(nb):
+            _wide()
+            lo = blk * R // nb
+            hi = (blk + 1) * R // nb
+            acc = col[lo:hi]
+            mus = mu[lo:hi]
+            for c in range(nch):
+                mcs = cmean[c, lo:hi]
+                qcs = cm2[c, lo:hi]
+                for j in range(hi - lo):
+                    d = mcs[j] - mus[j]
+                    acc[j] += qcs[j] + cn[c] * d * d
         for grp in range(G):
             q = 0.0
             for j in range(grp * S, (grp + 1) * S):
@@ -508,12 +544,14 @@ def _backward_rows(g, x, mean, rstd, w, dx, dw, db, A, G, K, L, P, center, train
     s2 = np.zeros((G, K))  # Σg·x̂ per (g, k)
     if train or need_affine:
         nch = min(A, CHUNKS)
-        p1 = np.zeros((nch, R))
-        p2 = np.zeros((nch, R))
+        p1 = np.empty((nch, R))
+        p2 = np.empty((nch, R))
         for c in prange(nch):
             _wide()
             t1 = p1[c]
             t2 = p2[c]
+            t1[:] = 0.0
+            t2[:] = 0.0
             for a in range(c * A // nch, (c + 1) * A // nch):
                 gs = g[a * R:(a + 1) * R]
                 xs = x[a * R:(a + 1) * R]
@@ -521,15 +559,14 @@ def _backward_rows(g, x, mean, rstd, w, dx, dw, db, A, G, K, L, P, center, train
                     t1[j] += gs[j]
                     t2[j] += gs[j] * (xs[j] - cm[j])
         # merge the chunks column by column, then the L columns of each (g, k)
-        for c in range(1, nch):
-            for j in range(R):
-                p1[0, j] += p1[c, j]
-                p2[0, j] += p2[c, j]
+        col1 = np.zeros(R)
+        col2 = np.zeros(R)
+        _add_partials(p1, col1, p2, col2)
         for grp in range(G):
             for k in range(K):
                 for j in range((grp * K + k) * L, (grp * K + k + 1) * L):
-                    s1[grp, k] += p1[0, j]
-                    s2[grp, k] += p2[0, j]
+                    s1[grp, k] += col1[j]
+                    s2[grp, k] += col2[j]
                 s2[grp, k] *= rstd[grp]
         if need_affine:
             for grp in range(G):
