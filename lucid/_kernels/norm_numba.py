@@ -142,21 +142,38 @@ def _row_sums_affine(g, x, w, m, r, dw, db):
     return s1, s2
 
 
+@njit(**_jit)
+def _add_chunks(parts, out, lo, hi):
+    """out[i] += Σ_c parts[c, i] for lo ≤ i < hi, chunk after chunk in order: the same sum on any
+    thread count."""
+    _wide()
+    acc = out[lo:hi]
+    for c in range(parts.shape[0]):
+        part = parts[c, lo:hi]
+        for i in range(hi - lo):
+            acc[i] += part[i]
+
+
 @njit(parallel=True, **_jit)
-def _add_partials(parts1, out1, parts2, out2):
-    """out[i] += Σ_c parts[c, i] for both pairs, chunk after chunk in order (so the same sum on
-    any thread count), cut across threads by blocks of i."""
+def _add_chunks_parallel(parts1, out1, parts2, out2):
+    """_add_chunks for both pairs, cut across threads by blocks of i."""
     n = out1.size
     nb = min(CHUNKS, (n + 255) // 256)
     for blk in prange(nb):
-        _wide()
         lo = blk * n // nb
         hi = (blk + 1) * n // nb
-        for parts, acc in ((parts1, out1[lo:hi]), (parts2, out2[lo:hi])):
-            for c in range(parts.shape[0]):
-                part = parts[c, lo:hi]
-                for i in range(hi - lo):
-                    acc[i] += part[i]
+        _add_chunks(parts1, out1, lo, hi)
+        _add_chunks(parts2, out2, lo, hi)
+
+
+@njit(**_jit)
+def _add_partials(parts1, out1, parts2, out2):
+    """out += Σ_c parts[c] for both pairs; in parallel when there is enough to add."""
+    if parts1.size >= 1 << 16:
+        _add_chunks_parallel(parts1, out1, parts2, out2)
+    else:
+        _add_chunks(parts1, out1, 0, out1.size)
+        _add_chunks(parts2, out2, 0, out2.size)
 
 
 # ---- by group -----------------------------------------------------------------------------------
@@ -469,20 +486,12 @@ def _forward_rows(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, train
             cn[c] = n
         # merge the chunks, column by column, then the S columns of each group:
         # μ = Σ n·(column mean) / M,  M·σ² = Σ M2 + Σ n·(column mean − μ)²
-        # (the sums over chunks are cut across threads by blocks of columns, each in chunk order)
         M = A * S
-        nb = min(CHUNKS, (R + 255) // 256)
         col = np.zeros(R)
         if center:
-            for blk in prange(nb):
-                _wide()
-                lo = blk * R // nb
-                hi = (blk + 1) * R // nb
-                acc = col[lo:hi]
-                for c in range(nch):
-                    mcs = cmean[c, lo:hi]
-                    for j in range(hi - lo):
-                        acc[j] += cn[c] * mcs[j]
+            for c in range(nch):
+                for j in range(R):
+                    col[j] += cn[c] * cmean[c, j]
         mu = np.empty(R)  # μ of each column's group
         for grp in range(G):
             m = 0.0
@@ -492,18 +501,10 @@ def _forward_rows(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, train
             for j in range(grp * S, (grp + 1) * S):
                 mu[j] = m / M
         col[:] = 0.0
-        for blk in prange(nb):
-            _wide()
-            lo = blk * R // nb
-            hi = (blk + 1) * R // nb
-            acc = col[lo:hi]
-            mus = mu[lo:hi]
-            for c in range(nch):
-                mcs = cmean[c, lo:hi]
-                qcs = cm2[c, lo:hi]
-                for j in range(hi - lo):
-                    d = mcs[j] - mus[j]
-                    acc[j] += qcs[j] + cn[c] * d * d
+        for c in range(nch):
+            for j in range(R):
+                d = cmean[c, j] - mu[j]
+                col[j] += cm2[c, j] + cn[c] * d * d
         for grp in range(G):
             q = 0.0
             for j in range(grp * S, (grp + 1) * S):
@@ -626,10 +627,10 @@ def _affine(vec, P, K, fill):
 
 def _native(*arrays):
     """The arrays, contiguous, as float32 or float64 of one dtype; None where the reference must run."""
-    if arrays[0].size == 0 or not all(np.issubdtype(a.dtype, np.floating) for a in arrays):
+    if arrays[0].size == 0 or any(a.dtype.kind != "f" for a in arrays):
         return None
     dt = arrays[0].dtype
-    if any(a.dtype != dt for a in arrays) or dt not in (np.float32, np.float64):
+    if dt.char not in "fd" or any(a.dtype != dt for a in arrays):
         dt = np.float64
     return [np.ascontiguousarray(a, dtype=dt).reshape(-1) for a in arrays]
 

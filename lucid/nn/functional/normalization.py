@@ -39,6 +39,7 @@ themselves live in ``lucid._kernels`` (NumPy reference, or compiled), which
 see only arrays; this file decides views, checks input and keeps the running
 statistics.
 """
+import math
 import numbers
 
 import numpy as np
@@ -112,8 +113,9 @@ def _update_running(running_mean, running_var, factor, mean, var, M, P):
     one statistic per (instance, channel): the G/P instances of a channel are
     averaged first, so ``mean``/``var`` of length G become length P.
     """
-    batch_mean = mean.reshape(-1, P).mean(axis=0)
-    batch_var = (var * (M / (M - 1))).reshape(-1, P).mean(axis=0)
+    batch_mean, batch_var = mean, var * (M / (M - 1))
+    if mean.size != P:
+        batch_mean, batch_var = batch_mean.reshape(-1, P).mean(axis=0), batch_var.reshape(-1, P).mean(axis=0)
     running_mean[...] = (1 - factor) * running_mean.astype(np.float64) + factor * batch_mean
     running_var[...] = (1 - factor) * running_var.astype(np.float64) + factor * batch_var
 
@@ -129,7 +131,7 @@ def _size(shape):
 
 
 def _check_input(fn, input, min_dim):
-    if not np.issubdtype(input.dtype, np.floating):
+    if input.dtype.kind != "f":
         raise TypeError(f"{fn}: expected a floating point input (float16, float32 or float64), got {input.dtype}")
     if input.ndim < min_dim:
         raise ValueError(f"{fn}: expected an input with at least {min_dim} dimensions "
@@ -205,7 +207,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     _check_vector(fn, "weight", weight, (C,), "one entry per channel")
     _check_vector(fn, "bias", bias, (C,), "one entry per channel")
     _check_eps(fn, eps, positive=training)
-    L = int(np.prod(input.shape[2:]))
+    L = math.prod(input.shape[2:])
     view = (N, C, 1, L)
     if training:
         _check_momentum(fn, momentum)
@@ -238,7 +240,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     _check_vector(fn, "weight", weight, (C,), "one entry per channel")
     _check_vector(fn, "bias", bias, (C,), "one entry per channel")
     _check_eps(fn, eps)
-    L = int(np.prod(input.shape[2:]))
+    L = math.prod(input.shape[2:])
     if use_input_stats:
         _check_momentum(fn, momentum)
         _check_more_than_one(input, L)
@@ -265,8 +267,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     _check_vector(fn, "weight", weight, shape, "normalized_shape")
     _check_vector(fn, "bias", bias, shape, "normalized_shape")
     _check_eps(fn, eps)
-    D = int(np.prod(shape))
-    rows = int(np.prod(input.shape[:input.ndim - len(shape)]))
+    D = math.prod(shape)
+    rows = math.prod(input.shape[:input.ndim - len(shape)])
     return _Normalize.apply(input, weight, bias, view=(1, rows, D, 1), P=1, eps=eps)
 
 
@@ -289,7 +291,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     _check_vector(fn, "weight", weight, (C,), "one entry per channel")
     _check_vector(fn, "bias", bias, (C,), "one entry per channel")
     _check_eps(fn, eps)
-    L = int(np.prod(input.shape[2:]))
+    L = math.prod(input.shape[2:])
     return _Normalize.apply(input, weight, bias, view=(1, N * num_groups, C // num_groups, L), P=num_groups,
                             eps=eps)
 
@@ -309,6 +311,6 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     if eps is None:
         eps = float(np.finfo(np.float32 if input.dtype == np.float16 else input.dtype).eps)
     _check_eps(fn, eps)
-    D = int(np.prod(shape))
-    rows = int(np.prod(input.shape[:input.ndim - len(shape)]))
+    D = math.prod(shape)
+    rows = math.prod(input.shape[:input.ndim - len(shape)])
     return _Normalize.apply(input, weight, None, view=(1, rows, D, 1), P=1, eps=eps, center=False)
