@@ -77,6 +77,7 @@ VIEWS = {
     "layer_one_row": ((1, 1, 63, 1), 1),
     "generic_rows": ((6, 4, 3, 5), 2),         # the contract in general, both layouts
     "generic_groups": ((3, 4, 2, 70), 2),
+    "generic_groups_l1": ((3, 4, 70, 1), 2),   # several segments per group, one affine entry per element
 }
 
 

@@ -14,6 +14,8 @@ with one statistic per ``g``. What changes is how memory is walked:
   block's column statistics are taken in two passes while the block is in cache, and the
   blocks are merged exactly (Chan's formula: M2 = M2ₐ + M2ᵦ + δ²·nₐ·nᵦ/n, sums of squared
   deviations only, never E[x²] − E[x]²). Forward: x read twice, y written once.
+* **fixed statistics** (eval forward): one pass over memory in order, segment after segment,
+  each with its group's μ and rstd: x read once, y written once, both as one stream.
 * **backward by segment** (A = 1: LayerNorm, GroupNorm, InstanceNorm, RMSNorm, where each group
   is one contiguous segment): as by group, but the sums of the next group share the loop that
   writes dx of this one, so reading memory and arithmetic in cache overlap.
@@ -179,29 +181,28 @@ def _add_partials(parts1, out1, parts2, out2):
 # ---- by group -----------------------------------------------------------------------------------
 
 @njit(parallel=True, **_jit)
-def _forward_groups(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, train):
-    """y = (x − μ)·rstd·w + b, one group after the other; with ``train``, μ, σ² and rstd are taken first."""
+def _forward_groups(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center):
+    """μ, σ², rstd of each group, then y = (x − μ)·rstd·w + b, one group after the other."""
     S = K * L
     M = A * S
     nch = min(G, CHUNKS)
     for c in prange(nch):
         _wide()
         for grp in range(c * G // nch, (c + 1) * G // nch):
-            if train:
-                m = 0.0
-                if center:
-                    for a in range(A):
-                        o = (a * G + grp) * S
-                        m += _sum(x[o:o + S])
-                    m /= M
-                v = 0.0
+            m = 0.0
+            if center:
                 for a in range(A):
                     o = (a * G + grp) * S
-                    v += _sum_sq(x[o:o + S], m)
-                v /= M
-                mean[grp] = m
-                var[grp] = v
-                rstd[grp] = 1.0 / np.sqrt(v + eps)
+                    m += _sum(x[o:o + S])
+                m /= M
+            v = 0.0
+            for a in range(A):
+                o = (a * G + grp) * S
+                v += _sum_sq(x[o:o + S], m)
+            v /= M
+            mean[grp] = m
+            var[grp] = v
+            rstd[grp] = 1.0 / np.sqrt(v + eps)
             m = mean[grp]
             r = rstd[grp]
             p = (grp % P) * K
@@ -295,6 +296,41 @@ def _backward_groups(g, x, mean, rstd, w, dx, dw, db, A, G, K, L, P, center, tra
                             ds[i] = alpha * gs[i] - beta * (xs[i] - m) - gamma
     if need_affine:
         _add_partials(dwp, dw, dbp, db)
+
+
+# ---- fixed statistics: the eval forward -------------------------------------------------------
+
+@njit(**_jit)
+def _normalize(xs, ys, m, r, wg, bg, K, L):
+    """One segment of K·L elements: y = (x − μ)·(rstd·w) + b, with entry k of wg, bg for x[k·L:(k+1)·L]."""
+    _wide()
+    if L == 1:
+        for k in range(K):
+            ys[k] = (xs[k] - m) * (r * wg[k]) + bg[k]
+    else:
+        for k in range(K):
+            s = r * wg[k]
+            t = bg[k]
+            xk = xs[k * L:(k + 1) * L]
+            yk = ys[k * L:(k + 1) * L]
+            for i in range(L):
+                yk[i] = (xk[i] - m) * s + t
+
+
+@njit(parallel=True, **_jit)
+def _forward_fixed(x, y, w, b, mean, rstd, A, G, K, L, P):
+    """y = (x − μ)·rstd·w + b with given μ, rstd: one pass in memory order (segment a·G + g is the
+    K·L elements of group g in row a)."""
+    S = K * L
+    n = A * G
+    nch = min(n, CHUNKS)
+    for c in prange(nch):
+        _wide()
+        for seg in range(c * n // nch, (c + 1) * n // nch):
+            grp = seg % G
+            o = seg * S
+            p = (grp % P) * K
+            _normalize(x[o:o + S], y[o:o + S], mean[grp], rstd[grp], w[p:p + K], b[p:p + K], K, L)
 
 
 # ---- backward by segment: A = 1 ----------------------------------------------------------------
@@ -645,8 +681,10 @@ def _forward(xc, w, b, mean, var, rstd, shape, P, eps, center, train):
     if _by_rows(A, G, K, L):
         rows = max(1, BLOCK_BYTES // (G * K * L * xc.itemsize))
         _forward_rows(xc, y, w, b, mean, var, rstd, A, G, K, L, P, float(eps), bool(center), train, rows)
+    elif train:
+        _forward_groups(xc, y, w, b, mean, var, rstd, A, G, K, L, P, float(eps), bool(center))
     else:
-        _forward_groups(xc, y, w, b, mean, var, rstd, A, G, K, L, P, float(eps), bool(center), train)
+        _forward_fixed(xc, y, w, b, mean, rstd, A, G, K, L, P)
     return y
 
 
