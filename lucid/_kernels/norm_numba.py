@@ -208,6 +208,7 @@ def _forward_groups(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center):
             p = (grp % P) * K
             wg = w[p:p + K]
             bg = b[p:p + K]
+            # _normalize written out: called here, it measured 2-4% slower on LayerNorm's forward
             for a in range(A):
                 o = (a * G + grp) * S
                 if L == 1:
