@@ -11,6 +11,9 @@ import, then its CPU target, set up before the first cached kernel loads (which 
 imports ``scipy.linalg``, when SciPy is installed, to look for BLAS); loading a cached
 kernel itself takes milliseconds.
 
+Memory: large outputs and scratch come from ``buffers.empty``, which reuses the buffers of arrays
+that are gone (``empty_cache()`` lets the idle ones go).
+
 Threads: the compiled kernels run on numba's pool, which has ``NUMBA_NUM_THREADS``
 threads (default: the CPUs this process may use). ``set_num_threads(n)`` makes lucid
 use ``n`` of them.
@@ -19,7 +22,7 @@ import os
 import sys
 import warnings
 
-from . import norm_numpy
+from . import buffers, norm_numpy
 
 _norm = None  # the kernel module, once chosen
 _threads = None  # what set_num_threads asked for; None: all of the pool
@@ -72,3 +75,8 @@ def set_num_threads(n):
 def get_num_threads():
     """The number of threads lucid's compiled kernels use."""
     return _pool_size() if _threads is None else _threads
+
+
+def empty_cache():
+    """Free the idle buffers lucid keeps to reuse for large kernel outputs (see lucid/_kernels/buffers.py)."""
+    buffers.release()

@@ -42,7 +42,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from . import norm_numpy
+from . import buffers, norm_numpy
 
 CHUNKS = 64            # most work items a parallel loop is cut into
 SHORT = 64             # a group of segments shorter than this is walked by rows
@@ -178,6 +178,13 @@ def _add_partials(parts1, out1, parts2, out2):
         _add_chunks(parts2, out2, 0, out2.size)
 
 
+@njit(**_jit)
+def _check_scratch(a, rows, cols):
+    """The loops index scratch unchecked: a wrong shape from a caller is an error, not a stray write."""
+    if a.shape[0] < rows or a.shape[1] < cols:
+        raise ValueError("norm kernel: scratch array too small")
+
+
 # ---- by group -----------------------------------------------------------------------------------
 
 @njit(parallel=True, **_jit)
@@ -227,16 +234,19 @@ def _forward_groups(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center):
 
 
 @njit(parallel=True, **_jit)
-def _backward_groups(g, x, mean, rstd, w, dx, dw, db, A, G, K, L, P, center, train, need_dx, need_affine):
-    """dx (into ``dx``), and dw, db added into ``dw``, ``db``, one group after the other."""
+def _backward_groups(g, x, mean, rstd, w, dx, dw, db, dwp, dbp, A, G, K, L, P, center, train, need_dx,
+                     need_affine):
+    """dx (into ``dx``), and dw, db added into ``dw``, ``db``, one group after the other. ``dwp``, ``dbp``:
+    scratch for per chunk partial dw, db, (min(G, CHUNKS), P·K) when ``need_affine``."""
     S = K * L
     M = A * S
     nch = min(G, CHUNKS)
     reduce = train or need_affine
+    if need_affine:
+        _check_scratch(dwp, nch, P * K)
+        _check_scratch(dbp, nch, P * K)
     # per chunk partial dw, db: the groups sharing an affine entry may sit in different chunks
     # (zeroed by their own chunk, in its cache, and added up in parallel)
-    dwp = np.empty((nch if need_affine else 0, P * K))
-    dbp = np.empty((nch if need_affine else 0, P * K))
     for c in prange(nch):
         _wide()
         if need_affine:
@@ -386,13 +396,14 @@ def _dx_segment_then_dot(gs, xs, ds, m, alpha, beta, gamma, gn, xn, mn):
 
 
 @njit(parallel=True, **_jit)
-def _backward_segments(g, x, mean, rstd, w, dx, dw, db, G, K, L, P, center):
-    """Training backward for A = 1: dx, and dw, db added into ``dw``, ``db``. The sums of group g + 1
-    (Σg·w, Σg·w·x̂, and dw, db) run in the loop that writes dx of group g."""
+def _backward_segments(g, x, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, center):
+    """Training backward for A = 1: dx, and dw, db added into ``dw``, ``db`` (``dwp``, ``dbp``: scratch,
+    (min(G, CHUNKS), P·K)). The sums of group g + 1 (Σg·w, Σg·w·x̂, and dw, db) run in the loop that
+    writes dx of group g."""
     S = K * L
     nch = min(G, CHUNKS)
-    dwp = np.empty((nch, P * K))
-    dbp = np.empty((nch, P * K))
+    _check_scratch(dwp, nch, P * K)
+    _check_scratch(dbp, nch, P * K)
     for c in prange(nch):
         _wide()
         g0 = c * G // nch
@@ -464,15 +475,17 @@ def _backward_segments(g, x, mean, rstd, w, dx, dw, db, G, K, L, P, center):
 # ---- by rows ------------------------------------------------------------------------------------
 
 @njit(parallel=True, **_jit)
-def _forward_rows(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, train, rows):
-    """y = (x − μ)·rstd·w + b row after row, with per-column μ, rstd·w, b; ``train`` takes μ, σ² first."""
+def _forward_rows(x, y, w, b, mean, var, rstd, cmean, cm2, A, G, K, L, P, eps, center, train, rows):
+    """y = (x − μ)·rstd·w + b row after row, with per-column μ, rstd·w, b; ``train`` takes μ, σ² first
+    (``cmean``, ``cm2``: scratch, (min(CHUNKS, ⌈A / rows⌉), G·K·L))."""
     S = K * L
     R = G * S
     if train:
-        # per chunk of rows and per column: count, mean and M2, from blocks of ``rows`` rows
+        # per chunk of rows and per column: count, mean and M2 (in cmean, cm2, zeroed by their own
+        # chunk, in its cache), from blocks of ``rows`` rows
         nch = min(CHUNKS, (A + rows - 1) // rows)
-        cmean = np.empty((nch, R))  # (zeroed by their own chunk, in its cache)
-        cm2 = np.empty((nch, R))
+        _check_scratch(cmean, nch, R)
+        _check_scratch(cm2, nch, R)
         cn = np.zeros(nch)
         for c in prange(nch):
             _wide()
@@ -569,8 +582,9 @@ def _forward_rows(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, train
 
 
 @njit(parallel=True, **_jit)
-def _backward_rows(g, x, mean, rstd, w, dx, dw, db, A, G, K, L, P, center, train, need_dx, need_affine):
-    """dx (into ``dx``), and dw, db added into ``dw``, ``db``, row after row."""
+def _backward_rows(g, x, mean, rstd, w, dx, dw, db, p1, p2, A, G, K, L, P, center, train, need_dx, need_affine):
+    """dx (into ``dx``), and dw, db added into ``dw``, ``db``, row after row (``p1``, ``p2``: scratch,
+    (min(A, CHUNKS), G·K·L), for per chunk column sums)."""
     S = K * L
     R = G * S
     M = A * S
@@ -582,8 +596,8 @@ def _backward_rows(g, x, mean, rstd, w, dx, dw, db, A, G, K, L, P, center, train
     s2 = np.zeros((G, K))  # Σg·x̂ per (g, k)
     if train or need_affine:
         nch = min(A, CHUNKS)
-        p1 = np.empty((nch, R))
-        p2 = np.empty((nch, R))
+        _check_scratch(p1, nch, R)
+        _check_scratch(p2, nch, R)
         for c in prange(nch):
             _wide()
             t1 = p1[c]
@@ -678,10 +692,13 @@ def _stats(v):
 
 def _forward(xc, w, b, mean, var, rstd, shape, P, eps, center, train):
     A, G, K, L = shape
-    y = np.empty_like(xc)
+    y = buffers.empty(xc.shape, xc.dtype)
     if _by_rows(A, G, K, L):
         rows = max(1, BLOCK_BYTES // (G * K * L * xc.itemsize))
-        _forward_rows(xc, y, w, b, mean, var, rstd, A, G, K, L, P, float(eps), bool(center), train, rows)
+        nch = min(CHUNKS, (A + rows - 1) // rows) if train else 0
+        cmean, cm2 = buffers.empty((nch, G * K * L), np.float64), buffers.empty((nch, G * K * L), np.float64)
+        _forward_rows(xc, y, w, b, mean, var, rstd, cmean, cm2, A, G, K, L, P, float(eps), bool(center), train,
+                      rows)
     elif train:
         _forward_groups(xc, y, w, b, mean, var, rstd, A, G, K, L, P, float(eps), bool(center))
     else:
@@ -722,16 +739,24 @@ def backward(g, x, mean, rstd, weight, P, center=True, train=True, need_dx=True,
         return norm_numpy.backward(g, x, mean, rstd, weight, P, center, train, need_dx, need_affine)
     gc, xc = arrs
     A, G, K, L = x.shape
-    dx = np.empty_like(xc) if need_dx else np.empty(0, xc.dtype)
+    dx = buffers.empty(xc.shape, xc.dtype) if need_dx else np.empty(0, xc.dtype)
     dw, db = np.zeros(P * K), np.zeros(P * K)
     mean, rstd, w = _stats(mean), _stats(rstd), _affine(weight, P, K, 1.0)
     if _by_rows(A, G, K, L):
-        _backward_rows(gc, xc, mean, rstd, w, dx, dw, db, A, G, K, L, P, bool(center), bool(train),
+        # scratch for per chunk column sums
+        nch, n = (min(A, CHUNKS), G * K * L) if (train or need_affine) else (0, 0)
+        p1, p2 = buffers.empty((nch, n), np.float64), buffers.empty((nch, n), np.float64)
+        _backward_rows(gc, xc, mean, rstd, w, dx, dw, db, p1, p2, A, G, K, L, P, bool(center), bool(train),
                        bool(need_dx), bool(need_affine))
-    elif train and need_dx and A == 1:
-        _backward_segments(gc, xc, mean, rstd, w, dx, dw, db, G, K, L, P, bool(center))
     else:
-        _backward_groups(gc, xc, mean, rstd, w, dx, dw, db, A, G, K, L, P, bool(center), bool(train),
-                         bool(need_dx), bool(need_affine))
+        segments = train and need_dx and A == 1
+        # scratch for per chunk dw, db (the backward by segment always sums them)
+        nch = min(G, CHUNKS) if (need_affine or segments) else 0
+        dwp, dbp = buffers.empty((nch, P * K), np.float64), buffers.empty((nch, P * K), np.float64)
+        if segments:
+            _backward_segments(gc, xc, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, bool(center))
+        else:
+            _backward_groups(gc, xc, mean, rstd, w, dx, dw, db, dwp, dbp, A, G, K, L, P, bool(center),
+                             bool(train), bool(need_dx), bool(need_affine))
     dx = dx.reshape(x.shape).astype(x.dtype, copy=False) if need_dx else None
     return dx, (dw if need_affine else None), (db if need_affine else None)

@@ -1,0 +1,105 @@
+"""Large arrays for the kernels, reused from step to step instead of mapped afresh.
+
+A training loop asks for arrays of the same sizes at every step. For a large block, malloc
+takes pages from the operating system and, once the block is freed at the top of its heap,
+hands them back; the next step then pays a page fault per 4 KB page as it first writes its
+output. Measured here: two 16 MB outputs per LayerNorm step cost about 5 ms of faults, as much
+as the kernels themselves.
+
+``empty(shape, dtype)`` gives an array of ``MIN_BYTES`` or more a buffer of its own, lent
+through a ``_Lease``: the array (and every view of it) keeps the lease alive, and when the last
+one is gone the lease puts the buffer on an idle list. The next request of the same size takes
+it from there, its pages already mapped. At most ``limit`` bytes stay idle; ``release()`` lets
+them all go (``lucid.empty_cache()``). Smaller arrays come from ``np.empty``, which malloc serves
+from memory it keeps anyway.
+"""
+import math
+import threading
+
+import numpy as np
+
+MIN_BYTES = 1 << 17  # 128 KB: from here on malloc maps a block of its own (its default threshold)
+limit = 1 << 30      # most bytes kept idle
+
+_idle = {}           # nbytes -> [buffers]; keys in the order they became idle, the oldest first
+_idle_bytes = 0
+_lock = threading.Lock()
+
+
+class _Lease:
+    """One buffer lent to an array: numpy makes the lease the array's ``base``, so the lease lives as
+    long as the array or any view of it, and ``__del__`` returns the buffer."""
+
+    __slots__ = ("buffer", "__array_interface__")
+
+    def __init__(self, buffer, shape, dtype):
+        self.buffer = buffer
+        self.__array_interface__ = {"shape": shape, "typestr": dtype.str, "version": 3,
+                                    "data": (buffer.__array_interface__["data"][0], False)}
+
+    def __del__(self):
+        try:
+            _give_back(self.buffer)
+        except Exception:  # interpreter shutdown: the module may be half gone; the buffer is freed
+            pass
+
+
+def _give_back(buffer):
+    global _idle_bytes
+    n = buffer.nbytes
+    if n > limit or not _lock.acquire(blocking=False):
+        # the lock is held by another thread, or by this one in the middle of empty() (a garbage
+        # collection there can run this): let the buffer go rather than wait
+        return
+    try:
+        while _idle and _idle_bytes + n > limit:  # make room: drop the size idle longest first
+            size = next(iter(_idle))
+            stack = _idle[size]
+            stack.pop()
+            _idle_bytes -= size
+            if not stack:
+                del _idle[size]
+        _idle.setdefault(n, []).append(buffer)
+        _idle_bytes += n
+    finally:
+        _lock.release()
+
+
+def _take(n):
+    """An idle buffer of ``n`` bytes, or None."""
+    global _idle_bytes
+    with _lock:
+        stack = _idle.get(n)
+        if not stack:
+            return None
+        buffer = stack.pop()
+        if not stack:
+            del _idle[n]
+        _idle_bytes -= n
+        return buffer
+
+
+def empty(shape, dtype):
+    """An uninitialized C-contiguous array, like ``np.empty``; from an idle buffer when large."""
+    dtype = np.dtype(dtype)
+    shape = tuple(int(s) for s in shape)
+    n = math.prod(shape) * dtype.itemsize
+    if n < MIN_BYTES:
+        return np.empty(shape, dtype)
+    buffer = _take(n)
+    if buffer is None:
+        buffer = np.empty(n, np.uint8)
+    return np.asarray(_Lease(buffer, shape, dtype))
+
+
+def release():
+    """Let every idle buffer go (their memory returns to the system)."""
+    global _idle_bytes
+    with _lock:
+        _idle.clear()
+        _idle_bytes = 0
+
+
+def idle_bytes():
+    """Bytes held in idle buffers."""
+    return _idle_bytes

@@ -1,0 +1,129 @@
+"""The kernels' reusable large arrays (lucid/_kernels/buffers.py): a buffer is never handed out while
+an array or a view still uses it, comes back once they are gone, and the idle store keeps its limit."""
+import gc
+import threading
+
+import numpy as np
+import pytest
+
+import lucid
+from lucid._kernels import buffers
+
+BIG = (256, 1024)  # float32: 1 MB, above MIN_BYTES
+
+
+def address(a):
+    return a.__array_interface__["data"][0]
+
+
+@pytest.fixture(autouse=True)
+def empty_store(monkeypatch):
+    monkeypatch.setattr(buffers, "limit", 1 << 30)
+    buffers.release()
+    yield
+    buffers.release()
+
+
+def test_an_array_like_np_empty():
+    a = buffers.empty(BIG, np.float32)
+    assert a.shape == BIG and a.dtype == np.float32
+    assert a.flags.c_contiguous and a.flags.writeable
+    a[...] = 3.0
+    assert a.sum(dtype=np.float64) == 3.0 * a.size
+    small = buffers.empty((4, 5), np.float64)  # small arrays: plain np.empty
+    assert small.shape == (4, 5) and small.dtype == np.float64 and small.base is None
+    empty = buffers.empty((0, 1 << 20), np.float64)
+    assert empty.shape == (0, 1 << 20)
+
+
+def test_a_freed_buffer_is_reused_and_a_live_one_is_not():
+    a = buffers.empty(BIG, np.float32)
+    p = address(a)
+    b = buffers.empty(BIG, np.float32)  # a is alive: b gets other memory
+    assert address(b) != p and not np.shares_memory(a, b)
+    del a
+    assert buffers.idle_bytes() == 1 << 20
+    c = buffers.empty((1024, 128), np.float64)  # same bytes, other shape and dtype: the same buffer
+    assert address(c) == p and c.shape == (1024, 128) and c.dtype == np.float64
+    assert buffers.idle_bytes() == 0
+    d = buffers.empty((BIG[0] + 1, BIG[1]), np.float32)  # other size: fresh memory
+    assert address(d) not in (p, address(b))
+
+
+def test_a_view_keeps_the_buffer():
+    a = buffers.empty(BIG, np.float32)
+    a[...] = np.arange(a.size, dtype=np.float32).reshape(BIG)
+    views = [a[::2], a.T, a.reshape(-1), a[3]]
+    expected = [v.copy() for v in views]
+    p = address(a)
+    del a
+    gc.collect()
+    assert buffers.idle_bytes() == 0
+    b = buffers.empty(BIG, np.float32)
+    assert address(b) != p
+    b[...] = -1.0
+    for v, e in zip(views, expected):
+        np.testing.assert_array_equal(v, e)
+    del views, v
+    assert buffers.idle_bytes() == 1 << 20
+
+
+def test_the_idle_store_keeps_its_limit(monkeypatch):
+    monkeypatch.setattr(buffers, "limit", 3 << 20)
+    arrays = [buffers.empty((256, 1024 * k), np.float32) for k in (1, 1, 2, 4)]  # 1, 1, 2, 4 MB
+    del arrays[:2]  # 2 MB idle
+    assert buffers.idle_bytes() == 2 << 20
+    del arrays[0]  # 2 more MB: the oldest idle buffer (1 MB) goes to make room
+    assert buffers.idle_bytes() == 3 << 20
+    del arrays[0]  # 4 MB: more than the limit, never kept
+    assert buffers.idle_bytes() == 3 << 20
+    idle = buffers._idle
+    assert sorted(idle) == [1 << 20, 2 << 20] and len(idle[1 << 20]) == 1
+    again = buffers.empty((256, 1024), np.float32)  # the 1 MB buffer left serves
+    assert buffers.idle_bytes() == 2 << 20 and sorted(idle) == [2 << 20]
+    lucid.empty_cache()
+    assert buffers.idle_bytes() == 0
+
+
+def test_threads_never_share_a_live_buffer():
+    errors = []
+
+    def work(seed):
+        try:
+            for i in range(200):
+                a = buffers.empty(BIG, np.float32)
+                a[...] = seed * 1000 + i
+                b = buffers.empty(BIG, np.float32)
+                b[...] = -seed
+                if not (np.all(a == seed * 1000 + i) and np.all(b == -seed)):
+                    errors.append(seed)
+                del a, b
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert buffers.idle_bytes() <= 8 << 20
+
+
+def test_norm_outputs_reuse_buffers_and_stay_intact():
+    rng = np.random.default_rng(0)
+    m = lucid.nn.LayerNorm(512)
+    x1 = lucid.Tensor(rng.standard_normal((1024, 512)).astype(np.float32), requires_grad=True)
+    x2 = lucid.Tensor(rng.standard_normal((1024, 512)).astype(np.float32) * 3 + 1, requires_grad=True)
+    y1 = m(x1)
+    keep = y1.data.copy()
+    y1.backward(np.ones((1024, 512), np.float32))
+    g1 = x1.grad.copy()
+    for _ in range(3):  # the outputs of later steps come from reused buffers, never y1's or x1.grad's
+        y2 = m(x2)
+        y2.backward(np.full((1024, 512), 2.0, np.float32))
+        x2.grad = None
+        del y2
+    np.testing.assert_array_equal(y1.data, keep)
+    np.testing.assert_array_equal(x1.grad, g1)
+    assert buffers.idle_bytes() > 0
