@@ -8,8 +8,13 @@ over lucid's: above 1, lucid is faster. Also printed: a cold ``import lucid`` an
 call of a layer with numba's cache empty (it compiles) and warm (it loads), in fresh processes
 (min and median of several), with where the warm first call's time goes.
 
+In one process the two libraries also share malloc's heap: each reuses memory the other just
+freed, so neither pays page faults for its fresh outputs in most runs. A training loop runs one
+library alone; the table "each library alone" times the same forward+backward step that way,
+each library in a fresh process of its own, with the page faults per step.
+
     python benchmarks/bench_norm.py [--threads 2] [--repeats 15] [--only LayerNorm GroupNorm] [--kernels]
-                                    [--no-startup | --startup-only]
+                                    [--no-alone] [--no-startup | --startup-only]
 
 ``--kernels`` times lucid's kernels alone (no module, no autograd) against the same PyTorch
 modules: the floor the layers sit on.
@@ -132,6 +137,52 @@ def kernel_fns(view, P, center, running, xa, ga):
     return forward, forward_backward, eval_forward
 
 
+# One library's forward+backward step, alone in a fresh process: prints the seconds and the page
+# faults of each step.
+ALONE = """
+    import gc, resource, sys, time
+    import numpy as np
+    sys.path.insert(0, %r)
+    import bench_norm
+    label, lib, threads, repeats = %r, %r, %d, %d
+    bench_norm.torch.set_num_threads(threads)  # both are imported; only one runs
+    bench_norm.lucid.set_num_threads(threads)
+    case = next(c for c in bench_norm.cases() if c[0] == label)
+    rng = np.random.default_rng(0)
+    xa = rng.standard_normal(case[1], dtype=np.float32)
+    ga = rng.standard_normal(case[1], dtype=np.float32)
+    step = (bench_norm.torch_fns(case[3], xa, ga) if lib == "torch" else bench_norm.lucid_fns(case[2], xa, ga))[1]
+    step()
+    for _ in range(repeats):
+        gc.collect()
+        time.sleep(0.003)
+        f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        t0 = time.perf_counter()
+        step()
+        t = time.perf_counter() - t0
+        print(t, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+"""
+
+
+def alone(labels, threads, repeats):
+    """Forward+backward of each case, each library alone in a fresh process: min and median ms, page faults."""
+    print(f"each library alone (a fresh process each, forward+backward, {repeats} steps after a first one): "
+          "min / median ms, median page faults per step")
+    print("| layer | torch ms | torch faults | lucid ms | lucid faults | ratio of minima | ratio of medians |")
+    print("|" + "---|" * 7)
+    for label in labels:
+        cells, mins, meds = [], [], []
+        for lib in ("torch", "lucid"):
+            rows = [line.split() for line in run_fresh(ALONE % (HERE, label, lib, threads, repeats)).splitlines()]
+            t = np.array([float(r[0]) for r in rows]) * 1e3
+            faults = np.median([int(r[1]) for r in rows])
+            cells += [f"{t.min():.2f} / {np.median(t):.2f}", f"{faults:.0f}"]
+            mins.append(t.min())
+            meds.append(np.median(t))
+        print(f"| {label} | " + " | ".join(cells) + f" | {mins[0] / mins[1]:.2f} | {meds[0] / meds[1]:.2f} |",
+              flush=True)
+
+
 def run_fresh(code, env=None):
     """Run ``code`` in a fresh Python and return what it prints (stripped)."""
     e = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -151,25 +202,25 @@ def ms(times):
     return f"min {min(times) * 1e3:.0f} ms, median {np.median(times) * 1e3:.0f} ms"
 
 
-# The first forward+backward of a layer in a fresh process, as a user meets it: prints the seconds
-# of ``import numba`` and of the call. The ``%s`` line runs first (one variant hides SciPy there).
+# The first forward+backward of a layer in a fresh process, as a user meets it (lucid imports numba
+# inside it): prints its seconds. The ``%s`` line runs first (one variant hides SciPy there).
 FIRST_CALL = """
     import sys, time
     %s
     import lucid
     lucid.set_num_threads(%d)
     m, x = lucid.nn.BatchNorm2d(8), lucid.randn(4, 8, 16, 16, requires_grad=True)
+    assert "numba" not in sys.modules
     t0 = time.perf_counter()
-    import numba
-    t1 = time.perf_counter()
     m(x).backward(lucid.ones(4, 8, 16, 16))
-    t2 = time.perf_counter()
-    print(t1 - t0, t2 - t1)
+    print(time.perf_counter() - t0)
 """
 
 # The same first call cut into the steps that happen inside it, one after the other: numba's
 # CPU target starts before the first kernel loads (numba.np.arraymath imports scipy.linalg there,
 # to learn whether BLAS is at hand, when SciPy is installed), then each kernel loads and runs.
+# Here the steps run outside lucid, with Python's garbage collector on, to show what each costs
+# and how much of it is collection; lucid itself pauses the collector through these steps.
 FIRST_CALL_STEPS = """
     import gc, importlib.util, time
     import lucid
@@ -228,15 +279,13 @@ def startup(threads, runs=7, diagnostic_runs=5):
                                              threads), diagnostic_runs, env)
     compiled = " (sources compiled: bytecode writing is off)" if sys.dont_write_bytecode else ""
     print(f"import lucid (fresh process, numba not imported), {runs} runs: {ms(imp)}{compiled}")
-    (t_numba,), (t_call,) = cold
-    print(f"first BatchNorm2d forward+backward, cache empty (compiles): {(t_numba + t_call) * 1e3:.0f} ms "
-          f"(import numba {t_numba * 1e3:.0f} ms, then the call {t_call * 1e3:.0f} ms)")
-    for what, n, (t_numba, t_call) in (("cache warm (loads)", runs, warm),
-                                       ("cache warm, SciPy not installed (lucid's own dependencies)",
-                                        diagnostic_runs, no_scipy)):
-        print(f"first BatchNorm2d forward+backward, {what}, {n} fresh processes: "
-              f"{ms([a + b for a, b in zip(t_numba, t_call)])} "
-              f"(import numba {ms(t_numba)}; then the call {ms(t_call)})")
+    print(f"first BatchNorm2d forward+backward (numba imported inside), cache empty (compiles): "
+          f"{cold[0][0] * 1e3:.0f} ms")
+    for what, n, (t_call,) in (("cache warm (loads)", runs, warm),
+                               ("cache warm, SciPy not installed (lucid's own dependencies)",
+                                diagnostic_runs, no_scipy)):
+        print(f"first BatchNorm2d forward+backward (numba imported inside), {what}, {n} fresh processes: "
+              f"{ms(t_call)}")
     print("  the warm first call, step by step (median of each step; of which Python's garbage collector):")
     labels = ("import numba",
               "import scipy.linalg (numba's CPU target start looks for BLAS in SciPy)",
@@ -253,6 +302,7 @@ def main():
     p.add_argument("--repeats", type=int, default=15)
     p.add_argument("--only", nargs="*", help="layer names to run (default: all)")
     p.add_argument("--kernels", action="store_true", help="time lucid's kernels alone, without module or autograd")
+    p.add_argument("--no-alone", action="store_true", help="skip the timings of each library alone")
     p.add_argument("--no-startup", action="store_true", help="skip the import and first-call timings")
     p.add_argument("--startup-only", action="store_true", help="only the import and first-call timings")
     args = p.parse_args()
@@ -288,6 +338,9 @@ def main():
         print(f"| {label} | {shape} | " + " | ".join(cells) + " |", flush=True)
     print("eval fwd: module in eval mode under no_grad; LayerNorm, GroupNorm and RMSNorm keep no running "
           "statistics, so theirs is the training forward without the graph")
+    if not args.no_alone and not args.kernels:
+        print()
+        alone([c[0] for c in cases() if not args.only or c[0] in args.only], args.threads, args.repeats)
     if not args.no_startup:
         print()
         startup(args.threads)

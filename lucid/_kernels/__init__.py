@@ -18,6 +18,8 @@ Threads: the compiled kernels run on numba's pool, which has ``NUMBA_NUM_THREADS
 threads (default: the CPUs this process may use). ``set_num_threads(n)`` makes lucid
 use ``n`` of them.
 """
+import contextlib
+import gc
 import os
 import sys
 import warnings
@@ -28,12 +30,27 @@ _norm = None  # the kernel module, once chosen
 _threads = None  # what set_num_threads asked for; None: all of the pool
 
 
+@contextlib.contextmanager
+def gc_paused():
+    """Python's cycle collector paused, for the one-time work of starting numba and loading kernels:
+    it allocates hundreds of thousands of objects, and the full collections that triggers took about
+    90 ms of a 0.5 s first call. Cycles made meanwhile are collected afterwards, as usual."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def norm():
     """The normalization kernel module: norm_numba, or norm_numpy without numba."""
     global _norm
     if _norm is None:
         try:
-            from . import norm_numba
+            with gc_paused():
+                from . import norm_numba
         except ImportError as e:
             warnings.warn(f"numba could not be imported ({e}); lucid's normalization layers fall back to "
                           "the slower NumPy kernels", RuntimeWarning, stacklevel=2)

@@ -42,7 +42,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from . import buffers, norm_numpy
+from . import buffers, gc_paused, norm_numpy
 
 CHUNKS = 64            # most work items a parallel loop is cut into
 SHORT = 64             # a group of segments shorter than this is walked by rows
@@ -664,6 +664,22 @@ def _backward_rows(g, x, mean, rstd, w, dx, dw, db, p1, p2, A, G, K, L, P, cente
 
 # ---- the contract -------------------------------------------------------------------------------
 
+_loaded = set()  # (kernel, dtype) pairs already run in this process
+
+
+def _run(kernel, x, *args):
+    """``kernel(x, *args)``. Its first run for x's dtype loads it from numba's cache (or compiles it),
+    with Python's cycle collector paused: loading allocates so many objects that full collections
+    would take about half of that time."""
+    key = (kernel, x.dtype.char)
+    if key in _loaded:
+        return kernel(x, *args)
+    with gc_paused():
+        out = kernel(x, *args)
+    _loaded.add(key)
+    return out
+
+
 def _by_rows(A, G, K, L):
     """Rows are walked whole when a group is many short strided segments (BatchNorm on (N, C))."""
     return A > 1 and K * L < SHORT
@@ -697,12 +713,12 @@ def _forward(xc, w, b, mean, var, rstd, shape, P, eps, center, train):
         rows = max(1, BLOCK_BYTES // (G * K * L * xc.itemsize))
         nch = min(CHUNKS, (A + rows - 1) // rows) if train else 0
         cmean, cm2 = buffers.empty((nch, G * K * L), np.float64), buffers.empty((nch, G * K * L), np.float64)
-        _forward_rows(xc, y, w, b, mean, var, rstd, cmean, cm2, A, G, K, L, P, float(eps), bool(center), train,
-                      rows)
+        _run(_forward_rows, xc, y, w, b, mean, var, rstd, cmean, cm2, A, G, K, L, P, float(eps), bool(center),
+             train, rows)
     elif train:
-        _forward_groups(xc, y, w, b, mean, var, rstd, A, G, K, L, P, float(eps), bool(center))
+        _run(_forward_groups, xc, y, w, b, mean, var, rstd, A, G, K, L, P, float(eps), bool(center))
     else:
-        _forward_fixed(xc, y, w, b, mean, rstd, A, G, K, L, P)
+        _run(_forward_fixed, xc, y, w, b, mean, rstd, A, G, K, L, P)
     return y
 
 
@@ -746,17 +762,17 @@ def backward(g, x, mean, rstd, weight, P, center=True, train=True, need_dx=True,
         # scratch for per chunk column sums
         nch, n = (min(A, CHUNKS), G * K * L) if (train or need_affine) else (0, 0)
         p1, p2 = buffers.empty((nch, n), np.float64), buffers.empty((nch, n), np.float64)
-        _backward_rows(gc, xc, mean, rstd, w, dx, dw, db, p1, p2, A, G, K, L, P, bool(center), bool(train),
-                       bool(need_dx), bool(need_affine))
+        _run(_backward_rows, gc, xc, mean, rstd, w, dx, dw, db, p1, p2, A, G, K, L, P, bool(center),
+             bool(train), bool(need_dx), bool(need_affine))
     else:
         segments = train and need_dx and A == 1
         # scratch for per chunk dw, db (the backward by segment always sums them)
         nch = min(G, CHUNKS) if (need_affine or segments) else 0
         dwp, dbp = buffers.empty((nch, P * K), np.float64), buffers.empty((nch, P * K), np.float64)
         if segments:
-            _backward_segments(gc, xc, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, bool(center))
+            _run(_backward_segments, gc, xc, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, bool(center))
         else:
-            _backward_groups(gc, xc, mean, rstd, w, dx, dw, db, dwp, dbp, A, G, K, L, P, bool(center),
-                             bool(train), bool(need_dx), bool(need_affine))
+            _run(_backward_groups, gc, xc, mean, rstd, w, dx, dw, db, dwp, dbp, A, G, K, L, P, bool(center),
+                 bool(train), bool(need_dx), bool(need_affine))
     dx = dx.reshape(x.shape).astype(x.dtype, copy=False) if need_dx else None
     return dx, (dw if need_affine else None), (db if need_affine else None)
