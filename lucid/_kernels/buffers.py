@@ -82,14 +82,13 @@ def _take(n):
 def empty(shape, dtype):
     """An uninitialized C-contiguous array, like ``np.empty``; from an idle buffer when large."""
     dtype = np.dtype(dtype)
-    shape = tuple(int(s) for s in shape)
     n = math.prod(shape) * dtype.itemsize
     if n < MIN_BYTES:
         return np.empty(shape, dtype)
     buffer = _take(n)
     if buffer is None:
         buffer = np.empty(n, np.uint8)
-    return np.asarray(_Lease(buffer, shape, dtype))
+    return np.asarray(_Lease(buffer, tuple(map(int, shape)), dtype))
 
 
 def release():

@@ -665,6 +665,7 @@ def _backward_rows(g, x, mean, rstd, w, dx, dw, db, p1, p2, A, G, K, L, P, cente
 # ---- the contract -------------------------------------------------------------------------------
 
 _loaded = set()  # (kernel, dtype) pairs already run in this process
+_NO_SCRATCH = np.empty((0, 0))  # for a kernel that needs no scratch on this call
 
 
 def _run(kernel, x, *args):
@@ -711,8 +712,10 @@ def _forward(xc, w, b, mean, var, rstd, shape, P, eps, center, train):
     y = buffers.empty(xc.shape, xc.dtype)
     if _by_rows(A, G, K, L):
         rows = max(1, BLOCK_BYTES // (G * K * L * xc.itemsize))
-        nch = min(CHUNKS, (A + rows - 1) // rows) if train else 0
-        cmean, cm2 = buffers.empty((nch, G * K * L), np.float64), buffers.empty((nch, G * K * L), np.float64)
+        cmean = cm2 = _NO_SCRATCH
+        if train:
+            nch = min(CHUNKS, (A + rows - 1) // rows)
+            cmean, cm2 = buffers.empty((nch, G * K * L), np.float64), buffers.empty((nch, G * K * L), np.float64)
         _run(_forward_rows, xc, y, w, b, mean, var, rstd, cmean, cm2, A, G, K, L, P, float(eps), bool(center),
              train, rows)
     elif train:
@@ -760,15 +763,19 @@ def backward(g, x, mean, rstd, weight, P, center=True, train=True, need_dx=True,
     mean, rstd, w = _stats(mean), _stats(rstd), _affine(weight, P, K, 1.0)
     if _by_rows(A, G, K, L):
         # scratch for per chunk column sums
-        nch, n = (min(A, CHUNKS), G * K * L) if (train or need_affine) else (0, 0)
-        p1, p2 = buffers.empty((nch, n), np.float64), buffers.empty((nch, n), np.float64)
+        p1 = p2 = _NO_SCRATCH
+        if train or need_affine:
+            nch, n = min(A, CHUNKS), G * K * L
+            p1, p2 = buffers.empty((nch, n), np.float64), buffers.empty((nch, n), np.float64)
         _run(_backward_rows, gc, xc, mean, rstd, w, dx, dw, db, p1, p2, A, G, K, L, P, bool(center),
              bool(train), bool(need_dx), bool(need_affine))
     else:
         segments = train and need_dx and A == 1
         # scratch for per chunk dw, db (the backward by segment always sums them)
-        nch = min(G, CHUNKS) if (need_affine or segments) else 0
-        dwp, dbp = buffers.empty((nch, P * K), np.float64), buffers.empty((nch, P * K), np.float64)
+        dwp = dbp = _NO_SCRATCH
+        if need_affine or segments:
+            nch = min(G, CHUNKS)
+            dwp, dbp = buffers.empty((nch, P * K), np.float64), buffers.empty((nch, P * K), np.float64)
         if segments:
             _run(_backward_segments, gc, xc, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, bool(center))
         else:
