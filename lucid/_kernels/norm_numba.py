@@ -668,6 +668,11 @@ _loaded = set()  # (kernel, dtype) pairs already run in this process
 _NO_SCRATCH = np.empty((0, 0))  # for a kernel that needs no scratch on this call
 
 
+def _scratch_pair(rows, cols):
+    """Two float64 (rows, cols) scratch arrays for per chunk partial sums (their values are garbage)."""
+    return buffers.empty((rows, cols), np.float64), buffers.empty((rows, cols), np.float64)
+
+
 def _run(kernel, x, *args):
     """``kernel(x, *args)``. Its first run for x's dtype loads it from numba's cache (or compiles it),
     with Python's cycle collector paused: loading allocates so many objects that full collections
@@ -714,8 +719,7 @@ def _forward(xc, w, b, mean, var, rstd, shape, P, eps, center, train):
         rows = max(1, BLOCK_BYTES // (G * K * L * xc.itemsize))
         cmean = cm2 = _NO_SCRATCH
         if train:
-            nch = min(CHUNKS, (A + rows - 1) // rows)
-            cmean, cm2 = buffers.empty((nch, G * K * L), np.float64), buffers.empty((nch, G * K * L), np.float64)
+            cmean, cm2 = _scratch_pair(min(CHUNKS, (A + rows - 1) // rows), G * K * L)
         _run(_forward_rows, xc, y, w, b, mean, var, rstd, cmean, cm2, A, G, K, L, P, float(eps), bool(center),
              train, rows)
     elif train:
@@ -765,8 +769,7 @@ def backward(g, x, mean, rstd, weight, P, center=True, train=True, need_dx=True,
         # scratch for per chunk column sums
         p1 = p2 = _NO_SCRATCH
         if train or need_affine:
-            nch, n = min(A, CHUNKS), G * K * L
-            p1, p2 = buffers.empty((nch, n), np.float64), buffers.empty((nch, n), np.float64)
+            p1, p2 = _scratch_pair(min(A, CHUNKS), G * K * L)
         _run(_backward_rows, gc, xc, mean, rstd, w, dx, dw, db, p1, p2, A, G, K, L, P, bool(center),
              bool(train), bool(need_dx), bool(need_affine))
     else:
@@ -774,8 +777,7 @@ def backward(g, x, mean, rstd, weight, P, center=True, train=True, need_dx=True,
         # scratch for per chunk dw, db (the backward by segment always sums them)
         dwp = dbp = _NO_SCRATCH
         if need_affine or segments:
-            nch = min(G, CHUNKS)
-            dwp, dbp = buffers.empty((nch, P * K), np.float64), buffers.empty((nch, P * K), np.float64)
+            dwp, dbp = _scratch_pair(min(G, CHUNKS), P * K)
         if segments:
             _run(_backward_segments, gc, xc, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, bool(center))
         else:
