@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -167,6 +168,27 @@ def test_rows_layout_merges_blocks_exactly(rng, monkeypatch):
     monkeypatch.setattr(nb, "BLOCK_BYTES", 64)
     x = (rng.standard_normal((300, 7, 1, 1)) * 2 + 1e4).astype(np.float32)
     check_all(x, 7, rng=rng)
+
+
+def test_rows_layout_statistics_exact_to_float64_rounding(rng, monkeypatch):
+    """By rows, the sums are shifted by a value of the column and means merged as offsets from it.
+    Against exact rational arithmetic, σ² is right to float64 rounding even when the spread is
+    1e-10 of the mean (a merge of rounded block means lost 7 digits there), when it is a few units
+    in the last place of the mean (rounding the mean first gets σ² wrong by percents), and when
+    every block starts with an outlier."""
+    monkeypatch.setattr(nb, "BLOCK_BYTES", 8 * 5 * 16)   # blocks of 16 rows
+    x = 1e4 + 1e-6 * rng.standard_normal((203, 5, 1, 1))
+    x[::16, 0] = 1e4 + 1e3                                 # every block starts with an outlier
+    x[:, 1, 0, 0] = 1e4 + 1e-12 * rng.standard_normal(203)  # a few units in the last place of 1e4
+    x[:, 2] = 7.0                                          # constant: exactly zero variance
+    x[:, 4, 0, 0] = -3e-200 * (1 + rng.uniform(0, 1, 203))    # tiny values
+    _, mean, var = nb.forward_train(x, None, None, 5, 1e-5)
+    for j in range(5):
+        col = [Fraction(float(v)) for v in x[:, j, 0, 0]]
+        mu = sum(col) / len(col)
+        assert mean[j] == pytest.approx(float(mu), rel=4e-16)
+        assert var[j] == pytest.approx(float(sum((v - mu) ** 2 for v in col) / len(col)), rel=1e-14, abs=0)
+    assert var[2] == 0.0
 
 
 def test_empty_input_goes_to_the_reference():

@@ -11,14 +11,16 @@ with one statistic per ``g``. What changes is how memory is walked:
   dw and db come from one pass; dx from a second pass that finds g and x in cache.
 * **by rows** (BatchNorm on short rows, e.g. an ``(N, C)`` input, where a group is a strided
   column): a parallel loop over blocks of rows ``a`` with one accumulator per column. Each
-  block's column statistics are taken in two passes while the block is in cache, and the
-  blocks are merged exactly (Chan's formula: M2 = M2ₐ + M2ᵦ + δ²·nₐ·nᵦ/n, sums of squared
+  block's column statistics are taken in one pass, shifted by a value of the group (which
+  bounds the cancellation: see ``_forward_rows``), and the blocks are merged exactly (Chan's formula: M2 = M2ₐ + M2ᵦ + δ²·nₐ·nᵦ/n, sums of squared
   deviations only, never E[x²] − E[x]²). Forward: x read twice, y written once.
 * **fixed statistics** (eval forward): one pass over memory in order, segment after segment,
   each with its group's μ and rstd: x read once, y written once, both as one stream.
 * **backward by segment** (A = 1: LayerNorm, GroupNorm, InstanceNorm, RMSNorm, where each group
-  is one contiguous segment): as by group, but the sums of the next group share the loop that
-  writes dx of this one, so reading memory and arithmetic in cache overlap.
+  is one contiguous segment): as by group, but rows of single elements (LayerNorm, RMSNorm) are
+  summed two at a time (dw and db are loaded and stored once for both), and on longer segments
+  the sums of the next group share the loop that writes dx of this one, so reading memory and
+  arithmetic in cache overlap.
 
 Loops ask for the CPU's widest vectors (``_wide``: 512-bit with AVX-512, where LLVM would pick
 256-bit); float32 data is widened to float64 as it is loaded.
@@ -346,8 +348,11 @@ def _forward_fixed(x, y, w, b, mean, rstd, A, G, K, L, P):
 
 # ---- backward by segment: A = 1 ----------------------------------------------------------------
 # LayerNorm, GroupNorm, InstanceNorm and RMSNorm see A = 1: group g is the contiguous segment
-# x[g·S:(g+1)·S]. A chunk walks its groups in order, and the sums of group g + 1 run in the loop
-# that writes dx of group g: one stream comes from memory while the other is worked in cache.
+# x[g·S:(g+1)·S]. Rows of single elements (L = 1: LayerNorm, RMSNorm) are taken two at a time:
+# the sums of both in one loop, which loads and stores dw and db once for the two, then dx of each
+# from the cache. Longer segments (GroupNorm, InstanceNorm) have one affine entry per L elements:
+# there the sums of group g + 1 run in the loop that writes dx of group g, so that one stream comes
+# from memory while the other is worked in cache.
 
 @njit(**_jit)
 def _dx_row(gs, xs, ds, m, r, w, beta, gamma):
@@ -358,20 +363,25 @@ def _dx_row(gs, xs, ds, m, r, w, beta, gamma):
 
 
 @njit(**_jit)
-def _dx_row_then_sums(gs, xs, ds, m, r, w, beta, gamma, gn, xn, mn, rn, wn, dw, db):
-    """_dx_row, and in the same loop _row_sums_affine of the next row (gn, xn, with its μ, rstd, w)."""
+def _row_pair_sums(g0, x0, m0, r0, g1, x1, m1, r1, w, dw, db):
+    """_row_sums_affine of two rows that share w: Σg·w and Σg·w·x̂ of each, dw += g₀·x̂₀ + g₁·x̂₁,
+    db += g₀ + g₁."""
     _wide()
-    s1 = 0.0
-    s2 = 0.0
-    for i in range(xs.size):
-        ds[i] = (r * w[i]) * gs[i] - beta * (xs[i] - m) - gamma
-        gv = gn[i]
-        gx = gv * ((xn[i] - mn) * rn)
-        s1 += gv * wn[i]
-        s2 += gx * wn[i]
-        dw[i] += gx
-        db[i] += gv
-    return s1, s2
+    a0 = 0.0
+    a1 = 0.0
+    b0 = 0.0
+    b1 = 0.0
+    for i in range(w.size):
+        wi = w[i]
+        h0 = g0[i] * ((x0[i] - m0) * r0)
+        h1 = g1[i] * ((x1[i] - m1) * r1)
+        a0 += g0[i] * wi
+        a1 += g1[i] * wi
+        b0 += h0 * wi
+        b1 += h1 * wi
+        dw[i] += h0 + h1
+        db[i] += np.float64(g0[i]) + g1[i]
+    return a0, a1, b0, b1
 
 
 @njit(**_jit)
@@ -398,8 +408,8 @@ def _dx_segment_then_dot(gs, xs, ds, m, alpha, beta, gamma, gn, xn, mn):
 @njit(parallel=True, **_jit)
 def _backward_segments(g, x, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, center):
     """Training backward for A = 1: dx, and dw, db added into ``dw``, ``db`` (``dwp``, ``dbp``: scratch,
-    (min(G, CHUNKS), P·K)). The sums of group g + 1 (Σg·w, Σg·w·x̂, and dw, db) run in the loop that
-    writes dx of group g."""
+    (min(G, CHUNKS), P·K)). Rows (L = 1) two at a time when they share w (P = 1); segments with the
+    sums of group g + 1 (Σg·w, Σg·w·x̂, and dw, db) in the loop that writes dx of group g."""
     S = K * L
     nch = min(G, CHUNKS)
     _check_scratch(dwp, nch, P * K)
@@ -412,6 +422,30 @@ def _backward_segments(g, x, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, ce
         dbc = dbp[c]
         dwc[:] = 0.0
         dbc[:] = 0.0
+        if L == 1:
+            # dx = rstd·(g·w − Σg·w/M − x̂·Σg·w·x̂/M) = (rstd·w)·g − β·(x − μ) − γ
+            grp = g0
+            while grp < g1:
+                o = grp * K
+                m = mean[grp]
+                r = rstd[grp]
+                p = (grp % P) * K
+                if P == 1 and grp + 1 < g1:
+                    m1 = mean[grp + 1]
+                    r1 = rstd[grp + 1]
+                    sgw, sgw1, sgwx, sgwx1 = _row_pair_sums(g[o:o + K], x[o:o + K], m, r, g[o + K:o + 2 * K],
+                                                            x[o + K:o + 2 * K], m1, r1, w, dwc, dbc)
+                    _dx_row(g[o + K:o + 2 * K], x[o + K:o + 2 * K], dx[o + K:o + 2 * K], m1, r1, w,
+                            r1 * r1 * sgwx1 / K, r1 * sgw1 / K if center else 0.0)
+                    step = 2
+                else:
+                    sgw, sgwx = _row_sums_affine(g[o:o + K], x[o:o + K], w[p:p + K], m, r, dwc[p:p + K],
+                                                 dbc[p:p + K])
+                    step = 1
+                _dx_row(g[o:o + K], x[o:o + K], dx[o:o + K], m, r, w[p:p + K], r * r * sgwx / K,
+                        r * sgw / K if center else 0.0)
+                grp += step
+            continue
         # the first group's sums
         o = g0 * S
         m = mean[g0]
@@ -419,16 +453,13 @@ def _backward_segments(g, x, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, ce
         p = (g0 % P) * K
         sgw = 0.0
         sgwx = 0.0
-        if L == 1:
-            sgw, sgwx = _row_sums_affine(g[o:o + K], x[o:o + K], w[p:p + K], m, r, dwc[p:p + K], dbc[p:p + K])
-        else:
-            for k in range(K):
-                t1, t2 = _sum_dot(g[o + k * L:o + (k + 1) * L], x[o + k * L:o + (k + 1) * L], m)
-                t2 *= r
-                sgw += t1 * w[p + k]
-                sgwx += t2 * w[p + k]
-                dwc[p + k] += t2
-                dbc[p + k] += t1
+        for k in range(K):
+            t1, t2 = _sum_dot(g[o + k * L:o + (k + 1) * L], x[o + k * L:o + (k + 1) * L], m)
+            t2 *= r
+            sgw += t1 * w[p + k]
+            sgwx += t2 * w[p + k]
+            dwc[p + k] += t2
+            dbc[p + k] += t1
         for grp in range(g0, g1):
             o = grp * S
             m = mean[grp]
@@ -441,12 +472,9 @@ def _backward_segments(g, x, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, ce
             xs = x[o:o + S]
             ds = dx[o:o + S]
             if grp + 1 == g1:
-                if L == 1:
-                    _dx_row(gs, xs, ds, m, r, w[p:p + K], beta, gamma)
-                else:
-                    for k in range(K):
-                        _dx_segment(gs[k * L:(k + 1) * L], xs[k * L:(k + 1) * L], ds[k * L:(k + 1) * L], m,
-                                    r * w[p + k], beta, gamma)
+                for k in range(K):
+                    _dx_segment(gs[k * L:(k + 1) * L], xs[k * L:(k + 1) * L], ds[k * L:(k + 1) * L], m,
+                                r * w[p + k], beta, gamma)
                 continue
             on = o + S
             mn = mean[grp + 1]
@@ -454,21 +482,17 @@ def _backward_segments(g, x, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, ce
             pn = ((grp + 1) % P) * K
             gn = g[on:on + S]
             xn = x[on:on + S]
-            if L == 1:
-                sgw, sgwx = _dx_row_then_sums(gs, xs, ds, m, r, w[p:p + K], beta, gamma, gn, xn, mn, rn,
-                                              w[pn:pn + K], dwc[pn:pn + K], dbc[pn:pn + K])
-            else:
-                sgw = 0.0
-                sgwx = 0.0
-                for k in range(K):
-                    t1, t2 = _dx_segment_then_dot(gs[k * L:(k + 1) * L], xs[k * L:(k + 1) * L],
-                                                  ds[k * L:(k + 1) * L], m, r * w[p + k], beta, gamma,
-                                                  gn[k * L:(k + 1) * L], xn[k * L:(k + 1) * L], mn)
-                    t2 *= rn
-                    sgw += t1 * w[pn + k]
-                    sgwx += t2 * w[pn + k]
-                    dwc[pn + k] += t2
-                    dbc[pn + k] += t1
+            sgw = 0.0
+            sgwx = 0.0
+            for k in range(K):
+                t1, t2 = _dx_segment_then_dot(gs[k * L:(k + 1) * L], xs[k * L:(k + 1) * L],
+                                              ds[k * L:(k + 1) * L], m, r * w[p + k], beta, gamma,
+                                              gn[k * L:(k + 1) * L], xn[k * L:(k + 1) * L], mn)
+                t2 *= rn
+                sgw += t1 * w[pn + k]
+                sgwx += t2 * w[pn + k]
+                dwc[pn + k] += t2
+                dbc[pn + k] += t1
     _add_partials(dwp, dw, dbp, db)
 
 
@@ -481,16 +505,24 @@ def _forward_rows(x, y, w, b, mean, var, rstd, cmean, cm2, A, G, K, L, P, eps, c
     S = K * L
     R = G * S
     if train:
-        # per chunk of rows and per column: count, mean and M2 (in cmean, cm2, zeroed by their own
-        # chunk, in its cache), from blocks of ``rows`` rows
+        # All sums are of d = x − s, s being the first value of the column's group (0 when not
+        # centered): per block of ``rows`` rows in one pass, Σd and Σd²; then means are kept as
+        # offsets from s, so that merging them rounds relative to the spread, not to the mean.
+        # As s is one of the group's M values, M·(s − μ)² ≤ M·M2, so Σd² = M2 + M·(s − μ)² ≤ (M + 1)·M2:
+        # taking M2 from Σd² loses at most log2(M + 1) of float64's 53 bits.
+        sh = np.empty(R)
+        for j in range(R):
+            sh[j] = x[(j // S) * S] if center else 0.0
+        # per chunk of rows and per column: count, mean offset and M2 (in cmean, cm2, zeroed by
+        # their own chunk, in its cache)
         nch = min(CHUNKS, (A + rows - 1) // rows)
         _check_scratch(cmean, nch, R)
         _check_scratch(cm2, nch, R)
         cn = np.zeros(nch)
         for c in prange(nch):
             _wide()
-            bm = np.empty(R)
-            bq = np.empty(R)
+            s1 = np.empty(R)
+            s2 = np.empty(R)
             mc = cmean[c]
             qc = cm2[c]
             mc[:] = 0.0
@@ -500,54 +532,48 @@ def _forward_rows(x, y, w, b, mean, var, rstd, cmean, cm2, A, G, K, L, P, eps, c
             for a0 in range(c * A // nch, hi, rows):
                 a1 = min(a0 + rows, hi)
                 nb = a1 - a0
-                # the block's column means, then the squares around them: the block is in cache
-                bm[:] = 0.0
-                # (four rows per sweep over bm, bq: a quarter of their loads and stores)
-                if center:
-                    for a in range(a0, a1 - 3, 4):
-                        x0, x1, x2, x3 = x[a * R:], x[(a + 1) * R:], x[(a + 2) * R:], x[(a + 3) * R:]
-                        for j in range(R):
-                            bm[j] += (np.float64(x0[j]) + x1[j]) + (np.float64(x2[j]) + x3[j])
-                    for a in range(a1 - nb % 4, a1):
-                        xs = x[a * R:(a + 1) * R]
-                        for j in range(R):
-                            bm[j] += xs[j]
-                    for j in range(R):
-                        bm[j] /= nb
-                bq[:] = 0.0
+                s1[:] = 0.0
+                s2[:] = 0.0
+                # (four rows per sweep over s1, s2: a quarter of their loads and stores)
                 for a in range(a0, a1 - 3, 4):
                     x0, x1, x2, x3 = x[a * R:], x[(a + 1) * R:], x[(a + 2) * R:], x[(a + 3) * R:]
                     for j in range(R):
-                        d0, d1, d2, d3 = x0[j] - bm[j], x1[j] - bm[j], x2[j] - bm[j], x3[j] - bm[j]
-                        bq[j] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)
+                        d0, d1, d2, d3 = x0[j] - sh[j], x1[j] - sh[j], x2[j] - sh[j], x3[j] - sh[j]
+                        s1[j] += (d0 + d1) + (d2 + d3)
+                        s2[j] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)
                 for a in range(a1 - nb % 4, a1):
                     xs = x[a * R:(a + 1) * R]
                     for j in range(R):
-                        d = xs[j] - bm[j]
-                        bq[j] += d * d
-                # merge the block into the chunk (Chan)
+                        d = xs[j] - sh[j]
+                        s1[j] += d
+                        s2[j] += d * d
+                # merge the block into the chunk (Chan); the block's M2 is taken around its rounded
+                # mean offset e, the one the merge uses: Σ(d − e)² = Σd² − e·(2·Σd − n·e)
                 f = nb / (n + nb)
                 h = n * f
                 for j in range(R):
-                    d = bm[j] - mc[j]
+                    e = s1[j] / nb if center else 0.0
+                    q = s2[j] - e * (2.0 * s1[j] - nb * e)
+                    if q < 0.0:  # rounding; a NaN passes
+                        q = 0.0
+                    d = e - mc[j]
                     mc[j] += d * f
-                    qc[j] += bq[j] + d * d * h
+                    qc[j] += q + d * d * h
                 n += nb
             cn[c] = n
-        # merge the chunks, column by column, then the S columns of each group:
-        # μ = Σ n·(column mean) / M,  M·σ² = Σ M2 + Σ n·(column mean − μ)²
+        # merge the chunks, column by column, then the S columns of each group (offsets from the
+        # group's s): μ − s = Σ n·(column offset) / M,  M·σ² = Σ M2 + Σ n·(column offset − (μ − s))²
         M = A * S
         col = np.zeros(R)
-        if center:
-            for c in range(nch):
-                for j in range(R):
-                    col[j] += cn[c] * cmean[c, j]
-        mu = np.empty(R)  # μ of each column's group
+        for c in range(nch):
+            for j in range(R):
+                col[j] += cn[c] * cmean[c, j]
+        mu = np.empty(R)  # μ − s of each column's group
         for grp in range(G):
             m = 0.0
             for j in range(grp * S, (grp + 1) * S):
                 m += col[j]
-            mean[grp] = m / M
+            mean[grp] = sh[grp * S] + m / M
             for j in range(grp * S, (grp + 1) * S):
                 mu[j] = m / M
         col[:] = 0.0
@@ -604,7 +630,17 @@ def _backward_rows(g, x, mean, rstd, w, dx, dw, db, p1, p2, A, G, K, L, P, cente
             t2 = p2[c]
             t1[:] = 0.0
             t2[:] = 0.0
-            for a in range(c * A // nch, (c + 1) * A // nch):
+            a0 = c * A // nch
+            a1 = (c + 1) * A // nch
+            # (four rows per sweep over t1, t2, as in the forward)
+            for a in range(a0, a1 - 3, 4):
+                g0, g1, g2, g3 = g[a * R:], g[(a + 1) * R:], g[(a + 2) * R:], g[(a + 3) * R:]
+                x0, x1, x2, x3 = x[a * R:], x[(a + 1) * R:], x[(a + 2) * R:], x[(a + 3) * R:]
+                for j in range(R):
+                    m = cm[j]
+                    t1[j] += (np.float64(g0[j]) + g1[j]) + (np.float64(g2[j]) + g3[j])
+                    t2[j] += (g0[j] * (x0[j] - m) + g1[j] * (x1[j] - m)) + (g2[j] * (x2[j] - m) + g3[j] * (x3[j] - m))
+            for a in range(a1 - (a1 - a0) % 4, a1):
                 gs = g[a * R:(a + 1) * R]
                 xs = x[a * R:(a + 1) * R]
                 for j in range(R):
