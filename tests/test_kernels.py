@@ -76,6 +76,7 @@ VIEWS = {
     "layer": ((1, 7, 1030, 1), 1),
     "layer_tiny": ((1, 5, 3, 1), 1),
     "layer_one_row": ((1, 1, 63, 1), 1),
+    "layer_many_rows": ((1, 203, 37, 1), 1),   # more rows than chunks: rows taken two at a time
     "generic_rows": ((6, 4, 3, 5), 2),         # the contract in general, both layouts
     "generic_groups": ((3, 4, 2, 70), 2),
     "generic_groups_l1": ((3, 4, 70, 1), 2),   # several segments per group, one affine entry per element
@@ -92,7 +93,7 @@ def test_every_view_against_reference(view, dtype, rng):
     check_all(x, P, True, w, b, rng=rng)
 
 
-@pytest.mark.parametrize("view", ["batch_nchw", "batch_nc", "instance", "group", "layer"])
+@pytest.mark.parametrize("view", ["batch_nchw", "batch_nc", "instance", "group", "layer", "layer_many_rows"])
 def test_not_centered_and_no_affine(view, rng):
     shape, P = VIEWS[view]
     x = (rng.standard_normal(shape) + 0.5).astype(np.float32)
@@ -168,6 +169,8 @@ def test_rows_layout_merges_blocks_exactly(rng, monkeypatch):
     monkeypatch.setattr(nb, "BLOCK_BYTES", 64)
     x = (rng.standard_normal((300, 7, 1, 1)) * 2 + 1e4).astype(np.float32)
     check_all(x, 7, rng=rng)
+    x = (rng.standard_normal((150, 5, 1, 3)) * 2 + 1e4).astype(np.float32)  # groups of 3 columns
+    check_all(x, 5, rng=rng)
 
 
 def test_rows_layout_statistics_exact_to_float64_rounding(rng, monkeypatch):
