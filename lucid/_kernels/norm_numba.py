@@ -11,9 +11,10 @@ with one statistic per ``g``. What changes is how memory is walked:
   dw and db come from one pass; dx from a second pass that finds g and x in cache.
 * **by rows** (BatchNorm on short rows, e.g. an ``(N, C)`` input, where a group is a strided
   column): a parallel loop over blocks of rows ``a`` with one accumulator per column. Each
-  block's column statistics are taken in one pass, shifted by a value of the group (which
-  bounds the cancellation: see ``_forward_rows``), and the blocks are merged exactly (Chan's formula: M2 = M2ₐ + M2ᵦ + δ²·nₐ·nᵦ/n, sums of squared
-  deviations only, never E[x²] − E[x]²). Forward: x read twice, y written once.
+  block's column statistics are taken in one pass, as sums of x − s and (x − s)² for s a value
+  of the group (which bounds the cancellation: see ``_forward_rows``), and the blocks are merged
+  exactly (Chan's formula: M2 = M2ₐ + M2ᵦ + δ²·nₐ·nᵦ/n, with means kept as offsets from s).
+  Forward: x read twice, y written once.
 * **fixed statistics** (eval forward): one pass over memory in order, segment after segment,
   each with its group's μ and rstd: x read once, y written once, both as one stream.
 * **backward by segment** (A = 1: LayerNorm, GroupNorm, InstanceNorm, RMSNorm, where each group
