@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from fractions import Fraction
 
 import numpy as np
@@ -162,6 +163,33 @@ def test_nan_stays_in_its_group(rng):
         assert not np.isnan(np.delete(y, 1, axis=1)).any()
         dx = nb.backward(np.ones_like(x), x, mean, 1 / np.sqrt(var + 1e-5), None, P)[0]
         assert np.isnan(dx[:, 1]).all() and not np.isnan(np.delete(dx, 1, axis=1)).any()
+
+
+def test_scratch_stays_with_its_thread_and_large_scratch_is_lent(rng, monkeypatch):
+    """Per chunk scratch: one pair per thread, reused from call to call and grown when a call needs more;
+    beyond SCRATCH_KEPT it comes from buffers instead. Garbage left in it never reaches a result."""
+    def pair_addresses(rows, cols):
+        a, b = nb._scratch_pair(rows, cols)
+        assert a.shape == b.shape == (rows, cols) and a.dtype == b.dtype == np.float64
+        return a.__array_interface__["data"][0], b.__array_interface__["data"][0]
+
+    first = pair_addresses(8, 100)
+    assert pair_addresses(4, 50) == first      # smaller: the same memory
+    other = []
+    thread = threading.Thread(target=lambda: other.append(pair_addresses(8, 100)))
+    thread.start()
+    thread.join()
+    assert set(other[0]).isdisjoint(first)     # another thread: its own pair
+    grown = pair_addresses(64, 1000)           # larger: the thread's pair grows
+    assert pair_addresses(8, 100) == grown
+    for view, P in (VIEWS["batch_nc"], VIEWS["layer"], VIEWS["group"]):
+        x = rng.standard_normal(view).astype(np.float32)
+        check_all(x, P, rng=rng)                                   # kept scratch, left dirty by the calls before
+        monkeypatch.setattr(nb, "SCRATCH_KEPT", 0)
+        lent = nb._scratch_pair(64, 1000)  # 512 KB each: above buffers.MIN_BYTES
+        assert all(a.base is not None and type(a.base).__name__ == "_Lease" for a in lent)
+        check_all(x, P, rng=rng)                                   # lent scratch
+        monkeypatch.undo()
 
 
 def test_rows_layout_merges_blocks_exactly(rng, monkeypatch):

@@ -95,5 +95,8 @@ def get_num_threads():
 
 
 def empty_cache():
-    """Free the idle buffers lucid keeps to reuse for large kernel outputs (see lucid/_kernels/buffers.py)."""
+    """Free the idle buffers lucid keeps to reuse for large kernel outputs (see lucid/_kernels/buffers.py),
+    and the kernels' scratch arrays the calling thread keeps."""
     buffers.release()
+    if _norm is not None and _norm is not norm_numpy:
+        _norm._here.__dict__.pop("scratch", None)

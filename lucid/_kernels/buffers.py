@@ -32,10 +32,9 @@ class _Lease:
 
     __slots__ = ("buffer", "__array_interface__")
 
-    def __init__(self, buffer, shape, dtype):
-        self.buffer = buffer
-        self.__array_interface__ = {"shape": shape, "typestr": dtype.str, "version": 3,
-                                    "data": (buffer.__array_interface__["data"][0], False)}
+    def __init__(self, buffer, shape, typestr):
+        self.buffer = buffer  # (uint8 array, its address)
+        self.__array_interface__ = {"shape": shape, "typestr": typestr, "version": 3, "data": (buffer[1], False)}
 
     def __del__(self):
         try:
@@ -46,7 +45,7 @@ class _Lease:
 
 def _give_back(buffer):
     global _idle_bytes
-    n = buffer.nbytes
+    n = buffer[0].nbytes
     if n > limit or not _lock.acquire(blocking=False):
         # the lock is held by another thread, or by this one in the middle of empty() (a garbage
         # collection there can run this): let the buffer go rather than wait
@@ -66,7 +65,7 @@ def _give_back(buffer):
 
 
 def _take(n):
-    """An idle buffer of ``n`` bytes, or None."""
+    """An idle buffer of ``n`` bytes (array, address), or None."""
     global _idle_bytes
     with _lock:
         stack = _idle.get(n)
@@ -87,8 +86,9 @@ def empty(shape, dtype):
         return np.empty(shape, dtype)
     buffer = _take(n)
     if buffer is None:
-        buffer = np.empty(n, np.uint8)
-    return np.asarray(_Lease(buffer, tuple(map(int, shape)), dtype))
+        a = np.empty(n, np.uint8)
+        buffer = (a, a.__array_interface__["data"][0])  # the address, read once: reading it costs microseconds
+    return np.asarray(_Lease(buffer, tuple(map(int, shape)), dtype.str))
 
 
 def release():

@@ -40,6 +40,8 @@ count: results are the same on 1 thread or 64.
 numba has no float16 on the CPU: float16 (and any mix of dtypes) is computed from a float64
 copy and rounded once at the end, exactly like the reference.
 """
+import threading
+
 import numba
 import numpy as np
 from numba import njit, prange, types
@@ -50,16 +52,21 @@ from . import buffers, gc_paused, norm_numpy
 CHUNKS = 64            # most work items a parallel loop is cut into
 SHORT = 64             # a group of segments shorter than this is walked by rows
 BLOCK_BYTES = 1 << 19  # by rows: a block of rows is about this big, to stay in the L2 cache
+SCRATCH_KEPT = 1 << 24  # scratch arrays up to this many bytes stay with their thread between calls
 
 _jit = dict(cache=True, fastmath={'reassoc', 'contract'})
 
 threads = None  # lucid.set_num_threads(n) puts n here; None leaves numba's own setting
+_here = threading.local()  # per thread: its scratch arrays, and the thread count it last gave numba
 
 
 def _use_threads():
-    # numba's thread count belongs to the calling thread: set it on every call
-    if threads is not None:
+    # numba's thread count belongs to the calling thread: set it on each thread, and again whenever
+    # lucid's setting changes (not at every call: that cost microseconds each time). Code that calls
+    # numba.set_num_threads itself on a thread changes the count lucid's kernels use there too.
+    if threads is not None and getattr(_here, "threads", None) != threads:
         numba.set_num_threads(threads)
+        _here.threads = threads
 
 
 @intrinsic
@@ -705,9 +712,21 @@ _loaded = set()  # (kernel, dtype) pairs already run in this process
 _NO_SCRATCH = np.empty((0, 0))  # for a kernel that needs no scratch on this call
 
 
+
+
 def _scratch_pair(rows, cols):
-    """Two float64 (rows, cols) scratch arrays for per chunk partial sums (their values are garbage)."""
-    return buffers.empty((rows, cols), np.float64), buffers.empty((rows, cols), np.float64)
+    """Two float64 (rows, cols) scratch arrays for per chunk partial sums (their values are garbage).
+
+    Views of two arrays the calling thread keeps (grown to the largest size it has needed, up to
+    ``SCRATCH_KEPT``): a call then allocates nothing. A kernel holds the GIL, so a thread runs one
+    kernel at a time, and two threads never share a pair."""
+    n = rows * cols
+    if n * 8 > SCRATCH_KEPT:
+        return buffers.empty((rows, cols), np.float64), buffers.empty((rows, cols), np.float64)
+    pair = getattr(_here, "scratch", None)
+    if pair is None or pair[0].size < n:
+        pair = _here.scratch = (np.empty(n), np.empty(n))
+    return pair[0][:n].reshape(rows, cols), pair[1][:n].reshape(rows, cols)
 
 
 def _run(kernel, x, *args):
@@ -736,10 +755,12 @@ def _affine(vec, P, K, fill):
 
 
 def _native(*arrays):
-    """The arrays, contiguous, as float32 or float64 of one dtype; None where the reference must run."""
+    """The arrays, contiguous and flat, as float32 or float64 of one dtype; None where the reference must run."""
+    dt = arrays[0].dtype
     if arrays[0].size == 0 or any(a.dtype.kind != "f" for a in arrays):
         return None
-    dt = arrays[0].dtype
+    if dt.char in "fd" and all(a.dtype == dt and a.flags.c_contiguous for a in arrays):
+        return [a.reshape(-1) for a in arrays]
     if dt.char not in "fd" or any(a.dtype != dt for a in arrays):
         dt = np.float64
     return [np.ascontiguousarray(a, dtype=dt).reshape(-1) for a in arrays]
