@@ -190,6 +190,8 @@ def test_scratch_stays_with_its_thread_and_large_scratch_is_lent(rng, monkeypatc
         assert all(a.base is not None and type(a.base).__name__ == "_Lease" for a in lent)
         check_all(x, P, rng=rng)                                   # lent scratch
         monkeypatch.undo()
+    lucid.empty_cache()                                            # lets this thread's pair go
+    assert getattr(nb._here, "scratch", None) is None
 
 
 def test_rows_layout_merges_blocks_exactly(rng, monkeypatch):

@@ -11,8 +11,9 @@ import, then its CPU target, set up before the first cached kernel loads (which 
 imports ``scipy.linalg``, when SciPy is installed, to look for BLAS); loading a cached
 kernel itself takes milliseconds.
 
-Memory: large outputs and scratch come from ``buffers.empty``, which reuses the buffers of arrays
-that are gone (``empty_cache()`` lets the idle ones go).
+Memory: large outputs come from ``buffers.empty``, which reuses the buffers of arrays that are gone;
+per-chunk scratch comes from a pair of arrays each thread keeps (``empty_cache()`` lets the idle
+buffers and the calling thread's scratch go).
 
 Threads: the compiled kernels run on numba's pool, which has ``NUMBA_NUM_THREADS``
 threads (default: the CPUs this process may use). ``set_num_threads(n)`` makes lucid
