@@ -100,4 +100,4 @@ def empty_cache():
     and the kernels' scratch arrays the calling thread keeps."""
     buffers.release()
     if _norm is not None and _norm is not norm_numpy:
-        _norm._here.__dict__.pop("scratch", None)
+        _norm.release_scratch()

@@ -712,8 +712,6 @@ _loaded = set()  # (kernel, dtype) pairs already run in this process
 _NO_SCRATCH = np.empty((0, 0))  # for a kernel that needs no scratch on this call
 
 
-
-
 def _scratch_pair(rows, cols):
     """Two float64 (rows, cols) scratch arrays for per chunk partial sums (their values are garbage).
 
@@ -727,6 +725,11 @@ def _scratch_pair(rows, cols):
     if pair is None or pair[0].size < n:
         pair = _here.scratch = (np.empty(n), np.empty(n))
     return pair[0][:n].reshape(rows, cols), pair[1][:n].reshape(rows, cols)
+
+
+def release_scratch():
+    """Let the scratch arrays the calling thread keeps go."""
+    _here.__dict__.pop("scratch", None)
 
 
 def _run(kernel, x, *args):
