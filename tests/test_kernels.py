@@ -224,6 +224,27 @@ def test_rows_layout_statistics_exact_to_float64_rounding(rng, monkeypatch):
     assert var[2] == 0.0
 
 
+@pytest.mark.parametrize("view", [(1, 5, 4000, 1), (4, 5, 1, 1000)])
+def test_groups_statistics_one_pass_exact_to_float64_rounding(view, rng):
+    """By group, Σd and Σd² of d = x − s (s the group's first value) come from one pass. Against exact
+    rational arithmetic σ² is right to float64 rounding: for a spread 1e-10 of the mean, for a few
+    units in the last place, for a constant group, and when s is an outlier (Σd² is then mostly
+    (s − μ)²; the guard takes the squares around μ in a second pass)."""
+    A, G, K, L = view
+    x = 1e4 + 1e-6 * rng.standard_normal(view)
+    x[0, 1, 0, 0] = 1e4 + 1e3                              # the first value of group 1 is an outlier
+    x[:, 2] = 1e4 + 1e-12 * rng.standard_normal((A, K, L))  # a few units in the last place of 1e4
+    x[:, 3] = 7.0                                          # constant: exactly zero variance
+    x[:, 4] = -3e-150 * (1 + rng.uniform(0, 1, (A, K, L)))  # tiny values
+    _, mean, var = nb.forward_train(x, None, None, G, 1e-5)
+    for j in range(G):
+        grp = [Fraction(float(v)) for v in x[:, j].ravel()]
+        mu = sum(grp) / len(grp)
+        assert mean[j] == pytest.approx(float(mu), rel=4e-16)
+        assert var[j] == pytest.approx(float(sum((v - mu) ** 2 for v in grp) / len(grp)), rel=1e-14, abs=0)
+    assert var[3] == 0.0
+
+
 def test_empty_input_goes_to_the_reference():
     x = np.zeros((3, 0, 1, 4), np.float32)
     y, mean, var = nb.forward_train(x, None, None, 1, 1e-5)

@@ -6,8 +6,10 @@ with one statistic per ``g``. What changes is how memory is walked:
 
 * **by group** (most cases): a parallel loop over groups. Group ``g`` is ``A`` contiguous
   segments of ``K·L`` elements, small enough to stay in cache while it is worked on, so the
-  statistics (two passes: the mean, then the squares around the mean) and the normalization
-  read it from memory once.  Forward: x read once, y written once.  Backward: Σg·w, Σg·w·x̂,
+  statistics and the normalization read it from memory once. The statistics take one pass, as
+  sums of x − s and (x − s)² for s the group's first value; when s is far from μ (more than
+  √GUARD·σ) the squares are taken again around μ (see ``_forward_groups``).
+  Forward: x read once, y written once.  Backward: Σg·w, Σg·w·x̂,
   dw and db come from one pass; dx from a second pass that finds g and x in cache.
 * **by rows** (BatchNorm on short rows, e.g. an ``(N, C)`` input, where a group is a strided
   column): a parallel loop over blocks of rows ``a`` with one accumulator per column. Each
@@ -53,6 +55,7 @@ CHUNKS = 64            # most work items a parallel loop is cut into
 SHORT = 64             # a group of segments shorter than this is walked by rows
 BLOCK_BYTES = 1 << 19  # by rows: a block of rows is about this big, to stay in the L2 cache
 SCRATCH_KEPT = 1 << 24  # scratch arrays up to this many bytes stay with their thread between calls
+GUARD = 64             # one-pass statistics are kept while (μ − s)² ≤ GUARD·σ²: at most log2(GUARD + 1) bits lost
 
 _jit = dict(cache=True, fastmath={'reassoc', 'contract'})
 
@@ -93,16 +96,6 @@ def _wide(typingctx):
 # wrap-around check and vectorizes the loop.
 
 @njit(**_jit)
-def _sum(x):
-    """Σx."""
-    _wide()
-    s = 0.0
-    for i in range(x.size):
-        s += x[i]
-    return s
-
-
-@njit(**_jit)
 def _sum_sq(x, m):
     """Σ(x − m)²."""
     _wide()
@@ -111,6 +104,19 @@ def _sum_sq(x, m):
         d = x[i] - m
         s += d * d
     return s
+
+
+@njit(**_jit)
+def _sum_shifted(x, s):
+    """Σ(x − s) and Σ(x − s)²."""
+    _wide()
+    s1 = 0.0
+    s2 = 0.0
+    for i in range(x.size):
+        d = x[i] - s
+        s1 += d
+        s2 += d * d
+    return s1, s2
 
 
 @njit(**_jit)
@@ -199,24 +205,40 @@ def _check_scratch(a, rows, cols):
 
 @njit(parallel=True, **_jit)
 def _forward_groups(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center):
-    """μ, σ², rstd of each group, then y = (x − μ)·rstd·w + b, one group after the other."""
+    """μ, σ², rstd of each group, then y = (x − μ)·rstd·w + b, one group after the other.
+
+    The statistics come from one pass over the group: with d = x − s, s its first value, Σd² is
+    M·σ² + M·(μ − s)², so taking M·σ² = Σd² − e·Σd (e = μ − s) loses log2(1 + e²/σ²) bits of float64.
+    While e² ≤ GUARD·σ² that is at most 6 bits; beyond it the squares are taken again around μ."""
     S = K * L
     M = A * S
     nch = min(G, CHUNKS)
     for c in prange(nch):
         _wide()
         for grp in range(c * G // nch, (c + 1) * G // nch):
-            m = 0.0
-            if center:
-                for a in range(A):
-                    o = (a * G + grp) * S
-                    m += _sum(x[o:o + S])
-                m /= M
-            v = 0.0
+            # one pass: Σd and Σd² of d = x − s, s the group's first value (0 when not centered);
+            # M·σ² = Σd² − e·Σd with e = Σd/M = μ − s
+            sh = x[grp * S] if center else 0.0
+            s1 = 0.0
+            s2 = 0.0
             for a in range(A):
                 o = (a * G + grp) * S
-                v += _sum_sq(x[o:o + S], m)
-            v /= M
+                t1, t2 = _sum_shifted(x[o:o + S], sh)
+                s1 += t1
+                s2 += t2
+            e = s1 / M if center else 0.0
+            m = sh + e
+            v = (s2 - e * s1) / M
+            if v < 0.0:  # rounding; a NaN passes
+                v = 0.0
+            if e * e > GUARD * v:
+                # s is far from μ in units of σ: Σd² held mostly (s − μ)², and the difference lost bits.
+                # Take the squares around μ in a second pass (the group is still in cache).
+                v = 0.0
+                for a in range(A):
+                    o = (a * G + grp) * S
+                    v += _sum_sq(x[o:o + S], m)
+                v /= M
             mean[grp] = m
             var[grp] = v
             rstd[grp] = 1.0 / np.sqrt(v + eps)
