@@ -14,10 +14,15 @@ library alone; the table "each library alone" times the same forward+backward st
 each library in a fresh process of its own, with the page faults per step.
 
     python benchmarks/bench_norm.py [--threads 2] [--repeats 15] [--only LayerNorm GroupNorm] [--kernels]
-                                    [--no-alone] [--no-startup | --startup-only]
+                                    [--no-alone] [--no-startup | --startup-only | --floors]
 
 ``--kernels`` times lucid's kernels alone (no module, no autograd) against the same PyTorch
 modules: the floor the layers sit on.
+
+``--floors`` times what memory alone allows: plain compiled loops that read and write arrays of
+the input's size as often as a forward+backward must (each pass over memory of an exact
+algorithm, with nothing computed), next to lucid's kernels and both libraries' layers. PyTorch's
+time over the floor is the best ratio any implementation could reach on this machine.
 """
 import argparse
 import gc
@@ -197,6 +202,78 @@ def fresh_times(code, runs, env=None):
     return list(zip(*([float(v) for v in run_fresh(code, env).split()] for _ in range(runs))))
 
 
+# Memory passes of one forward+backward step, as (reads, writes) of arrays of the input's size.
+# A group that stays in cache while it is worked on is read from memory once per pass: forward
+# x → y, backward g, x → dx. BatchNorm on (N, C) has strided column groups spread over all of
+# memory: its statistics, then its column sums, need a sweep of their own before the output's.
+PASSES = {"BatchNorm1d": ((1, 0), (1, 1), (2, 0), (2, 1))}
+IN_CACHE = ((1, 1), (2, 1))
+
+
+def floor_fns(n, threads):
+    """One function per memory pass pattern over float32 arrays of n elements: read r, write w."""
+    import numba
+    from numba import njit, prange
+    numba.set_num_threads(threads)
+
+    @njit(parallel=True, fastmath=True)
+    def read(a, b, reads):
+        m = a.size // 64
+        out = np.zeros(64, np.float32)
+        for c in prange(64):
+            s = np.float32(0.0)
+            xa, xb = a[c * m:(c + 1) * m], b[c * m:(c + 1) * m]
+            if reads == 1:
+                for i in range(xa.size):
+                    s += xa[i]
+            else:
+                for i in range(xa.size):
+                    s += xa[i] * xb[i]
+            out[c] = s
+        return out
+
+    @njit(parallel=True, fastmath=True)
+    def read_write(a, b, y, reads):
+        m = a.size // 64
+        for c in prange(64):
+            xa, xb, ys = a[c * m:(c + 1) * m], b[c * m:(c + 1) * m], y[c * m:(c + 1) * m]
+            if reads == 1:
+                for i in range(xa.size):
+                    ys[i] = xa[i] * np.float32(2.0)
+            else:
+                for i in range(xa.size):
+                    ys[i] = xa[i] * xb[i]
+
+    a, b, y = (np.random.default_rng(1).standard_normal(n, dtype=np.float32) for _ in range(3))
+    return {(r, w): (lambda r=r: read(a, b, r)) if w == 0 else (lambda r=r: read_write(a, b, y, r))
+            for r in (1, 2) for w in (0, 1)}
+
+
+def floors(labels, threads, repeats):
+    """Per case: the memory floor of a forward+backward step against lucid's kernels and both layers."""
+    print(f"memory floor of one forward+backward step ({threads} threads, min of {repeats}): compiled loops "
+          "making the passes over memory an exact algorithm must make, computing nothing")
+    print("| layer | passes (reads, writes) | floor ms | lucid kernels ms | lucid ms | torch ms "
+          "| lucid kernels / floor | best possible ratio (torch / floor) |")
+    print("|" + "---|" * 8)
+    rng = np.random.default_rng(0)
+    for label, shape, lm, tm, view, P, center in cases():
+        if label not in labels:
+            continue
+        xa = rng.standard_normal(shape, dtype=np.float32)
+        ga = rng.standard_normal(shape, dtype=np.float32)
+        running = label.startswith(("Batch", "Instance"))
+        passes = PASSES.get(label, IN_CACHE)
+        loops = floor_fns(xa.size, threads)
+        fns = [lambda: [loops[p]() for p in passes], kernel_fns(view, P, center, running, xa, ga)[1],
+               lucid_fns(lm, xa, ga)[1], torch_fns(tm, xa, ga)[1]]
+        for f in fns:
+            f()
+        floor, kern, ours, theirs = (t * 1e3 for t in best_of(fns, repeats))
+        print(f"| {label} | {' + '.join(f'{r}r{w}w' for r, w in passes)} | {floor:.2f} | {kern:.2f} | {ours:.2f} "
+              f"| {theirs:.2f} | {kern / floor:.2f} | {theirs / floor:.2f} |", flush=True)
+
+
 def ms(times):
     """'min M ms, median D ms' of a column of seconds."""
     return f"min {min(times) * 1e3:.0f} ms, median {np.median(times) * 1e3:.0f} ms"
@@ -302,6 +379,7 @@ def main():
     p.add_argument("--repeats", type=int, default=15)
     p.add_argument("--only", nargs="*", help="layer names to run (default: all)")
     p.add_argument("--kernels", action="store_true", help="time lucid's kernels alone, without module or autograd")
+    p.add_argument("--floors", action="store_true", help="only the memory floors, against kernels and layers")
     p.add_argument("--no-alone", action="store_true", help="skip the timings of each library alone")
     p.add_argument("--no-startup", action="store_true", help="skip the import and first-call timings")
     p.add_argument("--startup-only", action="store_true", help="only the import and first-call timings")
@@ -311,6 +389,9 @@ def main():
         return
     torch.set_num_threads(args.threads)
     lucid.set_num_threads(args.threads)
+    if args.floors:
+        floors([c[0] for c in cases() if not args.only or c[0] in args.only], args.threads, args.repeats)
+        return
     rng = np.random.default_rng(0)
 
     print(f"lucid {lucid.__version__} ({_kernels.norm().__name__}), torch {torch.__version__}, "
