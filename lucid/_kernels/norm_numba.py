@@ -216,9 +216,7 @@ def _forward_groups(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center):
     for c in prange(nch):
         _wide()
         for grp in range(c * G // nch, (c + 1) * G // nch):
-            # one pass: Σd and Σd² of d = x − s, s the group's first value (0 when not centered);
-            # M·σ² = Σd² − e·Σd with e = Σd/M = μ − s
-            sh = x[grp * S] if center else 0.0
+            sh = x[grp * S] if center else 0.0  # s (0 when not centered: σ² is then the mean square)
             s1 = 0.0
             s2 = 0.0
             for a in range(A):
