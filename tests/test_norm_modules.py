@@ -116,6 +116,29 @@ def test_layer_group_rms_norm_match_torch(cls, args, kwargs, shape, mode):
         step(m, tm, rng.standard_normal(shape) * 3 + 1, rng)
 
 
+@pytest.mark.parametrize("cls,args,shape", [
+    ("LayerNorm", (5,), (130, 5)),          # more rows than the kernels' chunks
+    ("RMSNorm", (6,), (3, 40, 6)),
+    ("GroupNorm", (2, 4), (3, 4, 7)),
+    ("InstanceNorm1d", (3,), (2, 3, 9)),
+    ("BatchNorm1d", (4,), (6, 4)),
+])
+@pytest.mark.parametrize("frozen", [("weight", "bias"), ("weight",), ("bias",)], ids=["both", "weight", "bias"])
+def test_frozen_affine_parameters_match_torch(cls, args, shape, frozen):
+    # a frozen γ or β gets no gradient; the kernels skip the dw, db sums when neither needs one
+    kwargs = dict(affine=True, track_running_stats=False) if cls.startswith("Instance") else {}
+    m, tm = make_pair(cls, args, kwargs, seed=3)
+    params = [name for name in ("weight", "bias") if getattr(m, name, None) is not None]  # RMSNorm has no bias
+    for name in set(frozen) & set(params):
+        getattr(m, name).requires_grad = False
+        getattr(tm, name).requires_grad_(False)
+    rng = np.random.default_rng(4)
+    for i in range(2):
+        step(m, tm, rng.standard_normal(shape) * 2 - 1, rng)
+    for name in params:
+        assert (getattr(m, name).grad is None) == (name in frozen)
+
+
 # ---- gradcheck on each module -------------------------------------------------------------------
 GRADCHECK = [("BatchNorm1d", (2,), (3, 2)), ("BatchNorm1d", (2,), (2, 2, 2)), ("BatchNorm2d", (2,), (2, 2, 1, 2)),
              ("BatchNorm3d", (2,), (2, 2, 1, 1, 2)), ("InstanceNorm1d", (2,), (2, 2, 3)),

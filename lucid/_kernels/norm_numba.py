@@ -23,7 +23,8 @@ with one statistic per ``g``. What changes is how memory is walked:
   is one contiguous segment): as by group, but rows of single elements (LayerNorm, RMSNorm) are
   summed two at a time (dw and db are loaded and stored once for both), and on longer segments
   the sums of the next group share the loop that writes dx of this one, so reading memory and
-  arithmetic in cache overlap.
+  arithmetic in cache overlap. When neither w nor b wants a gradient (no affine, or frozen),
+  dw and db are not summed at all.
 
 Loops ask for the CPU's widest vectors (``_wide``: 512-bit with AVX-512, where LLVM would pick
 256-bit); float32 data is widened to float64 as it is loaded.
@@ -378,7 +379,7 @@ def _forward_fixed(x, y, w, b, mean, rstd, A, G, K, L, P):
 # LayerNorm, GroupNorm, InstanceNorm and RMSNorm see A = 1: group g is the contiguous segment
 # x[g·S:(g+1)·S]. Rows of single elements (L = 1: LayerNorm, RMSNorm) are taken two at a time:
 # the sums of both in one loop, which loads and stores dw and db once for the two, then dx of each
-# from the cache. Longer segments (GroupNorm, InstanceNorm) have one affine entry per L elements:
+# from the cache (one at a time when dw, db are not wanted: then there is nothing to share). Longer segments (GroupNorm, InstanceNorm) have one affine entry per L elements:
 # there the sums of group g + 1 run in the loop that writes dx of group g, so that one stream comes
 # from memory while the other is worked in cache.
 
@@ -434,22 +435,27 @@ def _dx_segment_then_dot(gs, xs, ds, m, alpha, beta, gamma, gn, xn, mn):
 
 
 @njit(parallel=True, **_jit)
-def _backward_segments(g, x, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, center):
-    """Training backward for A = 1: dx, and dw, db added into ``dw``, ``db`` (``dwp``, ``dbp``: scratch,
-    (min(G, CHUNKS), P·K)). Rows (L = 1) two at a time when they share w (P = 1); segments with the
-    sums of group g + 1 (Σg·w, Σg·w·x̂, and dw, db) in the loop that writes dx of group g."""
+def _backward_segments(g, x, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, center, need_affine):
+    """Training backward for A = 1: dx, and, when ``need_affine``, dw, db added into ``dw``, ``db``
+    (``dwp``, ``dbp``: scratch, (min(G, CHUNKS), P·K)). Rows (L = 1) two at a time when they share w
+    (P = 1) and dw, db are wanted; segments with the sums of group g + 1 (Σg·w, Σg·w·x̂, and dw, db) in
+    the loop that writes dx of group g."""
     S = K * L
     nch = min(G, CHUNKS)
-    _check_scratch(dwp, nch, P * K)
-    _check_scratch(dbp, nch, P * K)
+    if need_affine:
+        _check_scratch(dwp, nch, P * K)
+        _check_scratch(dbp, nch, P * K)
     for c in prange(nch):
         _wide()
         g0 = c * G // nch
         g1 = (c + 1) * G // nch
-        dwc = dwp[c]
-        dbc = dbp[c]
-        dwc[:] = 0.0
-        dbc[:] = 0.0
+        if need_affine:
+            dwc = dwp[c]
+            dbc = dbp[c]
+            dwc[:] = 0.0
+            dbc[:] = 0.0
+        else:
+            dwc = dbc = np.empty(0)  # not used
         if L == 1:
             # dx = rstd·(g·w − Σg·w/M − x̂·Σg·w·x̂/M) = (rstd·w)·g − β·(x − μ) − γ
             grp = g0
@@ -458,7 +464,11 @@ def _backward_segments(g, x, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, ce
                 m = mean[grp]
                 r = rstd[grp]
                 p = (grp % P) * K
-                if P == 1 and grp + 1 < g1:
+                if not need_affine:
+                    # without dw, db each row's sums are a loop of their own
+                    sgw, sgwx = _row_sums(g[o:o + K], x[o:o + K], w[p:p + K], m, r)
+                    step = 1
+                elif P == 1 and grp + 1 < g1:
                     m1 = mean[grp + 1]
                     r1 = rstd[grp + 1]
                     sgw, sgw1, sgwx, sgwx1 = _row_pair_sums(g[o:o + K], x[o:o + K], m, r, g[o + K:o + 2 * K],
@@ -486,8 +496,9 @@ def _backward_segments(g, x, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, ce
             t2 *= r
             sgw += t1 * w[p + k]
             sgwx += t2 * w[p + k]
-            dwc[p + k] += t2
-            dbc[p + k] += t1
+            if need_affine:
+                dwc[p + k] += t2
+                dbc[p + k] += t1
         for grp in range(g0, g1):
             o = grp * S
             m = mean[grp]
@@ -519,9 +530,11 @@ def _backward_segments(g, x, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, ce
                 t2 *= rn
                 sgw += t1 * w[pn + k]
                 sgwx += t2 * w[pn + k]
-                dwc[pn + k] += t2
-                dbc[pn + k] += t1
-    _add_partials(dwp, dw, dbp, db)
+                if need_affine:
+                    dwc[pn + k] += t2
+                    dbc[pn + k] += t1
+    if need_affine:
+        _add_partials(dwp, dw, dbp, db)
 
 
 # ---- by rows ------------------------------------------------------------------------------------
@@ -854,13 +867,13 @@ def backward(g, x, mean, rstd, weight, P, center=True, train=True, need_dx=True,
         _run(_backward_rows, gc, xc, mean, rstd, w, dx, dw, db, p1, p2, A, G, K, L, P, bool(center),
              bool(train), bool(need_dx), bool(need_affine))
     else:
-        segments = train and need_dx and A == 1
-        # scratch for per chunk dw, db (the backward by segment always sums them)
+        # scratch for per chunk dw, db
         dwp = dbp = _NO_SCRATCH
-        if need_affine or segments:
+        if need_affine:
             dwp, dbp = _scratch_pair(min(G, CHUNKS), P * K)
-        if segments:
-            _run(_backward_segments, gc, xc, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, bool(center))
+        if train and need_dx and A == 1:
+            _run(_backward_segments, gc, xc, mean, rstd, w, dx, dw, db, dwp, dbp, G, K, L, P, bool(center),
+                 bool(need_affine))
         else:
             _run(_backward_groups, gc, xc, mean, rstd, w, dx, dw, db, dwp, dbp, A, G, K, L, P, bool(center),
                  bool(train), bool(need_dx), bool(need_affine))
