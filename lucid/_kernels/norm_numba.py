@@ -379,9 +379,10 @@ def _forward_fixed(x, y, w, b, mean, rstd, A, G, K, L, P):
 # LayerNorm, GroupNorm, InstanceNorm and RMSNorm see A = 1: group g is the contiguous segment
 # x[g·S:(g+1)·S]. Rows of single elements (L = 1: LayerNorm, RMSNorm) are taken two at a time:
 # the sums of both in one loop, which loads and stores dw and db once for the two, then dx of each
-# from the cache (one at a time when dw, db are not wanted: then there is nothing to share). Longer segments (GroupNorm, InstanceNorm) have one affine entry per L elements:
-# there the sums of group g + 1 run in the loop that writes dx of group g, so that one stream comes
-# from memory while the other is worked in cache.
+# from the cache (one at a time when dw, db are not wanted: then there is nothing to share). Longer
+# segments (GroupNorm, InstanceNorm) have one affine entry per L elements: there the sums of group
+# g + 1 run in the loop that writes dx of group g, so that one stream comes from memory while the
+# other is worked in cache.
 
 @njit(**_jit)
 def _dx_row(gs, xs, ds, m, r, w, beta, gamma):
