@@ -280,7 +280,8 @@ def ms(times):
 
 
 # The first forward+backward of a layer in a fresh process, as a user meets it (lucid imports numba
-# inside it): prints its seconds. The ``%s`` line runs first (one variant hides SciPy there).
+# inside it): prints its seconds. The ``%s`` line runs first (variants hide SciPy there, or let numba
+# probe for SciPy's BLAS itself).
 FIRST_CALL = """
     import sys, time
     %s
@@ -294,12 +295,12 @@ FIRST_CALL = """
 """
 
 # The same first call cut into the steps that happen inside it, one after the other: numba's
-# CPU target starts before the first kernel loads (numba.np.arraymath imports scipy.linalg there,
-# to learn whether BLAS is at hand, when SciPy is installed), then each kernel loads and runs.
+# CPU target starts before the first kernel loads (with lucid's answer to its BLAS probe, as in
+# lucid._kernels.norm()), then each kernel loads and runs.
 # Here the steps run outside lucid, with Python's garbage collector on, to show what each costs
 # and how much of it is collection; lucid itself pauses the collector through these steps.
 FIRST_CALL_STEPS = """
-    import gc, importlib.util, time
+    import gc, time
     import lucid
     lucid.set_num_threads(%d)
     m, x = lucid.nn.BatchNorm2d(8), lucid.randn(4, 8, 16, 16, requires_grad=True)
@@ -320,11 +321,9 @@ FIRST_CALL_STEPS = """
     mark()
     import numba
     mark()
-    if importlib.util.find_spec("scipy") is not None:
-        import scipy.linalg
-    mark()
     from numba.core.registry import cpu_target
-    cpu_target.target_context.refresh()  # what numba does before it loads the first cached kernel
+    with lucid._kernels.blas_probe_deferred():
+        cpu_target.target_context.refresh()  # what numba does before it loads the first cached kernel
     mark()
     y = m(x)
     mark()
@@ -354,23 +353,37 @@ def startup(threads, runs=7, diagnostic_runs=5):
         steps = fresh_times(FIRST_CALL_STEPS % threads, diagnostic_runs, env)
         no_scipy = fresh_times(FIRST_CALL % ('sys.modules["scipy"] = None  # as if SciPy were not installed',
                                              threads), diagnostic_runs, env)
+        own_probe = fresh_times(FIRST_CALL % ("import contextlib, lucid._kernels; "
+                                              "lucid._kernels.blas_probe_deferred = contextlib.nullcontext",
+                                              threads), diagnostic_runs, env)
+        (scipy_import,) = fresh_times("""
+            import importlib.util, time
+            import numba
+            t0 = time.perf_counter()
+            if importlib.util.find_spec("scipy") is not None:
+                import scipy.linalg.cython_blas
+            print(time.perf_counter() - t0)
+        """, diagnostic_runs)
     compiled = " (sources compiled: bytecode writing is off)" if sys.dont_write_bytecode else ""
     print(f"import lucid (fresh process, numba not imported), {runs} runs: {ms(imp)}{compiled}")
     print(f"first BatchNorm2d forward+backward (numba imported inside), cache empty (compiles): "
           f"{cold[0][0] * 1e3:.0f} ms")
     for what, n, (t_call,) in (("cache warm (loads)", runs, warm),
                                ("cache warm, SciPy not installed (lucid's own dependencies)",
-                                diagnostic_runs, no_scipy)):
+                                diagnostic_runs, no_scipy),
+                               ("cache warm, numba probing for SciPy's BLAS itself (imports it)",
+                                diagnostic_runs, own_probe)):
         print(f"first BatchNorm2d forward+backward (numba imported inside), {what}, {n} fresh processes: "
               f"{ms(t_call)}")
     print("  the warm first call, step by step (median of each step; of which Python's garbage collector):")
     labels = ("import numba",
-              "import scipy.linalg (numba's CPU target start looks for BLAS in SciPy)",
-              "the rest of numba's CPU target start",
+              "numba's CPU target start (its BLAS probe answered by lucid)",
               "forward: load the kernel from the cache, start the threads, run",
               "backward: load the kernel from the cache, run")
-    for label, times, collecting in zip(labels, steps[:5], steps[5:]):
+    for label, times, collecting in zip(labels, steps[:4], steps[4:]):
         print(f"    {label}: {np.median(times) * 1e3:.0f} ms (gc {np.median(collecting) * 1e3:.0f} ms)")
+    print(f"  import scipy.linalg.cython_blas after numba, which numba's own probe would do: "
+          f"median {np.median(scipy_import) * 1e3:.0f} ms")
 
 
 def main():

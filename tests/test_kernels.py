@@ -340,6 +340,44 @@ def test_import_lucid_does_not_import_numba():
     assert out == ["False", "True", "False"]
 
 
+def test_scipy_blas_found_on_disk_as_import_finds_it():
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401
+        importable = True
+    except ImportError:
+        importable = False
+    assert _kernels._scipy_blas_installed() is importable
+
+
+def test_blas_probe_deferred_gives_numba_the_same_answer_without_importing_scipy():
+    # numba's own probe, in a process of its own, against the answer it gets through lucid's first
+    # call; then numba's linear algebra and np.correlate still compile and give the right values
+    probe = "import numba.np.arraymath as m; print(m._HAVE_BLAS)"
+    (own,) = run_python(probe)
+    out = run_python("""
+        import sys, numpy as np, numba, lucid
+        lucid._kernels.norm()
+        import numba.np.arraymath as m, numba.np.linalg as la
+        print("scipy.linalg" in sys.modules, m._HAVE_BLAS, m.ensure_blas is la.ensure_blas)
+        a, b = np.arange(5.0), np.arange(1.0, 6.0)
+        print(numba.njit(lambda a, b: np.correlate(a, b)[0])(a, b))
+        if lucid._kernels._scipy_blas_installed():  # numba's np.dot needs SciPy's BLAS
+            print(numba.njit(lambda a, b: np.dot(a, b))(a, b))
+    """)
+    # with SciPy, its BLAS stays unimported until code that needs it compiles; without, numba's probe ran
+    assert out[:3] == ["False", own, "True"]
+    assert out[3:] == (["40.0", "40.0"] if _kernels._scipy_blas_installed() else ["40.0"])
+    hidden = run_python("""
+        import sys
+        sys.modules["scipy"] = None  # as if SciPy were not installed
+        import lucid
+        lucid._kernels.norm()
+        import numba.np.arraymath as m
+        print(lucid._kernels._scipy_blas_installed(), m._HAVE_BLAS)
+    """)
+    assert hidden == ["False", "False"]
+
+
 def test_fallback_without_numba_warns_once():
     out = run_python("""
         import sys, warnings

@@ -6,10 +6,11 @@ norm_numba, or the NumPy reference norm_numpy when numba cannot be imported (sai
 once, with a warning). numba is imported by the first call, never by ``import lucid``,
 so that importing stays fast; each kernel compiles on its first use and is cached on
 disk (``NUMBA_CACHE_DIR`` moves the cache). With the cache warm, the first call in a
-process still takes a good part of a second, nearly all of it numba starting up: its
-import, then its CPU target, set up before the first cached kernel loads (which also
-imports ``scipy.linalg``, when SciPy is installed, to look for BLAS); loading a cached
-kernel itself takes milliseconds.
+process still takes about 0.4 s, nearly all of it numba starting up: its import, then its
+CPU target, set up before the first cached kernel loads; loading a cached kernel itself
+takes milliseconds. numba's start would also import ``scipy.linalg`` (about 130 ms) only
+to learn whether SciPy's BLAS is installed; lucid answers that question from the file
+system instead (``blas_probe_deferred``).
 
 Memory: large outputs come from ``buffers.empty``, which reuses the buffers of arrays that are gone;
 per-chunk scratch comes from a pair of arrays each thread keeps (``empty_cache()`` lets the idle
@@ -21,6 +22,8 @@ use ``n`` of them.
 """
 import contextlib
 import gc
+import importlib.machinery
+import importlib.util
 import os
 import sys
 import warnings
@@ -45,12 +48,58 @@ def gc_paused():
             gc.enable()
 
 
+def _scipy_blas_installed():
+    """Whether SciPy's BLAS bindings (``scipy.linalg.cython_blas``) are installed, found on disk
+    without importing SciPy."""
+    try:
+        spec = importlib.util.find_spec("scipy")
+    except (ImportError, ValueError):  # ValueError: sys.modules["scipy"] is None, or has no spec
+        return False
+    for folder in (spec.submodule_search_locations or ()) if spec is not None else ():
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            if os.path.isfile(os.path.join(folder, "linalg", "cython_blas" + suffix)):
+                return True
+    return False
+
+
+@contextlib.contextmanager
+def blas_probe_deferred():
+    """numba's CPU target starts by importing ``numba.np.arraymath``, which sets a flag, once, by
+    calling ``ensure_blas()``: that imports ``scipy.linalg.cython_blas`` (about 130 ms, most of
+    a warm first call's excess over 0.4 s) just to learn whether it can be imported. The flag only
+    decides how np.correlate and np.convolve compile. Here that module is imported while
+    ``ensure_blas`` answers from the file system (the same answer: BLAS is there when SciPy's BLAS
+    module is installed); the real ``ensure_blas`` is put back at once, so numba's linear algebra
+    still imports SciPy, and checks it, when code that uses it compiles. Nothing is changed if
+    arraymath is already imported, if SciPy's BLAS is not installed (numba's own probe is then
+    cheap), or if numba is laid out differently."""
+    if "numba.np.arraymath" in sys.modules or not _scipy_blas_installed():
+        yield
+        return
+    try:
+        import numba.np.linalg as linalg
+        real = linalg.ensure_blas
+    except (ImportError, AttributeError):
+        yield
+        return
+    linalg.ensure_blas = lambda: None
+    try:
+        import numba.np.arraymath as arraymath
+        if getattr(arraymath, "ensure_blas", real) is not real:
+            arraymath.ensure_blas = real
+    except ImportError:
+        pass  # left to numba's own start, which will say what is wrong
+    finally:
+        linalg.ensure_blas = real
+    yield
+
+
 def norm():
     """The normalization kernel module: norm_numba, or norm_numpy without numba."""
     global _norm
     if _norm is None:
         try:
-            with gc_paused():
+            with gc_paused(), blas_probe_deferred():
                 from . import norm_numba
         except ImportError as e:
             warnings.warn(f"numba could not be imported ({e}); lucid's normalization layers fall back to "
