@@ -26,12 +26,14 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
+import threading
 import warnings
 
 from . import buffers, norm_numpy
 
 _norm = None  # the kernel module, once chosen
 _threads = None  # what set_num_threads asked for; None: all of the pool
+_probe_lock = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -73,14 +75,18 @@ def blas_probe_deferred():
     still imports SciPy, and checks it, when code that uses it compiles. Nothing is changed if
     arraymath is already imported, if SciPy's BLAS is not installed (numba's own probe is then
     cheap), or if numba is laid out differently."""
+    with _probe_lock:  # two threads at their first kernel: one patches, and puts back, at a time
+        _import_arraymath_probe_answered()
+    yield
+
+
+def _import_arraymath_probe_answered():
     if "numba.np.arraymath" in sys.modules or not _scipy_blas_installed():
-        yield
         return
     try:
         import numba.np.linalg as linalg
         real = linalg.ensure_blas
     except (ImportError, AttributeError):
-        yield
         return
     linalg.ensure_blas = lambda: None
     try:
@@ -91,7 +97,6 @@ def blas_probe_deferred():
         pass  # left to numba's own start, which will say what is wrong
     finally:
         linalg.ensure_blas = real
-    yield
 
 
 def norm():
