@@ -349,7 +349,7 @@ def test_scipy_blas_found_on_disk_as_import_finds_it():
     assert _kernels._scipy_blas_installed() is importable
 
 
-def test_blas_probe_deferred_gives_numba_the_same_answer_without_importing_scipy():
+def test_answered_blas_probe_gives_numba_the_same_answer_without_importing_scipy():
     # numba's own probe, in a process of its own, against the answer it gets through lucid's first
     # call; then numba's linear algebra and np.correlate still compile and give the right values
     probe = "import numba.np.arraymath as m; print(m._HAVE_BLAS)"

@@ -8,9 +8,9 @@ so that importing stays fast; each kernel compiles on its first use and is cache
 disk (``NUMBA_CACHE_DIR`` moves the cache). With the cache warm, the first call in a
 process still takes about 0.4 s, nearly all of it numba starting up: its import, then its
 CPU target, set up before the first cached kernel loads; loading a cached kernel itself
-takes milliseconds. numba's start would also import ``scipy.linalg`` (about 130 ms) only
+takes milliseconds. numba's start would also import ``scipy.linalg`` (130 to 150 ms) only
 to learn whether SciPy's BLAS is installed; lucid answers that question from the file
-system instead (``blas_probe_deferred``).
+system instead (``answer_blas_probe``).
 
 Memory: large outputs come from ``buffers.empty``, which reuses the buffers of arrays that are gone;
 per-chunk scratch comes from a pair of arrays each thread keeps (``empty_cache()`` lets the idle
@@ -64,39 +64,33 @@ def _scipy_blas_installed():
     return False
 
 
-@contextlib.contextmanager
-def blas_probe_deferred():
-    """numba's CPU target starts by importing ``numba.np.arraymath``, which sets a flag, once, by
-    calling ``ensure_blas()``: that imports ``scipy.linalg.cython_blas`` (about 130 ms, most of
-    a warm first call's excess over 0.4 s) just to learn whether it can be imported. The flag only
-    decides how np.correlate and np.convolve compile. Here that module is imported while
-    ``ensure_blas`` answers from the file system (the same answer: BLAS is there when SciPy's BLAS
-    module is installed); the real ``ensure_blas`` is put back at once, so numba's linear algebra
-    still imports SciPy, and checks it, when code that uses it compiles. Nothing is changed if
-    arraymath is already imported, if SciPy's BLAS is not installed (numba's own probe is then
-    cheap), or if numba is laid out differently."""
-    with _probe_lock:  # two threads at their first kernel: one patches, and puts back, at a time
-        _import_arraymath_probe_answered()
-    yield
+def answer_blas_probe():
+    """Import ``numba.np.arraymath`` without the SciPy import in its BLAS probe.
 
-
-def _import_arraymath_probe_answered():
-    if "numba.np.arraymath" in sys.modules or not _scipy_blas_installed():
-        return
-    try:
-        import numba.np.linalg as linalg
-        real = linalg.ensure_blas
-    except (ImportError, AttributeError):
-        return
-    linalg.ensure_blas = lambda: None
-    try:
-        import numba.np.arraymath as arraymath
-        if getattr(arraymath, "ensure_blas", real) is not real:
-            arraymath.ensure_blas = real
-    except ImportError:
-        pass  # left to numba's own start, which will say what is wrong
-    finally:
-        linalg.ensure_blas = real
+    On import, arraymath sets a flag once by calling ``ensure_blas()``, which imports
+    ``scipy.linalg.cython_blas`` (130 to 150 ms) only to learn whether it can be; the flag decides
+    how np.correlate and np.convolve compile. Here ``ensure_blas`` answers from the file system
+    during that import (the same answer where SciPy's BLAS module is installed), and the real
+    one is put back at once: numba's linear algebra still imports SciPy, and checks it, when code
+    that uses it compiles. Nothing changes when arraymath is already imported, when SciPy's BLAS
+    is not installed (numba's own probe is then cheap), or when numba is laid out differently."""
+    with _probe_lock:  # one thread at a time patches ensure_blas and puts it back
+        if "numba.np.arraymath" in sys.modules or not _scipy_blas_installed():
+            return
+        try:
+            import numba.np.linalg as linalg
+            real = linalg.ensure_blas
+        except (ImportError, AttributeError):
+            return
+        linalg.ensure_blas = lambda: None
+        try:
+            import numba.np.arraymath as arraymath
+            if hasattr(arraymath, "ensure_blas"):  # its own name for the function, bound at import
+                arraymath.ensure_blas = real
+        except ImportError:
+            pass  # left to numba's own start, which will say what is wrong
+        finally:
+            linalg.ensure_blas = real
 
 
 def norm():
@@ -104,7 +98,8 @@ def norm():
     global _norm
     if _norm is None:
         try:
-            with gc_paused(), blas_probe_deferred():
+            with gc_paused():
+                answer_blas_probe()
                 from . import norm_numba
         except ImportError as e:
             warnings.warn(f"numba could not be imported ({e}); lucid's normalization layers fall back to "
