@@ -8,7 +8,7 @@ so that importing stays fast; each kernel compiles on its first use and is cache
 disk (``NUMBA_CACHE_DIR`` moves the cache). With the cache warm, the first call in a
 process still takes about 0.4 s, nearly all of it numba starting up: its import, then its
 CPU target, set up before the first cached kernel loads; loading a cached kernel itself
-takes milliseconds. numba's start would also import ``scipy.linalg`` (130 to 150 ms) only
+takes milliseconds. numba's start would also import ``scipy.linalg`` (130 to 170 ms) only
 to learn whether SciPy's BLAS is installed; lucid answers that question from the file
 system instead (``answer_blas_probe``).
 
@@ -68,7 +68,7 @@ def answer_blas_probe():
     """Import ``numba.np.arraymath`` without the SciPy import in its BLAS probe.
 
     On import, arraymath sets a flag once by calling ``ensure_blas()``, which imports
-    ``scipy.linalg.cython_blas`` (130 to 150 ms) only to learn whether it can be; the flag decides
+    ``scipy.linalg.cython_blas`` (130 to 170 ms) only to learn whether it can be; the flag decides
     how np.correlate and np.convolve compile. Here ``ensure_blas`` answers from the file system
     during that import (the same answer where SciPy's BLAS module is installed), and the real
     one is put back at once: numba's linear algebra still imports SciPy, and checks it, when code
