@@ -224,12 +224,13 @@ def test_rows_layout_statistics_exact_to_float64_rounding(rng, monkeypatch):
     assert var[2] == 0.0
 
 
-@pytest.mark.parametrize("view", [(1, 5, 4000, 1), (4, 5, 1, 1000)])
+@pytest.mark.parametrize("view", [(1, 5, 4000, 1), (4, 5, 1, 1000), (1, 130, 200, 1), (1, 130, 4, 50)])
 def test_groups_statistics_one_pass_exact_to_float64_rounding(view, rng):
     """By group, Σd and Σd² of d = x − s (s the group's first value) come from one pass. Against exact
     rational arithmetic σ² is right to float64 rounding: for a spread 1e-10 of the mean, for a few
     units in the last place, for a constant group, and when s is an outlier (Σd² is then mostly
-    (s − μ)²; the guard takes the squares around μ in a second pass)."""
+    (s − μ)²; the guard takes the squares around μ in a second pass). With more groups than chunks
+    (130 rows), groups 1 to 4 have their sums taken in the loop that normalizes the group before."""
     A, G, K, L = view
     x = 1e4 + 1e-6 * rng.standard_normal(view)
     x[0, 1, 0, 0] = 1e4 + 1e3                              # the first value of group 1 is an outlier
