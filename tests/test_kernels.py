@@ -230,7 +230,8 @@ def test_groups_statistics_one_pass_exact_to_float64_rounding(view, rng):
     rational arithmetic σ² is right to float64 rounding: for a spread 1e-10 of the mean, for a few
     units in the last place, for a constant group, and when s is an outlier (Σd² is then mostly
     (s − μ)²; the guard takes the squares around μ in a second pass). With more groups than chunks
-    (130 rows), groups 1 to 4 have their sums taken in the loop that normalizes the group before."""
+    (130), groups 1 to 4 of (1, 130, 4, 50) have their sums taken in the loop that normalizes the group
+    before."""
     A, G, K, L = view
     x = 1e4 + 1e-6 * rng.standard_normal(view)
     x[0, 1, 0, 0] = 1e4 + 1e3                              # the first value of group 1 is an outlier
