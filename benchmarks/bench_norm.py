@@ -14,10 +14,13 @@ library alone; the table "each library alone" times the same forward+backward st
 each library in a fresh process of its own, with the page faults per step.
 
     python benchmarks/bench_norm.py [--threads 2] [--repeats 15] [--only LayerNorm GroupNorm] [--kernels]
-                                    [--no-alone] [--no-startup | --startup-only | --floors]
+                                    [--no-alone] [--no-startup | --startup-only | --floors | --small]
 
 ``--kernels`` times lucid's kernels alone (no module, no autograd) against the same PyTorch
 modules: the floor the layers sit on.
+
+``--small`` prints the first table only, for inputs 16 times smaller (1 MB to 2 MB): there the data
+stays in the caches and the Python around each call weighs more.
 
 ``--floors`` times what memory alone allows: plain compiled loops that read and write arrays of
 the input's size as often as a forward+backward must (each pass over memory of an exact
@@ -43,18 +46,24 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def cases():
-    """(label, input shape, lucid module, torch module, kernel view (A, G, K, L), P, center)."""
+def cases(small=False):
+    """(label, input shape, lucid module, torch module, kernel view (A, G, K, L), P, center).
+
+    ``small``: inputs 16 times smaller (1 MB to 2 MB of float32), where the Python around each kernel
+    weighs more."""
     L, T = lucid.nn, torch.nn
+    n, hw, rows = (8, 28, 256) if small else (32, 56, 4096)  # batch, height = width, rows
+    inst = 32 if small else 128                               # InstanceNorm2d's height = width
     return [
-        ("BatchNorm2d", (32, 64, 56, 56), L.BatchNorm2d(64), T.BatchNorm2d(64), (32, 64, 1, 3136), 64, True),
-        ("BatchNorm1d", (4096, 1024), L.BatchNorm1d(1024), T.BatchNorm1d(1024), (4096, 1024, 1, 1), 1024, True),
+        ("BatchNorm2d", (n, 64, hw, hw), L.BatchNorm2d(64), T.BatchNorm2d(64), (n, 64, 1, hw * hw), 64, True),
+        ("BatchNorm1d", (rows, 1024), L.BatchNorm1d(1024), T.BatchNorm1d(1024), (rows, 1024, 1, 1), 1024, True),
         # lucid's InstanceNorm keeps running statistics by default; PyTorch is given the same settings
-        ("InstanceNorm2d", (8, 64, 128, 128), L.InstanceNorm2d(64),
-         T.InstanceNorm2d(64, affine=True, track_running_stats=True), (1, 512, 1, 16384), 64, True),
-        ("LayerNorm", (4096, 1024), L.LayerNorm(1024), T.LayerNorm(1024), (1, 4096, 1024, 1), 1, True),
-        ("GroupNorm", (32, 64, 56, 56), L.GroupNorm(32, 64), T.GroupNorm(32, 64), (1, 1024, 2, 3136), 32, True),
-        ("RMSNorm", (4096, 1024), L.RMSNorm(1024, eps=1e-6), T.RMSNorm(1024, eps=1e-6), (1, 4096, 1024, 1), 1, False),
+        ("InstanceNorm2d", (8, 64, inst, inst), L.InstanceNorm2d(64),
+         T.InstanceNorm2d(64, affine=True, track_running_stats=True), (1, 512, 1, inst * inst), 64, True),
+        ("LayerNorm", (rows, 1024), L.LayerNorm(1024), T.LayerNorm(1024), (1, rows, 1024, 1), 1, True),
+        ("GroupNorm", (n, 64, hw, hw), L.GroupNorm(32, 64), T.GroupNorm(32, 64), (1, n * 32, 2, hw * hw), 32, True),
+        ("RMSNorm", (rows, 1024), L.RMSNorm(1024, eps=1e-6), T.RMSNorm(1024, eps=1e-6), (1, rows, 1024, 1), 1,
+         False),
     ]
 
 
@@ -394,6 +403,7 @@ def main():
     p.add_argument("--repeats", type=int, default=15)
     p.add_argument("--only", nargs="*", help="layer names to run (default: all)")
     p.add_argument("--kernels", action="store_true", help="time lucid's kernels alone, without module or autograd")
+    p.add_argument("--small", action="store_true", help="inputs 16 times smaller (the table only)")
     p.add_argument("--floors", action="store_true", help="only the memory floors, against kernels and layers")
     p.add_argument("--no-alone", action="store_true", help="skip the timings of each library alone")
     p.add_argument("--no-startup", action="store_true", help="skip the import and first-call timings")
@@ -411,12 +421,12 @@ def main():
 
     print(f"lucid {lucid.__version__} ({_kernels.norm().__name__}), torch {torch.__version__}, "
           f"{args.threads} threads, float32, min of {args.repeats}"
-          + (", lucid kernels alone" if args.kernels else ""))
+          + (", lucid kernels alone" if args.kernels else "") + (", inputs 16 times smaller" if args.small else ""))
     head = ("| layer | shape | forward ms torch / lucid | ratio | fwd+bwd ms torch / lucid | ratio "
             "| eval fwd ms torch / lucid | ratio |")
     print(head)
     print("|" + "---|" * 8)
-    for label, shape, lm, tm, view, P, center in cases():
+    for label, shape, lm, tm, view, P, center in cases(args.small):
         if args.only and label not in args.only:
             continue
         xa = rng.standard_normal(shape, dtype=np.float32)
@@ -434,10 +444,10 @@ def main():
         print(f"| {label} | {shape} | " + " | ".join(cells) + " |", flush=True)
     print("eval fwd: module in eval mode under no_grad; LayerNorm, GroupNorm and RMSNorm keep no running "
           "statistics, so theirs is the training forward without the graph")
-    if not args.no_alone and not args.kernels:
+    if not args.no_alone and not args.kernels and not args.small:
         print()
         alone([c[0] for c in cases() if not args.only or c[0] in args.only], args.threads, args.repeats)
-    if not args.no_startup:
+    if not args.no_startup and not args.small:
         print()
         startup(args.threads)
 
