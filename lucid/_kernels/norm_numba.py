@@ -5,8 +5,8 @@ Same three calls, same arguments, same results (to rounding) as the NumPy refere
 with one statistic per ``g``. What changes is how memory is walked:
 
 * **by group** (BatchNorm on long rows, e.g. ``(N, C, H, W)``; the forward of LayerNorm and RMSNorm;
-  the backwards the kernel by segment below does not take): a parallel loop over groups. Group ``g`` is ``A`` contiguous
-  segments of ``K·L`` elements, small enough to stay in cache while it is worked on, so the
+  the backwards the kernel by segment below does not take): a parallel loop over groups. Group ``g``
+  is ``A`` contiguous segments of ``K·L`` elements, small enough to stay in cache while it is worked on, so the
   statistics and the normalization read it from memory once. The statistics take one pass, as
   sums of x − s and (x − s)² for s the group's first value; when s is far from μ (more than
   √GUARD·σ) the squares are taken again around μ (see ``_forward_groups``).
@@ -27,8 +27,8 @@ with one statistic per ``g``. What changes is how memory is walked:
   and RMSNorm, the same loop measured 5% slower to 8% faster from run to run, so rows stay by
   group). The training backward sums rows of single elements (LayerNorm, RMSNorm) two at a time
   (dw and db are loaded and stored once for both), and on longer segments the sums of the next
-  group share the loop that writes dx of this one. When neither w nor b wants a gradient (no affine, or frozen), dw and db are not
-  summed at all.
+  group share the loop that writes dx of this one. When neither w nor b wants a gradient (no affine,
+  or frozen), dw and db are not summed at all.
 
 Loops ask for the CPU's widest vectors (``_wide``: 512-bit with AVX-512, where LLVM would pick
 256-bit); float32 data is widened to float64 as it is loaded.
