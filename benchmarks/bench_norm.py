@@ -40,7 +40,7 @@ import numpy as np
 import torch
 
 import lucid
-from lucid import _kernels
+from lucid import backends
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -131,7 +131,7 @@ def lucid_fns(m, xa, ga):
 
 
 def kernel_fns(view, P, center, running, xa, ga):
-    k = _kernels.norm()
+    k = backends.kernels("norm")
     x, g = xa.reshape(view), ga.reshape(view)
     n = P * view[2]
     w, b = np.ones(n, np.float32), np.zeros(n, np.float32)
@@ -307,7 +307,7 @@ FIRST_CALL = """
 
 # The same first call cut into the steps that happen inside it, one after the other: numba's
 # CPU target starts before the first kernel loads (with lucid's answer to its BLAS probe, as in
-# lucid._kernels.norm()), then each kernel loads and runs.
+# lucid.backends.kernels("norm")), then each kernel loads and runs.
 # Here the steps run outside lucid, with Python's garbage collector on, to show what each costs
 # and how much of it is collection; lucid itself pauses the collector through these steps.
 FIRST_CALL_STEPS = """
@@ -333,7 +333,7 @@ FIRST_CALL_STEPS = """
     import numba
     mark()
     from numba.core.registry import cpu_target
-    lucid._kernels.answer_blas_probe()  # as lucid._kernels.norm() does
+    lucid.backends.startup.answer_blas_probe()  # as lucid.backends.kernels() does
     cpu_target.target_context.refresh()  # what numba does before it loads the first cached kernel
     mark()
     y = m(x)
@@ -364,8 +364,8 @@ def startup(threads, runs=7, diagnostic_runs=5):
         steps = fresh_times(FIRST_CALL_STEPS % threads, diagnostic_runs, env)
         no_scipy = fresh_times(FIRST_CALL % ('sys.modules["scipy"] = None  # as if SciPy were not installed',
                                              threads), diagnostic_runs, env)
-        own_probe = fresh_times(FIRST_CALL % ("import lucid._kernels; "
-                                              "lucid._kernels.answer_blas_probe = lambda: None",
+        own_probe = fresh_times(FIRST_CALL % ("import lucid.backends.startup; "
+                                              "lucid.backends.startup.answer_blas_probe = lambda: None",
                                               threads), diagnostic_runs, env)
         (scipy_import,) = fresh_times("""
             import importlib.util, time
@@ -419,7 +419,7 @@ def main():
         return
     rng = np.random.default_rng(0)
 
-    print(f"lucid {lucid.__version__} ({_kernels.norm().__name__}), torch {torch.__version__}, "
+    print(f"lucid {lucid.__version__} ({backends.kernels("norm").__name__}), torch {torch.__version__}, "
           f"{args.threads} threads, float32, min of {args.repeats}"
           + (", lucid kernels alone" if args.kernels else "") + (", inputs 16 times smaller" if args.small else ""))
     head = ("| layer | shape | forward ms torch / lucid | ratio | fwd+bwd ms torch / lucid | ratio "

@@ -5,7 +5,7 @@ Before each call 64 MB are streamed through the caches and the process sleeps 3 
 thread goes to sleep, as between the benchmark's runs). Printed: min, first quartile and median in µs of
 
 * ``dispatch``: the compiled eval loop called directly (numba's dispatch, waking the second thread);
-* ``kernel API``: ``lucid._kernels.norm().forward_eval`` (plain arrays, float64 statistics given);
+* ``kernel API``: ``lucid.backends.kernels("norm").forward_eval`` (plain arrays, float64 statistics given);
 * ``Function``: the autograd ``Function`` with the statistics given;
 * ``functional``: ``F.batch_norm`` (input checks, running statistics as float64);
 * ``module``: ``BatchNorm1d`` in eval mode;
@@ -25,7 +25,7 @@ import torch
 
 import lucid
 import lucid.nn.functional as F
-from lucid import _kernels
+from lucid import backends
 from lucid.nn.functional.normalization import _Normalize
 
 
@@ -36,7 +36,7 @@ def main():
     args = p.parse_args()
     lucid.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
-    k = _kernels.norm()
+    k = backends.kernels("norm")
     N, C = 4, 1024
     xa = np.random.default_rng(0).standard_normal((N, C), dtype=np.float32)
     view = (N, C, 1, 1)

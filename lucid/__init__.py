@@ -23,4 +23,5 @@ def is_tensor(obj):
 __version__ = "0.1.0"
 from . import nn, optim, data  # noqa: E402
 from .serialization import *  # noqa: E402,F401,F403  save, load
-from ._kernels import empty_cache, get_num_threads, set_num_threads  # noqa: E402
+from . import backends  # noqa: E402
+from .backends import empty_cache, get_num_threads, set_num_threads  # noqa: E402

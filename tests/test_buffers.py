@@ -1,4 +1,4 @@
-"""The kernels' reusable large arrays (lucid/_kernels/buffers.py): a buffer is never handed out while
+"""The kernels' reusable large arrays (lucid/backends/memory.py): a buffer is never handed out while
 an array or a view still uses it, comes back once they are gone, and the idle store keeps its limit."""
 import gc
 import threading
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import lucid
-from lucid._kernels import buffers
+from lucid.backends import memory as buffers
 
 BIG = (256, 1024)  # float32: 1 MB, above MIN_BYTES
 

@@ -1,6 +1,6 @@
 """The compiled norm kernels against the NumPy reference, the fallback without numba, threads, start-up.
 
-Every kernel call is compared with lucid/_kernels/norm_numpy.py on the same input. The
+Every kernel call is compared with lucid/_kernels/norm/reference.py on the same input. The
 shapes are small and few dtypes are used: each (kernel, dtype) pair compiles once and is
 then loaded from numba's disk cache.
 """
@@ -16,11 +16,12 @@ import pytest
 
 import lucid
 import lucid.nn.functional as F
-from lucid import _kernels
-from lucid._kernels import norm_numpy as ref
+from lucid import backends
+from lucid.backends import startup
+from lucid._kernels.norm import reference as ref
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-nb = _kernels.norm()
+nb = backends.kernels("norm")
 if nb is ref:  # numba missing here: the fallback is tested below, the compiled kernels cannot be
     pytest.skip("numba is not importable in this environment", allow_module_level=True)
 
@@ -279,7 +280,7 @@ def test_layers_same_with_compiled_and_reference_kernels(name, rng, monkeypatch)
         return [y.data, x.grad] + [t.grad for t in (w, b) if t.grad is not None]
 
     compiled = run()
-    monkeypatch.setattr(_kernels, "_norm", ref)
+    monkeypatch.setattr(backends, "_active", "numpy")
     reference = run()
     assert len(compiled) == len(reference)
     for a, e in zip(compiled, reference):
@@ -298,18 +299,17 @@ def run_python(code, **env):
 
 
 def test_set_num_threads_validates(monkeypatch):
-    monkeypatch.setattr(_kernels, "_threads", _kernels._threads)  # put back afterwards
-    monkeypatch.setattr(nb, "threads", nb.threads)
-    top = _kernels._pool_size()
+    monkeypatch.setattr(backends, "_threads", backends._threads)  # put back afterwards
+    top = backends._pool_size()
     for bad in (0, -1, top + 1):
         with pytest.raises(ValueError, match=rf"between 1 and {top} \(got {bad}\)"):
             lucid.set_num_threads(bad)
     for bad in (1.5, "2", True):
         with pytest.raises(TypeError, match="expected an int"):
             lucid.set_num_threads(bad)
-    assert lucid.get_num_threads() == (top if _kernels._threads is None else _kernels._threads)
+    assert lucid.get_num_threads() == (top if backends._threads is None else backends._threads)
     lucid.set_num_threads(1)
-    assert lucid.get_num_threads() == 1 and nb.threads == 1
+    assert lucid.get_num_threads() == 1 and backends.requested_threads() == 1
 
 
 def test_threads_honour_numba_num_threads_and_do_not_change_results():
@@ -320,7 +320,7 @@ def test_threads_honour_numba_num_threads_and_do_not_change_results():
             lucid.set_num_threads(4)
         except ValueError:
             print("refused")
-        k = lucid._kernels.norm()
+        k = lucid.backends.kernels("norm")
         x = np.random.default_rng(0).standard_normal((1, 300, 70, 1)).astype(np.float32)
         runs = []
         for n in (1, 3):
@@ -348,7 +348,7 @@ def test_scipy_blas_found_on_disk_as_import_finds_it():
         importable = True
     except ImportError:
         importable = False
-    assert _kernels._scipy_blas_installed() is importable
+    assert startup._scipy_blas_installed() is importable
 
 
 def test_answered_blas_probe_gives_numba_the_same_answer_without_importing_scipy():
@@ -358,24 +358,24 @@ def test_answered_blas_probe_gives_numba_the_same_answer_without_importing_scipy
     (own,) = run_python(probe)
     out = run_python("""
         import sys, numpy as np, numba, lucid
-        lucid._kernels.norm()
+        lucid.backends.kernels("norm")
         import numba.np.arraymath as m, numba.np.linalg as la
         print("scipy.linalg" in sys.modules, m._HAVE_BLAS, m.ensure_blas is la.ensure_blas)
         a, b = np.arange(5.0), np.arange(1.0, 6.0)
         print(numba.njit(lambda a, b: np.correlate(a, b)[0])(a, b))
-        if lucid._kernels._scipy_blas_installed():  # numba's np.dot needs SciPy's BLAS
+        if lucid.backends.startup._scipy_blas_installed():  # numba's np.dot needs SciPy's BLAS
             print(numba.njit(lambda a, b: np.dot(a, b))(a, b))
     """)
     # with SciPy, its BLAS stays unimported until code that needs it compiles; without, numba's probe ran
     assert out[:3] == ["False", own, "True"]
-    assert out[3:] == (["40.0", "40.0"] if _kernels._scipy_blas_installed() else ["40.0"])
+    assert out[3:] == (["40.0", "40.0"] if startup._scipy_blas_installed() else ["40.0"])
     hidden = run_python("""
         import sys
         sys.modules["scipy"] = None  # as if SciPy were not installed
         import lucid
-        lucid._kernels.norm()
+        lucid.backends.kernels("norm")
         import numba.np.arraymath as m
-        print(lucid._kernels._scipy_blas_installed(), m._HAVE_BLAS)
+        print(lucid.backends.startup._scipy_blas_installed(), m._HAVE_BLAS)
     """)
     assert hidden == ["False", "False"]
 
@@ -387,7 +387,7 @@ def test_fallback_without_numba_warns_once():
         import numpy as np, lucid
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            first, second = lucid._kernels.norm(), lucid._kernels.norm()
+            first, second = lucid.backends.kernels("norm"), lucid.backends.kernels("norm")
             m = lucid.nn.BatchNorm2d(3)
             x = lucid.randn(4, 3, 5, 5, requires_grad=True)
             m(x).backward(lucid.randn(4, 3, 5, 5))
@@ -395,4 +395,4 @@ def test_fallback_without_numba_warns_once():
         lucid.set_num_threads(1)
         print(lucid.get_num_threads(), x.grad.shape == (4, 3, 5, 5))
     """)
-    assert out == ["lucid._kernels.norm_numpy", "True", "1", "True", "1", "True"]
+    assert out == ["lucid._kernels.norm.reference", "True", "1", "True", "1", "True"]

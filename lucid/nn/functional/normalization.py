@@ -35,7 +35,7 @@ x̂), sums Σ over the M elements of one group:
 Statistics are accumulated in float64 with the variance taken around the mean
 (never E[x²] − E[x]², which loses every digit when the mean is large), and the
 output keeps the input's dtype whatever the parameters' dtype. The loops
-themselves live in ``lucid._kernels`` (NumPy reference, or compiled), which
+themselves live in ``lucid._kernels.norm`` (NumPy reference, or compiled; ``lucid.backends`` chooses), which
 see only arrays; this file decides views, checks input and keeps the running
 statistics.
 """
@@ -44,7 +44,7 @@ import numbers
 
 import numpy as np
 
-from ... import _kernels
+from ... import backends
 from ..._tensor import Tensor
 from ...autograd.function import Function
 
@@ -68,7 +68,7 @@ class _Normalize(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, *, view, P, eps, center=True, stats=None, running=None):
-        kernels = _kernels.norm()
+        kernels = backends.kernels("norm")
         xv = np.ascontiguousarray(x.reshape(view))
         w = None if weight is None else np.ascontiguousarray(weight.reshape(-1))
         b = None if bias is None else np.ascontiguousarray(bias.reshape(-1))
@@ -98,7 +98,7 @@ class _Normalize(Function):
             dx, dw, db = np.zeros(xv.shape, dtype=xv.dtype), np.zeros(n), np.zeros(n)
         else:
             g = np.ascontiguousarray(np.reshape(g, xv.shape))
-            dx, dw, db = _kernels.norm().backward(g, xv, mean, rstd, w, ctx.P, ctx.center, ctx.train,
+            dx, dw, db = backends.kernels("norm").backward(g, xv, mean, rstd, w, ctx.P, ctx.center, ctx.train,
                                                   need_dx, need_w or need_b)
         # γ and β get their gradient in their own dtype and shape (LayerNorm's may be N-D)
         return (dx.reshape(ctx.shape) if need_dx else None,

@@ -1,4 +1,4 @@
-"""The normalization kernels compiled with numba: the contract of norm_numpy.py, fused and parallel.
+"""The normalization kernels compiled with numba: the contract of reference.py, fused and parallel.
 
 Same three calls, same arguments, same results (to rounding) as the NumPy reference:
 ``forward_train``, ``forward_eval``, ``backward`` on a contiguous 4-D view ``(A, G, K, L)``
@@ -54,7 +54,10 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from . import buffers, gc_paused, norm_numpy
+from ... import backends
+from ...backends import memory as buffers
+from ...backends.startup import gc_paused
+from . import reference as norm_numpy
 
 CHUNKS = 64            # most work items a parallel loop is cut into
 SHORT = 64             # a group of segments shorter than this is walked by rows
@@ -64,7 +67,6 @@ GUARD = 64             # one-pass statistics are kept while (μ − s)² ≤ GUA
 
 _jit = dict(cache=True, fastmath={'reassoc', 'contract'})
 
-threads = None  # lucid.set_num_threads(n) puts n here; None leaves numba's own setting
 _here = threading.local()  # per thread: its scratch arrays, and the thread count it last gave numba
 
 
@@ -72,6 +74,7 @@ def _use_threads():
     # numba's thread count belongs to the calling thread: set it on each thread, and again whenever
     # lucid's setting changes (not at every call: that cost microseconds each time). Code that calls
     # numba.set_num_threads itself on a thread changes the count lucid's kernels use there too.
+    threads = backends.requested_threads()
     if threads is not None and getattr(_here, "threads", None) != threads:
         numba.set_num_threads(threads)
         _here.threads = threads

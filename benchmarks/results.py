@@ -1,0 +1,49 @@
+"""Write one benchmark's tables into benchmarks/RESULTS.md, in a section of its own.
+
+Each script calls ``write_section(name, markdown)``; the section is headed with the commit
+and the machine it ran on, and replaces the previous section of that name (other scripts'
+sections are kept).
+"""
+import os
+import platform
+import re
+import subprocess
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PATH = os.path.join(HERE, "RESULTS.md")
+HEADER = ("# Benchmark results\n\nWritten by the scripts in `benchmarks/`; each section says the commit and the "
+          "machine it ran on. Ratios are PyTorch's time over lucid's: above 1, lucid is faster.\n")
+
+
+def _commit():
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE,
+                               capture_output=True, text=True).stdout.strip()
+        return out.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
+    except OSError:
+        return "unknown"
+
+
+def machine():
+    """One line on the machine: CPU model and the cores this process may use."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{model}, {cores} cores, Python {platform.python_version()}"
+
+
+def write_section(name, markdown):
+    """Put ``markdown`` under ``## name`` in RESULTS.md, with the commit and machine."""
+    text = open(PATH).read() if os.path.exists(PATH) else HEADER
+    body = f"## {name}\n\nCommit `{_commit()}`; {machine()}.\n\n{markdown.strip()}\n"
+    begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
+    block = f"{begin}\n{body}{end}\n"
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end) + r"\n?", re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block
+    with open(PATH, "w") as f:
+        f.write(text)
