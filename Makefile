@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: test demo docs bench clean
+.PHONY: test test-core demo docs bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# the suite without doctests and the docs site (no Sphinx needed)
+test-core: $(STAMP)
+	$(BIN)/python -m pytest -m "not docs"
 
 # one BLAS thread: the demo's matrices are small, and more threads only fight over the cores
 demo: $(STAMP)
