@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: test test-core demo docs bench clean
+.PHONY: test test-core demo demo-dist docs bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -25,12 +25,17 @@ test-core: $(STAMP)
 demo: $(STAMP)
 	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(BIN)/python -m lucid.demo
 
+# two processes, one thread each: the demo's ConvNet trained data parallel (lucid/demo_dist.py)
+demo-dist: $(STAMP)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(BIN)/mpiexec -n 2 $(BIN)/python -m lucid.demo --distributed
+
 docs: $(STAMP)
 	$(BIN)/python -m sphinx -W -b html docs docs/_build/html
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_autograd.py
 	$(BIN)/python benchmarks/bench_norm.py
+	$(BIN)/python benchmarks/bench_distributed.py
 
 clean:
 	rm -rf $(VENV) docs/_build build *.egg-info .pytest_cache

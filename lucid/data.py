@@ -17,7 +17,7 @@ from . import random as _random
 from ._tensor import Tensor
 from .ops import stack
 
-__all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate"]
+__all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate", "DistributedSampler"]
 
 
 class Dataset:
@@ -126,3 +126,57 @@ class DataLoader:
         if self.batch_size is None:
             return n
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+
+class DistributedSampler:
+    """``DistributedSampler(dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False)``.
+
+    The indices of ``dataset`` that rank ``rank`` of ``num_replicas`` visits in one epoch,
+    partitioned as PyTorch does: the (shuffled) indices are padded by repeating the first ones
+    (or, with ``drop_last``, cut) to ``num_samples·num_replicas``, and rank r takes every
+    ``num_replicas``-th one from position r. Every rank has ``num_samples`` indices. The shuffle
+    is ``numpy.random.default_rng(seed + epoch).permutation`` (the same on every rank; not
+    PyTorch's generator, so not PyTorch's order). Call ``set_epoch(e)`` before each epoch to
+    get a new order. ``num_replicas`` and ``rank`` default to the process group's.
+
+    Iterate it for the indices, e.g. ``x[np.fromiter(sampler, int)]``.
+    """
+
+    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None, shuffle: bool = True,
+                 seed: int = 0, drop_last: bool = False):
+        if num_replicas is None or rank is None:
+            from . import distributed as dist
+
+            if not dist.is_initialized():
+                raise RuntimeError("DistributedSampler: give num_replicas and rank, or call "
+                                   "lucid.distributed.init_process_group() first")
+            num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+            rank = dist.get_rank() if rank is None else rank
+        if isinstance(num_replicas, bool) or not isinstance(num_replicas, numbers.Integral) or num_replicas < 1:
+            raise ValueError(f"DistributedSampler: num_replicas must be a positive integer (got {num_replicas!r})")
+        if isinstance(rank, bool) or not isinstance(rank, numbers.Integral) or not 0 <= rank < num_replicas:
+            raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
+        self.dataset, self.num_replicas, self.rank = dataset, int(num_replicas), int(rank)
+        self.shuffle, self.seed, self.drop_last, self.epoch = bool(shuffle), int(seed), bool(drop_last), 0
+        n = len(dataset)
+        if self.drop_last and n % self.num_replicas:
+            self.num_samples = math.ceil((n - self.num_replicas) / self.num_replicas)
+        else:
+            self.num_samples = math.ceil(n / self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = np.random.default_rng(self.seed + self.epoch).permutation(n) if self.shuffle else np.arange(n)
+        if self.drop_last:
+            order = order[:self.total_size]
+        elif self.total_size > n:  # pad with the first indices, repeated as often as needed
+            order = np.concatenate([order, np.resize(order, self.total_size - n)])
+        return iter(order[self.rank:self.total_size:self.num_replicas].tolist())
+
+    def __len__(self):
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch whose order the next iteration uses (shuffle seed: ``seed + epoch``)."""
+        self.epoch = int(epoch)

@@ -182,6 +182,9 @@ def parse_args(argv=None):
                    help="seed of the split, the image shifts, the initial weights and the shuffling (default: 0)")
     p.add_argument("--threads", type=int, default=None,
                    help="threads for lucid's compiled kernels (default: lucid's own, NUMBA_NUM_THREADS if set)")
+    p.add_argument("--distributed", action="store_true",
+                   help="train BatchNorm2d and SyncBatchNorm data parallel; launch with "
+                        "`mpiexec -n 2 python -m lucid.demo --distributed` (see lucid/demo_dist.py)")
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)  # first N samples only (tests)
     args = p.parse_args(argv)
     names = {n.lower(): n for n in NORMS}
@@ -204,6 +207,10 @@ def main(argv=None):
             lucid.set_num_threads(args.threads)
         else:
             print("--threads ignored: this lucid has no set_num_threads (no compiled kernels)", file=sys.stderr)
+    if args.distributed:
+        from .demo_dist import main_distributed
+
+        return main_distributed(args)
     start = time.perf_counter()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

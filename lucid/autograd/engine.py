@@ -11,6 +11,17 @@ import numpy as np
 
 from .function import _RELEASED
 
+_queued = []  # callbacks to run once the backward pass in progress has finished
+
+
+def queue_callback(fn):
+    """Run ``fn()`` once, after the backward pass in progress has delivered every gradient.
+
+    An op's backward calls it (DistributedDataParallel averages the gradients this way).
+    A pass that raises, or one that only captures gradients (``autograd.grad``), drops the queue.
+    """
+    _queued.append(fn)
+
 
 def _sum_to_shape(grad, shape):
     """Sum a broadcast gradient back to ``shape`` (the inverse of broadcasting ``shape`` to ``grad.shape``)."""
@@ -51,6 +62,22 @@ def _toposort(roots):
 
 
 def run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
+    """Propagate ``grad_outputs`` (arrays) from ``outputs`` (Tensors) to the leaves, then run the
+    queued callbacks (``queue_callback``). See ``_run_backward``."""
+    try:
+        result = _run_backward(outputs, grad_outputs, retain_graph, capture)
+    except BaseException:
+        _queued.clear()
+        raise
+    callbacks = list(_queued)
+    _queued.clear()
+    if capture is None:
+        for fn in callbacks:
+            fn()
+    return result
+
+
+def _run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
     """Propagate ``grad_outputs`` (arrays) from ``outputs`` (Tensors) to the leaves.
 
     Leaves (and tensors that ``retain_grad()``) accumulate into ``.grad``. With

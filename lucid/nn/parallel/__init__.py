@@ -1,0 +1,4 @@
+"""Data parallel training: ``DistributedDataParallel``."""
+from .distributed import DistributedDataParallel
+
+__all__ = ["DistributedDataParallel"]
