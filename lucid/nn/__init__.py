@@ -9,4 +9,4 @@ from .modules.conv import *  # noqa: F401,F403
 from .modules.pooling import *  # noqa: F401,F403
 from .modules.loss import *  # noqa: F401,F403
 from .modules.normalization import *  # noqa: F401,F403
-from . import functional, init  # noqa: F401
+from . import functional, init, utils  # noqa: F401
