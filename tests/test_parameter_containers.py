@@ -83,4 +83,4 @@ def test_parameter_dict_behaves_as_a_dict():
     pd.clear()
     assert len(pd) == 0 and list(pd.parameters()) == []
     assert repr(nn.ParameterDict({"w": nn.Parameter(np.ones((2, 3)))})) == (
-        "ParameterDict(\n    (w): Parameter containing: [lucid.float64 of size 2x3]\n)")
+        "ParameterDict(  (w): Parameter containing: [lucid.float64 of size 2x3])")  # one line, as in PyTorch
