@@ -448,7 +448,7 @@ class Module:
         """
         out = OrderedDict() if destination is None else destination
         for key, _, _, t in self._state_entries(prefix):
-            out[key] = t if keep_vars else Tensor._from_array(t.data)
+            out[key] = t if keep_vars else t.detach()
         return out
 
     def load_state_dict(self, state_dict, strict=True):
@@ -495,6 +495,7 @@ class Module:
                 np.copyto(t.data, arr, casting="unsafe")
             else:
                 t.data = arr.astype(t.dtype, copy=True)
+            t._bump()
         return _IncompatibleKeys(missing, unexpected)
 
     # ---- printing -------------------------------------------------------------------

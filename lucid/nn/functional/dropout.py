@@ -10,6 +10,8 @@ __all__ = ["dropout"]
 class Dropout(Function):
     """y = x·m/(1 − p), m ~ Bernoulli(1 − p) elementwise;  dx = g·m/(1 − p) (the same mask)."""
 
+    saves = ()
+
     @staticmethod
     def forward(ctx, x, p):
         keep = _random.generator().random(x.shape) >= p
