@@ -90,7 +90,7 @@ class MSELoss(Function):
 class L1Loss(Function):
     """ℓ = |x − t|;  dx = g·sign(x − t),  dt = −dx."""
 
-    saves = (0, 1)
+    saves = ()  # backward reads sign(x − t), kept apart
 
     @staticmethod
     def forward(ctx, x, t, reduction):
