@@ -108,6 +108,17 @@ class _NormBase(Module):
             raise ValueError(f"expected input's size at dim={dim} to match num_features ({self.num_features}), "
                              f"but got: {input.shape[dim]}.")
 
+    _version = 2  # version 2 added num_batches_tracked
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        """A checkpoint older than num_batches_tracked keeps this module's count (0 when fresh), as PyTorch."""
+        key = prefix + "num_batches_tracked"
+        if local_metadata.get("version", 1) < 2 and self.track_running_stats and key not in state_dict:
+            state_dict[key] = self.num_batches_tracked.detach()
+        return super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                             unexpected_keys, error_msgs)
+
     def _momentum_factor(self):
         """The weight of this training batch in the running statistics (None: no update happens)."""
         if not (self.training and self.track_running_stats):
