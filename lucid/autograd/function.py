@@ -117,9 +117,13 @@ def _record_versions(ctx, saves, args, out):
 
 
 class Function:
-    """Base class of every differentiable op. Subclasses define ``forward`` and ``backward``."""
+    """Base class of every differentiable op. Subclasses define ``forward`` and ``backward``.
 
-    saves = None  # positions of the arguments (and "output") whose values backward reads; see the module doc
+    ``saves``: the positions of the arguments (and ``"output"``) whose values ``backward``
+    reads; their versions are checked before it runs. None: found from ``save_for_backward``.
+    """
+
+    saves = None
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
