@@ -56,7 +56,7 @@ class Context:
         self.out_meta = None  # ((shape, dtype), ...) of the outputs of a recorded multi-output op
         self._saved = ()
         self._released = False
-        self._versions = ()  # (counter, version at forward, which, shape, dtype) per tensor backward reads
+        self._versions = ()  # (counter, version at forward, position, shape, dtype) per tensor backward reads
 
     def save_for_backward(self, *arrays):
         self._saved = arrays
@@ -69,8 +69,9 @@ class Context:
 
     def check_versions(self):
         """Raise PyTorch's RuntimeError if a tensor this node's backward reads was written in place since."""
-        for counter, then, which, shape, dtype in self._versions:
+        for counter, then, i, shape, dtype in self._versions:
             if counter.value != then:
+                which = "output 0" if i == "output" else f"input {i}"
                 raise RuntimeError(_MODIFIED.format(dtype=dtype, shape=list(shape), which=which, op=repr(self)[1:-1],
                                                     now=counter.value, then=then))
 
@@ -102,18 +103,19 @@ def _share_version(t, args):
 
 def _record_versions(ctx, saves, args, out):
     """The versions, now, of what backward will read: ``saves`` names arguments by position, or "output"."""
+    Tensor = _tensor.Tensor
     if saves is None:  # a Function that does not say: the tensors whose memory an array it saved shares
-        saved = [id(_root(s)) for s in ctx._saved if isinstance(s, np.ndarray)]
-        saves = [i for i, a in enumerate(args) if isinstance(a, _tensor.Tensor) and id(_root(a.data)) in saved]
+        saved = {id(_root(s)) for s in ctx._saved if type(s) is np.ndarray}
+        saves = [i for i, a in enumerate(args) if isinstance(a, Tensor) and id(_root(a.data)) in saved]
         if id(_root(out.data)) in saved:
             saves.append("output")
     versions = []
     for i in saves:
         t = out if i == "output" else args[i]
-        if isinstance(t, _tensor.Tensor):
-            which = "output 0" if i == "output" else f"input {i}"
-            versions.append((t._vc, t._vc.value, which, t.data.shape, t.data.dtype))
-    ctx._versions = tuple(versions)
+        if isinstance(t, Tensor):
+            vc = t._vc
+            versions.append((vc, vc.value, i, t.data.shape, t.data.dtype))
+    ctx._versions = versions
 
 
 class Function:
