@@ -48,7 +48,8 @@ def test_a_checkpoint_without_num_batches_tracked_loads_strictly_as_pytorch(rng,
     keys_before = list(old_ours)
     r_ours = ours.load_state_dict(old_ours, strict=True)
     r_theirs = theirs.load_state_dict(old_theirs, strict=True)
-    assert r_ours.missing_keys == r_theirs.missing_keys == [] and r_ours.unexpected_keys == r_theirs.unexpected_keys == []
+    assert r_ours.missing_keys == r_theirs.missing_keys == []
+    assert r_ours.unexpected_keys == r_theirs.unexpected_keys == []
     assert ours[1].num_batches_tracked.item() == theirs[1].num_batches_tracked.item() == (3 if trained else 0)
     # lucid's InstanceNorm counts its batches too (a documented choice): its own count is kept the same way
     assert ours[4].num_batches_tracked.item() == (3 if trained else 0)
