@@ -419,7 +419,7 @@ def main():
         return
     rng = np.random.default_rng(0)
 
-    print(f"lucid {lucid.__version__} ({backends.kernels("norm").__name__}), torch {torch.__version__}, "
+    print(f"lucid {lucid.__version__} ({backends.kernels('norm').__name__}), torch {torch.__version__}, "
           f"{args.threads} threads, float32, min of {args.repeats}"
           + (", lucid kernels alone" if args.kernels else "") + (", inputs 16 times smaller" if args.small else ""))
     head = ("| layer | shape | forward ms torch / lucid | ratio | fwd+bwd ms torch / lucid | ratio "

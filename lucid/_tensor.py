@@ -65,6 +65,26 @@ def _format_array(arr):
     return np.array2string(arr, separator=", ", formatter=_FORMATTER, prefix="Tensor(")
 
 
+def _root(a):
+    """The array that owns ``a``'s memory."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+class _Version:
+    """A tensor's version counter, shared by its views: every in-place write adds one.
+
+    A Function remembers the versions of the tensors its backward reads, and the engine
+    refuses to run that backward if one has changed since (see ``Function.saves``).
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
 class Tensor:
     """``Tensor(data, requires_grad=False, dtype=None)``: an n-dimensional array that can record its history.
 
@@ -83,11 +103,13 @@ class Tensor:
            [6., 8.]], dtype=float32)
     """
 
-    __slots__ = ("data", "_grad", "_ctx", "_out_index", "_retains_grad", "requires_grad", "__dict__")
+    __slots__ = ("data", "_grad", "_ctx", "_out_index", "_retains_grad", "requires_grad", "_vc", "__dict__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self.data = _to_array(data, dtype)
+        # a Tensor made around another's array is a view of it: one version counter for both
+        self._vc = data._vc if isinstance(data, Tensor) and self.data is data.data else _Version()
         self._grad = None
         self._ctx = None  # the graph node (an autograd Context) that made this tensor; None for a leaf
         self._out_index = 0  # which output of that node this tensor is
@@ -101,6 +123,7 @@ class Tensor:
         """A leaf around ``arr`` as it is (no conversion, no copy)."""
         t = object.__new__(cls)
         t.data, t._grad, t._ctx, t._out_index, t._retains_grad, t.requires_grad = arr, None, None, 0, False, False
+        t._vc = _Version()
         return t
 
     # ---- properties -------------------------------------------------------
@@ -110,6 +133,8 @@ class Tensor:
     is_leaf = property(lambda self: self._ctx is None, doc="True for tensors made by the user, not by an op.")
     grad_fn = property(lambda self: self._ctx, doc="The graph node that made this tensor (None for a leaf).")
     device = property(lambda self: "cpu")
+    _version = property(lambda self: self._vc.value, doc="How many in-place writes this tensor (or a view of it, "
+                                                          "or a tensor it is a view of) has had.")
     T = property(lambda self: self.permute(*reversed(range(self.ndim))), doc="The dimensions reversed.")
     mT = property(lambda self: self.transpose(-2, -1), doc="The last two dimensions swapped.")
 
@@ -208,8 +233,10 @@ class Tensor:
         return hooks.register(self, hook)
 
     def detach(self):
-        """A new leaf sharing this tensor's data, cut from the graph."""
-        return Tensor._from_array(self.data)
+        """A new leaf sharing this tensor's data (and its version counter), cut from the graph."""
+        t = Tensor._from_array(self.data)
+        t._vc = self._vc
+        return t
 
     def backward(self, gradient=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
@@ -223,6 +250,11 @@ class Tensor:
         run_backward([self], [g], retain_graph=retain_graph)
 
     # ---- in place ---------------------------------------------------------
+    # Every in-place write lucid offers calls ``_bump()``; a write into ``t.data`` (the array itself)
+    # is not seen, as a write through ``.data`` is not seen in PyTorch.
+    def _bump(self):
+        self._vc.value += 1
+
     def _check_inplace(self, what, value=None):
         """In-place changes are not recorded in the graph, so they are only for tensors (and values) outside
         any graph, or for anything under ``no_grad`` (an optimizer's update)."""
@@ -241,16 +273,19 @@ class Tensor:
     def copy_(self, src):
         self._check_inplace("copy_", src)
         np.copyto(self.data, _to_array(src), casting="unsafe")
+        self._bump()
         return self
 
     def zero_(self):
         self._check_inplace("zero_")
         self.data[...] = 0
+        self._bump()
         return self
 
     def fill_(self, value):
         self._check_inplace("fill_")
         self.data[...] = value.item() if isinstance(value, Tensor) else value
+        self._bump()
         return self
 
     # ---- conversion -------------------------------------------------------

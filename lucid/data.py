@@ -90,16 +90,27 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, generator=None,
                  seed=None):
-        if batch_size is not None and (not isinstance(batch_size, numbers.Integral) or batch_size < 1):
-            raise ValueError(f"batch_size should be a positive integer value or None (got batch_size={batch_size!r})")
+        # PyTorch's checks and messages; a bool is not a number of samples
+        if batch_size is not None and (type(batch_size) is bool or not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
+        if batch_size is None and drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive with drop_last")
+        if not isinstance(drop_last, bool):
+            raise ValueError(f"drop_last should be a boolean value, but got drop_last={drop_last}")
+        if not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
+            raise TypeError(f"DataLoader: dataset must support indexing and len() (got {type(dataset).__name__})")
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"DataLoader: collate_fn must be callable (got {type(collate_fn).__name__})")
         if generator is not None and seed is not None:
             raise ValueError("DataLoader: give a generator or a seed, not both")
         if generator is not None and not isinstance(generator, np.random.Generator):
             raise TypeError(f"DataLoader: generator must be a numpy.random.Generator (got {type(generator).__name__})")
+        if seed is not None and (type(seed) is bool or not isinstance(seed, int) or seed < 0):
+            raise ValueError(f"DataLoader: seed should be a non-negative integer, but got seed={seed!r}")
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
+        self.drop_last = drop_last
         self.collate_fn = default_collate if collate_fn is None else collate_fn
         self.generator = np.random.default_rng(seed) if seed is not None else generator
 

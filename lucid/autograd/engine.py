@@ -98,6 +98,9 @@ def _run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
     order = _toposort([t._ctx for t in outputs if t._ctx is not None])
     if any(node._released for node in order):
         raise RuntimeError(_RELEASED)  # checked before any .grad changes
+    for node in order:
+        if node._versions:
+            node.check_versions()  # a tensor a backward reads was written in place since its forward
 
     captured = {id(t): None for t in capture} if capture is not None else None
     buffers = {}  # node -> [gradient of each of its outputs, or None]

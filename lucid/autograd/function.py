@@ -33,6 +33,10 @@ _RELEASED = ("Trying to backward through the graph a second time (or directly ac
              "have already been freed). Saved intermediate values of the graph are freed when you call "
              ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
              "graph a second time.")
+_MODIFIED = ("one of the variables needed for gradient computation has been modified by an inplace operation: "
+             "[lucid.{dtype} {shape}], which is {which} of {op}, is at version {now}; expected version {then} "
+             "instead. Hint: it was written in place (x += ..., x.copy_(...), x[i] = ..., an optimizer step, "
+             "load_state_dict) after the forward that saved it; make the change after backward, or on a clone.")
 
 
 class Context:
@@ -43,7 +47,7 @@ class Context:
     requires grad. Ops may set any other attribute on it (``ctx.axis = 1``).
     """
 
-    __slots__ = ("fn", "inputs", "needs_input_grad", "out_meta", "_saved", "_released", "__dict__")
+    __slots__ = ("fn", "inputs", "needs_input_grad", "out_meta", "_saved", "_released", "_versions", "__dict__")
 
     def __init__(self, fn, inputs, needs_input_grad):
         self.fn = fn
@@ -52,6 +56,7 @@ class Context:
         self.out_meta = None  # ((shape, dtype), ...) of the outputs of a recorded multi-output op
         self._saved = ()
         self._released = False
+        self._versions = ()  # (counter, version at forward, position, shape, dtype) per tensor backward reads
 
     def save_for_backward(self, *arrays):
         self._saved = arrays
@@ -62,9 +67,18 @@ class Context:
             raise RuntimeError(_RELEASED)
         return self._saved
 
+    def check_versions(self):
+        """Raise PyTorch's RuntimeError if a tensor this node's backward reads was written in place since."""
+        for counter, then, i, shape, dtype in self._versions:
+            if counter.value != then:
+                which = "output 0" if i == "output" else f"input {i}"
+                raise RuntimeError(_MODIFIED.format(dtype=dtype, shape=list(shape), which=which, op=repr(self)[1:-1],
+                                                    now=counter.value, then=then))
+
     def release(self):
         """Free what forward saved; a later backward through this node raises."""
         self._saved = ()
+        self._versions = ()
         self._released = True
         self.__dict__.clear()
 
@@ -72,8 +86,46 @@ class Context:
         return f"<{self.fn.__name__}Backward>"
 
 
+def _root(a):
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _share_version(t, args):
+    """An output whose memory is an input's is a view of it: it takes that input's version counter."""
+    root = _root(t.data)
+    for a in args:
+        if isinstance(a, _tensor.Tensor) and _root(a.data) is root:
+            t._vc = a._vc
+            return
+
+
+def _record_versions(ctx, saves, args, out):
+    """The versions, now, of what backward will read: ``saves`` names arguments by position, or "output"."""
+    Tensor = _tensor.Tensor
+    if saves is None:  # a Function that does not say: the tensors whose memory an array it saved shares
+        saved = {id(_root(s)) for s in ctx._saved if type(s) is np.ndarray}
+        saves = [i for i, a in enumerate(args) if isinstance(a, Tensor) and id(_root(a.data)) in saved]
+        if id(_root(out.data)) in saved:
+            saves.append("output")
+    versions = []
+    for i in saves:
+        t = out if i == "output" else args[i]
+        if isinstance(t, Tensor):
+            vc = t._vc
+            versions.append((vc, vc.value, i, t.data.shape, t.data.dtype))
+    ctx._versions = versions
+
+
 class Function:
-    """Base class of every differentiable op. Subclasses define ``forward`` and ``backward``."""
+    """Base class of every differentiable op. Subclasses define ``forward`` and ``backward``.
+
+    ``saves``: the positions of the arguments (and ``"output"``) whose values ``backward``
+    reads; their versions are checked before it runs. None: found from ``save_for_backward``.
+    """
+
+    saves = None
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -97,15 +149,25 @@ class Function:
             if type(out) is not np.ndarray:
                 out = np.asarray(out)
             t = Tensor._from_array(out)
+            if out.base is not None:
+                _share_version(t, args)
             if record and out.dtype.kind in "fc":  # integer outputs (indices, masks) carry no gradient
                 t.requires_grad, t._ctx = True, ctx
+                saves = ctx.__dict__.get("saves", cls.saves)
+                if saves != ():
+                    _record_versions(ctx, saves, args, t)
             return t
         results = []
         for i, o in enumerate(out):
             t = Tensor._from_array(np.asarray(o))
+            if t.data.base is not None:
+                _share_version(t, args)
             if record and t.data.dtype.kind in "fc":
                 t.requires_grad, t._ctx, t._out_index = True, ctx, i
             results.append(t)
         if record:
             ctx.out_meta = tuple((r.data.shape, r.data.dtype) for r in results)
+            saves = ctx.__dict__.get("saves", cls.saves)
+            if saves != ():
+                _record_versions(ctx, saves, args, results[0])
         return tuple(results)

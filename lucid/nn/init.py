@@ -31,6 +31,7 @@ def _rng(generator):
 
 def _fill(tensor, values):
     tensor.data[...] = values
+    tensor._bump()
     return tensor
 
 

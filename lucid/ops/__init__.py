@@ -376,6 +376,7 @@ def _inplace(op, ufunc):
                 self._check_inplace(f"{op.__name__}=")  # raises: a leaf that requires grad
             return op(self, other)
         ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
+        self._bump()
         return self
 
     return iop
@@ -388,6 +389,7 @@ def _inplace_method(ufunc, name):
         self._check_inplace(name, other)
         other = other.data if isinstance(other, Tensor) else other
         ufunc(self.data, other if alpha == 1 else np.multiply(other, alpha), out=self.data, casting="same_kind")
+        self._bump()
         return self
 
     method.__name__ = name
@@ -429,6 +431,7 @@ def _install_methods():
     def __setitem__(self, index, value):
         self._check_inplace("item assignment", value)
         self.data[_index(index)] = value.data if isinstance(value, Tensor) else value
+        self._bump()
 
     T.__setitem__ = __setitem__
     for name in ("add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "rsqrt", "abs", "clip", "clamp",

@@ -25,6 +25,8 @@ def _binary(ufunc, a, b):
 class Add(Function):
     """y = a + b;  da = g,  db = g."""
 
+    saves = ()
+
     @staticmethod
     def forward(ctx, a, b):
         return _binary(np.add, a, b)
@@ -36,6 +38,8 @@ class Add(Function):
 
 class Sub(Function):
     """y = a − b;  da = g,  db = −g."""
+
+    saves = ()
 
     @staticmethod
     def forward(ctx, a, b):
@@ -49,8 +53,12 @@ class Sub(Function):
 class Mul(Function):
     """y = a·b;  da = g·b,  db = g·a."""
 
+    saves = (0, 1)
+
     @staticmethod
     def forward(ctx, a, b):
+        needs = ctx.needs_input_grad
+        ctx.saves = tuple(i for i, read in ((0, needs[1]), (1, needs[0])) if read)  # a is read for db, b for da
         ctx.save_for_backward(a, b)
         return _binary(np.multiply, a, b)
 
@@ -63,8 +71,11 @@ class Mul(Function):
 class Div(Function):
     """y = a/b;  da = g/b,  db = −g·a/b²."""
 
+    saves = (0, 1)
+
     @staticmethod
     def forward(ctx, a, b):
+        ctx.saves = (0, 1) if ctx.needs_input_grad[1] else (1,)  # a is read for db only
         ctx.save_for_backward(a, b)
         return _binary(np.true_divide, a, b)
 
@@ -79,9 +90,12 @@ class Div(Function):
 class Pow(Function):
     """y = aᵇ;  da = g·b·aᵇ⁻¹ (0 where b = 0),  db = g·y·ln a (0 where a = 0 and b ≥ 0), as PyTorch."""
 
+    saves = (0, 1, "output")
+
     @staticmethod
     def forward(ctx, a, b):
         y = _binary(np.power, a, b)
+        ctx.saves = (0, 1, "output") if ctx.needs_input_grad[1] else (0, 1)  # y is read for db only
         ctx.save_for_backward(a, b, y)
         return y
 
@@ -100,6 +114,8 @@ class Pow(Function):
 class Neg(Function):
     """y = −x;  dx = −g."""
 
+    saves = ()
+
     @staticmethod
     def forward(ctx, x):
         return np.negative(x)
@@ -111,6 +127,8 @@ class Neg(Function):
 
 class Exp(Function):
     """y = eˣ;  dx = g·y."""
+
+    saves = ("output",)
 
     @staticmethod
     def forward(ctx, x):
@@ -127,6 +145,8 @@ class Exp(Function):
 class Log(Function):
     """y = ln x;  dx = g/x."""
 
+    saves = (0,)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -140,6 +160,8 @@ class Log(Function):
 
 class Sqrt(Function):
     """y = √x;  dx = g/(2y)."""
+
+    saves = ("output",)
 
     @staticmethod
     def forward(ctx, x):
@@ -156,6 +178,8 @@ class Sqrt(Function):
 class Rsqrt(Function):
     """y = 1/√x;  dx = −g·y³/2."""
 
+    saves = ("output",)
+
     @staticmethod
     def forward(ctx, x):
         y = 1 / np.sqrt(x)
@@ -170,6 +194,8 @@ class Rsqrt(Function):
 
 class Abs(Function):
     """y = |x|;  dx = g·sign(x)  (0 at x = 0)."""
+
+    saves = (0,)
 
     @staticmethod
     def forward(ctx, x):
@@ -188,6 +214,8 @@ class Clip(Function):
     ``lo`` and ``hi`` are numbers, tensors or None (no bound). With lo > hi every
     element is hi, as in PyTorch.
     """
+
+    saves = (0, 1, 2)
 
     @staticmethod
     def forward(ctx, x, lo, hi):
@@ -221,6 +249,8 @@ class Clip(Function):
 class Tanh(Function):
     """y = tanh x;  dx = g·(1 − y²)."""
 
+    saves = ("output",)
+
     @staticmethod
     def forward(ctx, x):
         y = np.tanh(x)
@@ -242,6 +272,8 @@ def _sigmoid(x):
 class Sigmoid(Function):
     """y = 1/(1 + e⁻ˣ);  dx = g·y·(1 − y)."""
 
+    saves = ("output",)
+
     @staticmethod
     def forward(ctx, x):
         y = _sigmoid(x)
@@ -257,6 +289,8 @@ class Sigmoid(Function):
 class Relu(Function):
     """y = max(x, 0);  dx = g where x > 0, else 0."""
 
+    saves = ("output",)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x > 0)
@@ -270,6 +304,8 @@ class Relu(Function):
 
 class Maximum(Function):
     """y = max(a, b);  the gradient goes to the larger input, split evenly on ties (as PyTorch)."""
+
+    saves = (0, 1)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -288,6 +324,8 @@ class Maximum(Function):
 class Minimum(Function):
     """y = min(a, b);  the gradient goes to the smaller input, split evenly on ties (as PyTorch)."""
 
+    saves = (0, 1)
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -304,6 +342,8 @@ class Minimum(Function):
 
 class Where(Function):
     """y = a where cond else b;  da = g where cond,  db = g where not cond."""
+
+    saves = ()
 
     @staticmethod
     def forward(ctx, cond, a, b):
@@ -327,6 +367,8 @@ class Where(Function):
 class AsType(Function):
     """y = x cast to ``dtype``;  dx = g cast back."""
 
+    saves = ()
+
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.in_dtype = x.dtype
@@ -339,6 +381,8 @@ class AsType(Function):
 
 class Clone(Function):
     """y = a copy of x;  dx = g."""
+
+    saves = ()
 
     @staticmethod
     def forward(ctx, x):

@@ -11,6 +11,8 @@ class MatMul(Function):
     dimension is dropped from ``y``; backward puts it back on ``g`` first.
     """
 
+    saves = (0, 1)
+
     @staticmethod
     def forward(ctx, a, b):
         if a.ndim == 0 or b.ndim == 0:

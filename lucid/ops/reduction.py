@@ -37,6 +37,8 @@ def _expand(g, shape, axes, keepdim):
 class Sum(Function):
     """y = Σ x over ``axis``;  dx = g broadcast back."""
 
+    saves = ()
+
     @staticmethod
     def forward(ctx, x, axis=None, keepdim=False):
         ctx.axes, ctx.shape, ctx.keepdim = _axes(axis, x.ndim), x.shape, keepdim
@@ -49,6 +51,8 @@ class Sum(Function):
 
 class Mean(Function):
     """y = Σ x / n over ``axis``;  dx = g/n broadcast back."""
+
+    saves = ()
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdim=False):
@@ -71,6 +75,8 @@ def _centered(ctx, x, axis, correction, keepdim):
 class Var(Function):
     """y = Σ(x − μ)² / (n − correction);  dx = g·2(x − μ)/(n − correction)."""
 
+    saves = (0,)
+
     @staticmethod
     def forward(ctx, x, axis=None, correction=1, keepdim=False):
         centered = _centered(ctx, x, axis, correction, keepdim)
@@ -87,6 +93,8 @@ class Var(Function):
 
 class Std(Function):
     """y = √var(x);  dx = g·(x − μ)/((n − correction)·y), and 0 where y = 0 (as PyTorch)."""
+
+    saves = (0, "output")
 
     @staticmethod
     def forward(ctx, x, axis=None, correction=1, keepdim=False):
@@ -113,6 +121,8 @@ class MaxMin(Function):
     NaN counts as the extreme value, so it propagates.
     """
 
+    saves = (0, "output")
+
     @staticmethod
     def forward(ctx, x, axis=None, keepdim=False, largest=True):
         ctx.shape, ctx.keepdim, ctx.over_all = x.shape, keepdim, axis is None
@@ -129,6 +139,7 @@ class MaxMin(Function):
             _axes(axis, 0)
             ctx.save_for_backward(None)
             return x.copy(), np.zeros((), np.int64)
+        ctx.saves = ()  # over one axis backward reads only the indices
         (a,) = ctx.axes = _axes(axis, x.ndim)
         idx = np.expand_dims(np.argmax(x, axis=a) if largest else np.argmin(x, axis=a), a)
         ctx.save_for_backward(idx)

@@ -13,6 +13,8 @@ def _check_dim(dim, ndim):
 class Reshape(Function):
     """y = x with a new shape (same elements, same order);  dx = g reshaped back."""
 
+    saves = ()
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -28,6 +30,8 @@ class Reshape(Function):
 
 class Permute(Function):
     """y = x with its axes reordered by ``dims``;  dx = g with the inverse order."""
+
+    saves = ()
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -45,6 +49,8 @@ class Permute(Function):
 
 class Expand(Function):
     """y = x broadcast to ``shape`` (-1 keeps a size);  dx = g summed back (by the engine)."""
+
+    saves = ()
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -77,6 +83,8 @@ class GetItem(Function):
     ``np.add.at`` adds up every gradient that comes back to it.
     """
 
+    saves = ()
+
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index
@@ -94,6 +102,8 @@ class GetItem(Function):
 
 class Cat(Function):
     """y = the inputs joined along ``axis``;  each dx = its slice of g."""
+
+    saves = ()
 
     @staticmethod
     def forward(ctx, axis, *xs):
@@ -117,6 +127,8 @@ class Cat(Function):
 class Stack(Function):
     """y = the inputs stacked along a new ``axis``;  each dx = its slice of g."""
 
+    saves = ()
+
     @staticmethod
     def forward(ctx, axis, *xs):
         if not xs:
@@ -133,6 +145,8 @@ class Stack(Function):
 
 class Split(Function):
     """ys = consecutive pieces of x along ``axis``, of lengths ``sizes``;  dx = the gs joined back."""
+
+    saves = ()
 
     @staticmethod
     def forward(ctx, x, sizes, axis):
@@ -162,6 +176,8 @@ class Pad(Function):
     element; dx = zeros with g added back at each source (``np.add.at``).
     """
 
+    saves = (0,)
+
     @staticmethod
     def forward(ctx, x, pad, mode="constant", value=0.0):
         if len(pad) % 2 or len(pad) // 2 > x.ndim:
@@ -173,6 +189,8 @@ class Pad(Function):
         if any(lo < 0 or hi < 0 for lo, hi in widths):
             raise ValueError(f"pad: negative padding is not supported (got {tuple(pad)})")
         ctx.mode = mode
+        if mode in ("constant", "circular"):
+            ctx.saves = ()  # as in PyTorch, whose reflect and replicate padding keep the input
         if mode == "constant":
             ctx.slices = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
             return np.pad(x, widths, constant_values=value)

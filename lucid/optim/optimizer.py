@@ -89,6 +89,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is not None:
                     self._update(p, np.asarray(p.grad, dtype=p.data.dtype), self.state.setdefault(p, {}), group)
+                    p._bump()  # the update is an in-place write: a graph that saved p can no longer use it
         return loss
 
     def _update(self, p, grad, state, group):

@@ -82,6 +82,8 @@ def normal_cdf(x):
 class LeakyRelu(Function):
     """y = x if x > 0 else s·x;  dx = g if x > 0 else s·g."""
 
+    saves = (0,)
+
     @staticmethod
     def forward(ctx, x, slope):
         pos = x > 0
@@ -97,6 +99,8 @@ class LeakyRelu(Function):
 
 class Gelu(Function):
     """y = x·Φ(x), Φ the standard normal CDF;  dx = g·(Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π)."""
+
+    saves = (0,)
 
     @staticmethod
     def forward(ctx, x):
@@ -119,6 +123,8 @@ class GeluTanh(Function):
     """y = x/2·(1 + tanh u),  u = √(2/π)·(x + 0.044715x³);
     dx = g·[(1 + tanh u)/2 + x/2·(1 − tanh²u)·√(2/π)·(1 + 3·0.044715x²)]."""
 
+    saves = (0,)
+
     @staticmethod
     def forward(ctx, x):
         t = np.tanh(_K * (x + 0.044715 * x * x * x))
@@ -135,6 +141,8 @@ class GeluTanh(Function):
 class Silu(Function):
     """y = x·σ(x);  dx = g·σ(x)·(1 + x·(1 − σ(x)))."""
 
+    saves = (0,)
+
     @staticmethod
     def forward(ctx, x):
         s = ops.elementwise._sigmoid(x)
@@ -149,6 +157,8 @@ class Silu(Function):
 
 class Softmax(Function):
     """y = eˣ/Σeˣ along ``dim`` (shifted by the max, so exp never overflows);  dx = y·(g − Σ g·y)."""
+
+    saves = ("output",)
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -172,6 +182,8 @@ def _log_softmax(x, dim):
 
 class LogSoftmax(Function):
     """y = x − log Σeˣ along ``dim`` (via log-sum-exp);  dx = g − eʸ·Σg."""
+
+    saves = ("output",)
 
     @staticmethod
     def forward(ctx, x, dim):

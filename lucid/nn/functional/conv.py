@@ -78,6 +78,8 @@ class ConvNd(Function):
     copy in im2col and col2im moves long contiguous runs.
     """
 
+    saves = (0, 1)
+
     @staticmethod
     def forward(ctx, x, w, b, stride, pads, dilation, groups):
         n = len(stride)
@@ -127,8 +129,12 @@ class ModePad(Function):
     Backward: dx[i] = Σ over the padded positions p with map[p] = i of g[p] (scatter-add along each axis).
     """
 
+    saves = (0,)
+
     @staticmethod
     def forward(ctx, x, pads, mode):
+        if mode == "circular":
+            ctx.saves = ()  # as in PyTorch, whose reflect and replicate padding keep the input
         n = len(pads)
         # the padded axis reads x at these positions: np.pad applied to the positions themselves
         maps = [np.pad(np.arange(L), pad, mode=_NP_MODES[mode]) for L, pad in zip(x.shape[-n:], pads)]

@@ -13,6 +13,8 @@ __all__ = ["dropout", "dropout1d", "dropout2d"]
 class Dropout(Function):
     """y = x·m/(1 − p), m ~ Bernoulli(1 − p) elementwise;  dx = g·m/(1 − p) (the same mask)."""
 
+    saves = ()
+
     @staticmethod
     def forward(ctx, x, p, mask_shape=None):
         keep = _random.generator().random(x.shape if mask_shape is None else mask_shape) >= p

@@ -9,6 +9,8 @@ __all__ = ["linear"]
 class Linear(Function):
     """y = x·Wᵀ + b over the last axis of x;  dx = g·W,  dW = Σ gᵀ·x,  db = Σ g (sums over all leading axes)."""
 
+    saves = (0, 1)
+
     @staticmethod
     def forward(ctx, x, weight, bias):
         if weight.ndim != 2:

@@ -71,6 +71,8 @@ def _data(t):
 class MSELoss(Function):
     """ℓ = (x − t)²;  dx = g·2(x − t),  dt = −dx."""
 
+    saves = (0, 1)
+
     @staticmethod
     def forward(ctx, x, t, reduction):
         d = x - t
@@ -87,6 +89,8 @@ class MSELoss(Function):
 
 class L1Loss(Function):
     """ℓ = |x − t|;  dx = g·sign(x − t),  dt = −dx."""
+
+    saves = ()  # backward reads sign(x − t), kept apart
 
     @staticmethod
     def forward(ctx, x, t, reduction):
@@ -147,6 +151,8 @@ def _class_shape(w, ndim):
 class CrossEntropy(Function):
     """ℓ = −Σ_c q_c·log p_c (see the module docstring);  dx = g·(p·Σq − q),  dt_c = −g·(1−ε)·w_c·log p_c."""
 
+    saves = (1, 2)
+
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction):
         weight = _like(weight, x)
@@ -194,6 +200,8 @@ class CrossEntropy(Function):
 
 class NLLLoss(Function):
     """ℓ = −w_y·x_y (x holds log-probabilities);  dx_c = −g·w_y·[c = y]."""
+
+    saves = (0, 1, 2)
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, reduction):
@@ -269,13 +277,15 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     t = _data(target)
     if _check_class_input(input, t, weight, "nll_loss") == "probs":
         raise TypeError(f"nll_loss: expected class indices (integer dtype) as target (got dtype {t.dtype})")
-    return NLLLoss.apply(input, t, weight, ignore_index, reduction)
+    return NLLLoss.apply(input, target if isinstance(target, Tensor) else t, weight, ignore_index, reduction)
 
 
 class BCEWithLogits(Function):
     """ℓ = w·[(1 − t)·x + (1 + (p − 1)·t)·softplus(−x)], softplus(z) = log(1 + eᶻ) taken stably;
     dx = g·w·[(1 − t) − (1 + (p − 1)t)·σ(−x)],  dt = g·w·[−x + (p − 1)·softplus(−x)],
     dw = g·ℓ/w,  dp = g·w·t·softplus(−x)."""
+
+    saves = (0, 1, 2, 3)
 
     @staticmethod
     def forward(ctx, x, t, weight, pos_weight, reduction):

@@ -41,6 +41,8 @@ def _from_planes(y, lead):
 class MaxPoolNd(Function):
     """y[o] = max_j x[o·s + j·d − p];  dx gets g[o] at the position of that max (the first one on ties)."""
 
+    saves = (0,)
+
     @staticmethod
     def forward(ctx, x, n, kernel, stride, pads, dilation, return_indices):
         lead = x.shape[:-n]
@@ -86,6 +88,8 @@ def _avg_divisor(L, k, s, p, out, count_include_pad):
 
 class AvgPoolNd(Function):
     """y[o] = Σ_j x[o·s + j − p] / divisor[o];  dx[i] = Σ over the windows holding i of g[o] / divisor[o]."""
+
+    saves = (0,)
 
     @staticmethod
     def forward(ctx, x, n, kernel, stride, pads, divisor):
@@ -202,6 +206,8 @@ def _adaptive_matrix(L, out, dtype):
 
 class AdaptiveAvgPoolNd(Function):
     """y = x averaged over PyTorch's adaptive windows, one matrix per axis: y = A·x (·Bᵀ);  dx = Aᵀ·g (·B)."""
+
+    saves = (0,)
 
     @staticmethod
     def forward(ctx, x, mats):

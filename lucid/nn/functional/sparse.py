@@ -11,6 +11,8 @@ class Embedding(Function):
     """y = W[idx];  dW[i] = Σ of g over the positions where idx = i (divided by that count when
     ``scale_grad_by_freq``), and dW[padding_idx] = 0."""
 
+    saves = (1,)
+
     @staticmethod
     def forward(ctx, weight, idx, padding_idx, scale_grad_by_freq):
         ctx.save_for_backward(idx)
@@ -63,4 +65,5 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         padding_idx %= n
     if max_norm is not None and idx.size:
         _renorm_rows(weight, idx, max_norm, norm_type)
-    return Embedding.apply(weight, idx, padding_idx, scale_grad_by_freq)
+        weight._bump()
+    return Embedding.apply(weight, input if isinstance(input, Tensor) else idx, padding_idx, scale_grad_by_freq)

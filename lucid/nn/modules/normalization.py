@@ -21,6 +21,7 @@ from ... import _dtype
 from ..._tensor import Tensor
 from ...ops import reshape
 from .. import functional as F
+from .. import init
 from ..module import Module, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
@@ -49,9 +50,9 @@ def _affine_parameters(module, shape, dtype, weight, bias):
 def _reset_affine(module):
     """γ ← 1, β ← 0, in place."""
     if module.weight is not None:
-        module.weight.data[...] = 1
+        init.ones_(module.weight)
     if getattr(module, "bias", None) is not None:
-        module.bias.data[...] = 0
+        init.zeros_(module.bias)
 
 
 class _NormBase(Module):
@@ -84,9 +85,9 @@ class _NormBase(Module):
     def reset_running_stats(self):
         """running_mean ← 0, running_var ← 1, num_batches_tracked ← 0 (in place)."""
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
 
     def reset_parameters(self):
         """The running statistics, and γ ← 1, β ← 0."""
@@ -107,6 +108,17 @@ class _NormBase(Module):
             raise ValueError(f"expected input's size at dim={dim} to match num_features ({self.num_features}), "
                              f"but got: {input.shape[dim]}.")
 
+    _version = 2  # version 2 added num_batches_tracked
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        """A checkpoint older than num_batches_tracked keeps this module's count (0 when fresh), as PyTorch."""
+        key = prefix + "num_batches_tracked"
+        if local_metadata.get("version", 1) < 2 and self.track_running_stats and key not in state_dict:
+            state_dict[key] = self.num_batches_tracked.detach()
+        return super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                             unexpected_keys, error_msgs)
+
     def _momentum_factor(self):
         """The weight of this training batch in the running statistics (None: no update happens)."""
         if not (self.training and self.track_running_stats):
@@ -118,7 +130,9 @@ class _NormBase(Module):
     def _count_batch(self, factor):
         # only after the call succeeded, so a call that raises leaves the count as it was
         if factor is not None and self.num_batches_tracked is not None:
-            self.num_batches_tracked.data[...] += 1
+            self.num_batches_tracked.add_(1)
+            self.running_mean._bump()  # F.batch_norm wrote both in place
+            self.running_var._bump()
 
 
 class _BatchNorm(_NormBase):
