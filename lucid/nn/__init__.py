@@ -9,4 +9,5 @@ from .modules.conv import *  # noqa: F401,F403
 from .modules.pooling import *  # noqa: F401,F403
 from .modules.loss import *  # noqa: F401,F403
 from .modules.normalization import *  # noqa: F401,F403
+from .modules.transformer import *  # noqa: F401,F403
 from . import functional, init  # noqa: F401
