@@ -40,6 +40,7 @@ class Attention(Function):
 
     @staticmethod
     def forward(ctx, q, k, v, float_mask, bool_mask, scale, dropout_p):
+        q, k, v = (np.ascontiguousarray(a) for a in (q, k, v))  # BLAS takes contiguous matrices
         s = np.matmul(q, np.swapaxes(k, -1, -2)) * np.asarray(scale, q.dtype)
         if float_mask is not None:
             s = s + float_mask
@@ -59,6 +60,7 @@ class Attention(Function):
     @staticmethod
     def backward(ctx, g, gw):
         q, k, v, p, w = ctx.saved_tensors
+        g = np.ascontiguousarray(g)
         need_q, need_k, need_v, need_m = ctx.needs_input_grad[:4]
         dv = np.matmul(np.swapaxes(w, -1, -2), g) if need_v else None
         if not (need_q or need_k or need_m):
