@@ -6,7 +6,10 @@ both compute the same function. Both run with the same thread count, interleaved
 one process, and each figure is the minimum over the repeats. The section written to
 RESULTS.md gives the times and the ratio PyTorch/lucid (above 1: lucid is faster).
 
-    python benchmarks/bench_transformer.py [--threads 2] [--repeats 10] [--norm-first]
+    python benchmarks/bench_transformer.py [--threads 1] [--repeats 10] [--norm-first]
+
+``--threads`` sets PyTorch's threads, lucid's compiled kernels and NumPy's BLAS (which
+reads OPENBLAS_NUM_THREADS once, when NumPy loads: hence the order of the imports).
 """
 import argparse
 import gc
@@ -14,10 +17,23 @@ import os
 import sys
 import time
 
-import numpy as np
-import torch
 
-import lucid
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=1, help="threads for both libraries (default: 1)")
+    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--norm-first", action="store_true", help="pre-norm layer (default: post-norm, PyTorch's)")
+    return p.parse_args()
+
+
+ARGS = parse_args()
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import lucid  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from results import write_section  # noqa: E402
@@ -52,12 +68,7 @@ def timed(lib, layer, x, mask, g):
     return t1 - t0, t2 - t1, y
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
-    p.add_argument("--repeats", type=int, default=10)
-    p.add_argument("--norm-first", action="store_true", help="pre-norm layer (default: post-norm, PyTorch's)")
-    args = p.parse_args()
+def main(args=ARGS):
     torch.set_num_threads(args.threads)
     lucid.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -89,7 +100,7 @@ def main():
     rows += ["", f"Ratio PyTorch / lucid (total): {ms('torch', 2) / ms('lucid', 2):.2f}"]
     table = "\n".join(rows)
     print(table)
-    write_section(f"TransformerEncoderLayer ({layout})", table)
+    write_section(f"TransformerEncoderLayer ({layout}, {args.threads} thread{'s' * (args.threads > 1)})", table)
 
 
 if __name__ == "__main__":
