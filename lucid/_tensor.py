@@ -199,6 +199,14 @@ class Tensor:
         """Keep ``.grad`` on this non-leaf tensor too at the next backward."""
         self._retains_grad = True
 
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with this tensor's gradient at each backward; a non-None return replaces it.
+
+        Returns a handle whose ``remove()`` unregisters the hook (see ``lucid/autograd/hooks.py``)."""
+        from .autograd import hooks
+
+        return hooks.register(self, hook)
+
     def detach(self):
         """A new leaf sharing this tensor's data, cut from the graph."""
         return Tensor._from_array(self.data)

@@ -9,6 +9,7 @@ into it has been summed.
 """
 import numpy as np
 
+from . import hooks as _hooks
 from .function import _RELEASED
 
 
@@ -86,14 +87,18 @@ def run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
         handed.add(id(root))
         return g
 
+    hooked = {}  # tensors with hooks: leaves by id, non-leaves by (node, output index); their hooks see the sum
+
     def deliver(t, g):
         """Hand gradient ``g`` (of t's shape and dtype) to tensor ``t``."""
-        if captured is not None:
-            if id(t) in captured:
-                prev = captured[id(t)]
-                captured[id(t)] = keep(g) if prev is None else prev + g
-        elif t._ctx is None or t._retains_grad:
-            t._grad = keep(g) if t._grad is None else t._grad + g
+        if _hooks.has_hooks(t):
+            key = id(t) if t._ctx is None else (t._ctx, t._out_index)
+            hooked[key] = t
+            if t._ctx is None:
+                pending[id(t)] = g if id(t) not in pending else pending[id(t)] + g
+                return
+        else:
+            receive(t, g)
         node = t._ctx
         if node is not None:
             buf = buffers.get(node)
@@ -101,6 +106,17 @@ def run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
                 buf = buffers[node] = [None] * (1 if node.out_meta is None else len(node.out_meta))
             i = t._out_index
             buf[i] = g if buf[i] is None else buf[i] + g
+
+    pending = {}  # id(leaf) -> the sum of its gradients, for the leaves whose hooks run at the end
+
+    def receive(t, g):
+        """Keep ``g`` as (part of) ``t``'s result: captured, or added to ``.grad`` of a leaf or retained tensor."""
+        if captured is not None:
+            if id(t) in captured:
+                prev = captured[id(t)]
+                captured[id(t)] = keep(g) if prev is None else prev + g
+        elif t._ctx is None or t._retains_grad:
+            t._grad = keep(g) if t._grad is None else t._grad + g
 
     for t, g in zip(outputs, grad_outputs):
         g = np.broadcast_to(g, t.shape) if g.shape != t.shape else g
@@ -112,6 +128,11 @@ def run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
             continue
         if len(grads) > 1:  # an output of a multi-output op that got no gradient gets zeros
             grads = [np.zeros(shape, dtype) if g is None else g for g, (shape, dtype) in zip(grads, node.out_meta)]
+        for i, g in enumerate(grads):
+            t = hooked.get((node, i))
+            if t is not None and g is not None:
+                grads[i] = _hooks.run(t, g)
+                receive(t, grads[i])
         in_grads = node.fn.backward(node, *grads)
         if not isinstance(in_grads, (tuple, list)):
             in_grads = (in_grads,)
@@ -127,6 +148,10 @@ def run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
                 deliver(t, g)
         if not retain_graph:
             node.release()
+
+    for key, g in pending.items():
+        t = hooked[key]
+        receive(t, _hooks.run(t, g))
 
     if captured is not None:
         return [captured[id(t)] for t in capture]

@@ -6,8 +6,9 @@ from .modules.linear import *  # noqa: F401,F403
 from .modules.dropout import *  # noqa: F401,F403
 from .modules.sparse import *  # noqa: F401,F403
 from .modules.conv import *  # noqa: F401,F403
+from .modules.conv_transpose import *  # noqa: F401,F403
 from .modules.pooling import *  # noqa: F401,F403
 from .modules.loss import *  # noqa: F401,F403
 from .modules.normalization import *  # noqa: F401,F403
 from .modules.transformer import *  # noqa: F401,F403
-from . import functional, init  # noqa: F401
+from . import functional, init, utils  # noqa: F401

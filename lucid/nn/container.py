@@ -1,4 +1,5 @@
-"""Containers: ``Sequential`` (a pipeline), ``ModuleList`` and ``ModuleDict`` (registered collections).
+"""Containers: ``Sequential`` (a pipeline), ``ModuleList`` and ``ModuleDict`` (registered collections),
+``ParameterList`` and ``ParameterDict`` (the same for parameters).
 
 They hold their members in ``_modules`` under the names ``"0"``, ``"1"``, ... (or the
 dict's keys), which is why a Sequential's state dict has keys like ``"0.weight"``.
@@ -6,9 +7,10 @@ dict's keys), which is why a Sequential's state dict has keys like ``"0.weight"`
 import operator
 from collections import OrderedDict
 
-from .module import Module, _indent
+from .._tensor import Tensor
+from .module import Module, Parameter, _indent
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict"]
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 
 def _index(idx, n, what):
@@ -206,3 +208,172 @@ class ModuleDict(Module):
             except (TypeError, ValueError):
                 raise TypeError(f"ModuleDict update sequence element #{j} should be a (key, module) pair") from None
             self[key] = m
+
+
+def _as_parameter(value):
+    """A Tensor that is not a Parameter becomes one (sharing its data); anything else stays as it is."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value.data)
+    return value
+
+
+def _parameter_line(key, p):
+    if isinstance(p, Tensor):
+        size = "x".join(str(n) for n in p.shape)
+        return f"  ({key}): Parameter containing: [lucid.{p.dtype} of size {size}]"
+    return f"  ({key}): Object of type: {type(p).__name__}"
+
+
+class ParameterList(Module):
+    """``ParameterList(values=None)``: a list of parameters, registered as ``"0"``, ``"1"``, ... in its parent's
+    state dict. A Tensor put in becomes a Parameter."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        object.__setattr__(self, "_size", 0)
+        if values is not None:
+            self.extend(values)
+
+    def _key(self, idx):
+        return str(_index(idx, self._size, "ParameterList"))
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)([self[i] for i in range(self._size)[idx]])
+        key = self._key(idx)
+        return self._parameters[key] if key in self._parameters else self.__dict__[key]
+
+    def __setitem__(self, idx, value):
+        key = self._key(idx)
+        value = _as_parameter(value)
+        self._parameters.pop(key, None)
+        self.__dict__.pop(key, None)
+        if isinstance(value, Parameter) or value is None:
+            self.register_parameter(key, value)
+        else:
+            object.__setattr__(self, key, value)
+
+    def __len__(self):
+        return self._size
+
+    def __iter__(self):
+        return (self[i] for i in range(self._size))
+
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def __dir__(self):
+        return [k for k in super().__dir__() if not k.isdigit()]
+
+    def append(self, value):
+        object.__setattr__(self, "_size", self._size + 1)
+        self[self._size - 1] = value
+        return self
+
+    def extend(self, values):
+        if isinstance(values, Tensor) or not hasattr(values, "__iter__"):
+            raise TypeError(f"ParameterList.extend should be called with an iterable, but got {type(values).__name__}")
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self):
+        return "\n".join(_parameter_line(i, p) for i, p in enumerate(self))
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterList should not be called.")
+
+
+class ParameterDict(Module):
+    """``ParameterDict(parameters=None)``: an ordered dict of parameters, registered under their keys.
+    A Tensor put in becomes a Parameter."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        object.__setattr__(self, "_keys", {})
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        if key not in self._keys:
+            raise KeyError(key)
+        return self._parameters[key] if key in self._parameters else self.__dict__[key]
+
+    def __setitem__(self, key, value):
+        if not isinstance(key, str):
+            raise TypeError(f"parameter name should be a string. Got {type(key).__name__}")
+        value = _as_parameter(value)
+        self._parameters.pop(key, None)
+        self.__dict__.pop(key, None)
+        if isinstance(value, Parameter) or value is None:
+            self.register_parameter(key, value)
+        else:
+            object.__setattr__(self, key, value)
+        self._keys[key] = None
+
+    def __delitem__(self, key):
+        del self._keys[key]
+        self._parameters.pop(key, None)
+        self.__dict__.pop(key, None)
+
+    def __len__(self):
+        return len(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __contains__(self, key):
+        return key in self._keys
+
+    def keys(self):
+        return self._keys.keys()
+
+    def values(self):
+        return (self[k] for k in self._keys)
+
+    def items(self):
+        return ((k, self[k]) for k in self._keys)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def pop(self, key):
+        v = self[key]
+        del self[key]
+        return v
+
+    def popitem(self):
+        key = next(reversed(self._keys))
+        return key, self.pop(key)
+
+    def clear(self):
+        for key in list(self._keys):
+            del self[key]
+
+    def copy(self):
+        return ParameterDict(OrderedDict(self.items()))
+
+    def update(self, values):
+        if isinstance(values, (OrderedDict, ParameterDict)):
+            items = list(values.items())
+        elif hasattr(values, "items"):
+            items = sorted(values.items())  # a plain dict is sorted by key, as PyTorch does
+        else:
+            items = list(values)
+            for j, kv in enumerate(items):
+                if not isinstance(kv, (tuple, list)) or len(kv) != 2:
+                    raise ValueError(f"ParameterDict update sequence element #{j} has length "
+                                     f"{len(kv) if hasattr(kv, '__len__') else 1}; 2 is required")
+        for key, value in items:
+            self[key] = value
+
+    def extra_repr(self):
+        return "\n".join(_parameter_line(k, p) for k, p in self.items())
+
+    def __call__(self, input):
+        raise RuntimeError("ParameterDict should not be called.")

@@ -1,4 +1,5 @@
-"""Optimizers: SGD, Adam, AdamW, and ``lr_scheduler`` (StepLR, CosineAnnealingLR).
+"""Optimizers: SGD, Adam, AdamW, RMSprop, Adagrad, and ``lr_scheduler`` (StepLR, CosineAnnealingLR,
+LambdaLR, LinearLR, SequentialLR, ReduceLROnPlateau).
 
 An optimizer updates each parameter's ``.data`` in place from its ``.grad``::
 
@@ -9,8 +10,10 @@ An optimizer updates each parameter's ``.data`` in place from its ``.grad``::
         opt.step()
 """
 from . import lr_scheduler
+from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .optimizer import Optimizer
+from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]

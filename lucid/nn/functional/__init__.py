@@ -8,3 +8,4 @@ from .pooling import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+from .conv_transpose import *  # noqa: F401,F403

@@ -1,8 +1,8 @@
-"""``Dropout``."""
-from ..functional.dropout import dropout
+"""``Dropout``, and ``Dropout1d``/``Dropout2d`` (whole channels)."""
+from ..functional.dropout import dropout, dropout1d, dropout2d
 from ..module import Module
 
-__all__ = ["Dropout"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d"]
 
 
 class Dropout(Module):
@@ -20,3 +20,19 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(Dropout):
+    """``Dropout1d(p=0.5)``: in training mode zero each channel of (N, C, L) or (C, L) with probability ``p``
+    and scale the rest by 1/(1 − p)."""
+
+    def forward(self, input):
+        return dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout2d(Dropout):
+    """``Dropout2d(p=0.5)``: in training mode zero each channel of (N, C, H, W) with probability ``p`` and
+    scale the rest by 1/(1 − p) (a 3-D input is (N, C, L), as in PyTorch)."""
+
+    def forward(self, input):
+        return dropout2d(input, self.p, self.training, self.inplace)
