@@ -205,13 +205,13 @@ def parse_args(argv=None):
         prog="python -m lucid.demo lm",
         description="Train a small character-level Transformer on Python standard-library sources once per "
                     "normalization variant (pre-norm LayerNorm, pre-norm RMSNorm, post-norm LayerNorm, none).")
-    p.add_argument("--steps", type=int, default=200, help="training steps per variant (default: 200)")
+    p.add_argument("--steps", type=int, default=500, help="training steps per variant (default: 500)")
     p.add_argument("--batch", type=int, default=16, help="sequences per step (default: 16)")
     p.add_argument("--context", type=int, default=64, help="characters per sequence (default: 64)")
     p.add_argument("--d-model", type=int, default=64, help="width of the model (default: 64)")
     p.add_argument("--heads", type=int, default=4, help="attention heads (default: 4)")
     p.add_argument("--layers", type=int, default=2, help="Transformer blocks (default: 2)")
-    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (default: 3e-3)")
+    p.add_argument("--lr", type=float, default=1e-2, help="peak learning rate (default: 1e-2)")
     p.add_argument("--evals", type=int, default=5, help="validation points per variant (default: 5)")
     p.add_argument("--variants", default=",".join(VARIANTS),
                    help=f"comma-separated variants, from {', '.join(VARIANTS)} (default: all)")

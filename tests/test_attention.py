@@ -173,6 +173,17 @@ def test_mha_rows_with_every_key_masked(rng):
     mha_check(ours, theirs, [x], rng, True, key_padding_mask=pad, need_weights=False)
 
 
+def test_mha_weights_of_rows_with_every_key_masked_are_zero(rng):
+    ours, _ = twin_mha(True)
+    x = lucid.tensor(rng.standard_normal((2, 5, 8)))
+    pad = np.zeros((2, 5), bool)
+    pad[0] = True
+    y, w = ours(x, x, x, key_padding_mask=lucid.tensor(pad))
+    assert not np.isnan(y.data).any()
+    np.testing.assert_array_equal(w.data[0], 0)
+    np.testing.assert_allclose(w.data[1].sum(-1), 1, **TOL)
+
+
 def test_mha_unbatched(rng):
     ours, theirs = twin_mha(False)
     mha_check(ours, theirs, [rng.standard_normal((5, 8))], rng, True)

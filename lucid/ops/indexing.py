@@ -52,7 +52,8 @@ class Triangle(Function):
 
 
 def tril(input, diagonal=0):
-    """The lower triangle of the last two dimensions: ``y[..., i, j] = x[..., i, j]`` if ``j − i ≤ diagonal``, else 0."""
+    """The lower triangle of the last two dimensions: ``y[..., i, j] = x[..., i, j]`` if ``j − i ≤ diagonal``,
+    else 0."""
     return Triangle.apply(_t(input, "tril"), int(diagonal), True)
 
 
@@ -177,7 +178,8 @@ def scatter_add(input, dim, index, src):
 
 # ---- index_add: one index per slice ----------------------------------------------------------------
 class IndexAdd(Function):
-    """y = x, then y.select(dim, index[i]) += α·source.select(dim, i);  dx = g,  dsource = α·g.select(dim, index)."""
+    """y = x, then y.select(dim, index[i]) += α·source.select(dim, i);
+    dx = g,  dsource = α·g.select(dim, index)."""
 
     @staticmethod
     def forward(ctx, x, dim, index, source, alpha):

@@ -49,7 +49,8 @@ class MatMul(Function):
 
 
 class Baddbmm(Function):
-    """y = β·c + α·(a @ b) for batches of matrices (c may be None: bmm);  dc = β·g,  da = α·g @ bᵀ,  db = α·aᵀ @ g."""
+    """y = β·c + α·(a @ b) for batches of matrices (c may be None: bmm);
+    dc = β·g,  da = α·g @ bᵀ,  db = α·aᵀ @ g."""
 
     @staticmethod
     def forward(ctx, c, a, b, beta, alpha):

@@ -1,9 +1,9 @@
 """``scaled_dot_product_attention``: softmax(q·kᵀ·scale + mask)·v, with its exact backward.
 
-For one batch entry, with q ``(L, E)``, k ``(S, E)``, v ``(S, Ev)``:
+For one batch entry, with q ``(L, E)``, k ``(S, E)``, v ``(S, Ev)``::
 
     forward                                backward (G = ∂L/∂out, Gw = ∂L/∂w when the weights are an output)
-    s   = scale·q·kᵀ + M      (L, S)       dP  = (G·vᵀ + Gw)·keep/(1 − p)      (Gw: gradient of the returned weights)
+    s   = scale·q·kᵀ + M      (L, S)       dP  = (G·vᵀ + Gw)·keep/(1 − p)
     P   = softmax(s) by row                ds  = P·(dP − Σ_row dP·P)
     w   = P·keep/(1 − p)      (dropout)    dq  = scale·ds·k,   dk = scale·dsᵀ·q,   dv = wᵀ·G
     out = w·v                 (L, Ev)      dM  = ds   (a float mask that requires grad)

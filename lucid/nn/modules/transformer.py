@@ -50,7 +50,9 @@ class MultiheadAttention(Module):
 
     out = concat_h(attention(q·W_qₕᵀ, k·W_kₕᵀ, v·W_vₕᵀ))·W_oᵀ + b_o, with W_q, W_k, W_v stacked in
     ``in_proj_weight`` ``(3E, E)`` and ``in_proj_bias`` ``(3E,)``; ``out_proj`` is a Linear(E, E).
-    Inputs are ``(L, N, E)`` (``(N, L, E)`` with ``batch_first``) or unbatched ``(L, E)``.
+    Inputs are ``(L, N, E)`` (``(N, L, E)`` with ``batch_first``) or unbatched ``(L, E)``. A query whose
+    every key is masked gets zero weights and output ``b_o`` (PyTorch: the same with ``need_weights=False``,
+    NaN with ``need_weights=True``).
     """
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
