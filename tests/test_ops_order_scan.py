@@ -37,6 +37,7 @@ EINSUMS = [
     ("i,j->ij", [(3,), (4,)]),                           # an outer product
     ("...ij,...jk->...ik", [(2, 3, 4), (2, 4, 5)]),      # the ellipsis
     ("bij,bj->bi", [(2, 3, 4), (2, 4)]),
+    ("...ij,...jk->...ik", [(1, 3, 4), (2, 4, 5)]),      # the ellipsis, broadcast
 ]
 
 

@@ -2,10 +2,12 @@
 
 The backward is an einsum too. For ``y = einsum("A,B->C", a, b)`` the gradient of
 ``a`` is ``einsum("C,B->A", g, b)``: each element of ``a`` collects g times the
-operands it was multiplied with. Two cases need care:
+operands it was multiplied with. Three cases need care:
 
 * a letter only ``a`` has (summed over inside ``a`` alone) is absent from the
   right-hand side, so the product is taken without it and broadcast along it;
+* a size-1 axis that ``...`` broadcast against the other operands collects
+  the sum of the gradient along it;
 * a letter repeated in ``a`` (``"ii->i"``, a diagonal) picks the diagonal: the
   gradient is written into the diagonal of a zero array (``np.einsum`` of a
   repeated letter returns a writable view of that diagonal).
@@ -61,6 +63,10 @@ def _grad_of(i, subs, out, g, operands):
     eq = ",".join([out] + [s for s, _ in others]) + "->" + kept
     small = np.einsum(eq, g, *[o for _, o in others], optimize=len(others) > 1)
     sizes = dict(zip(target, shape))
+    # a size-1 axis of operand i that was broadcast against the others: its gradient is the sum along it
+    spread = tuple(k for k, c in enumerate(kept) if sizes[c] == 1 and small.shape[k] != 1)
+    if spread:
+        small = small.sum(axis=spread, keepdims=True)
     # broadcast along the letters only operand i has
     full = np.broadcast_to(np.expand_dims(small, [k for k, c in enumerate(unique) if c not in present]),
                            [sizes[c] for c in unique])
