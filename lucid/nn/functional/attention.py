@@ -96,6 +96,12 @@ def _check(q, k, v, attn_mask, is_causal):
         if attn_mask.dtype != np.bool_ and attn_mask.dtype != q.dtype:
             raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match query dtype, got "
                                f"{attn_mask.dtype} (query: {q.dtype})")
+        scores = q.shape[:-1] + (k.shape[-2],)
+        try:
+            np.broadcast_shapes(scores, k.shape[:-2] + scores[-2:], attn_mask.shape)
+        except ValueError:
+            raise RuntimeError(f"scaled_dot_product_attention: attn_mask of shape {tuple(attn_mask.shape)} does "
+                               f"not broadcast to the scores (..., L, S) = {scores}") from None
 
 
 def attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
