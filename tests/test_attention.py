@@ -105,7 +105,7 @@ def test_sdpa_errors(rng):
     with pytest.raises(RuntimeError, match="same floating dtype"):
         F.scaled_dot_product_attention(q, k.float(), v)
     with pytest.raises(RuntimeError, match="does not broadcast to the scores"):
-        F.scaled_dot_product_attention(q, k, v, attn_mask=lucid.ones(5, 4))
+        F.scaled_dot_product_attention(q, k, v, attn_mask=lucid.ones(5, 4).bool())
     with pytest.raises(RuntimeError, match="attn_mask dtype"):
         F.scaled_dot_product_attention(q, k, v, attn_mask=lucid.ones(4, 5).long())
 
