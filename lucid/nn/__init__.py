@@ -7,6 +7,7 @@ from .modules.dropout import *  # noqa: F401,F403
 from .modules.sparse import *  # noqa: F401,F403
 from .modules.conv import *  # noqa: F401,F403
 from .modules.conv_transpose import *  # noqa: F401,F403
+from .modules.upsampling import *  # noqa: F401,F403
 from .modules.pooling import *  # noqa: F401,F403
 from .modules.loss import *  # noqa: F401,F403
 from .modules.normalization import *  # noqa: F401,F403

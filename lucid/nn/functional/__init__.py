@@ -9,3 +9,4 @@ from .loss import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .conv_transpose import *  # noqa: F401,F403
+from .upsampling import *  # noqa: F401,F403

@@ -250,3 +250,65 @@ def adaptive_avg_pool1d(input, output_size):
 def adaptive_avg_pool2d(input, output_size):
     """Average ``input`` ``(N, C, H, W)`` down to ``output_size`` (an int, or a pair with None to keep a size)."""
     return _adaptive_avg_pool(2, input, output_size)
+
+
+# ---- adaptive max pooling ------------------------------------------------------------------------
+__all__ += ["adaptive_max_pool2d"]
+
+
+def _adaptive_bounds(L, out):
+    """PyTorch's adaptive windows: window i covers [⌊iL/out⌋, ⌈(i+1)L/out⌉)."""
+    return [((i * L) // out, -(-((i + 1) * L) // out)) for i in range(out)]
+
+
+class AdaptiveMaxPool2d(Function):
+    """y[i, j] = max of x over window (i, j) (NaN if the window has one);  dx gets g at the element taken
+    (the first largest, as PyTorch), summed where windows overlap."""
+
+    @staticmethod
+    def forward(ctx, x, output_size):
+        H, W = x.shape[-2:]
+        rows, cols = _adaptive_bounds(H, output_size[0]), _adaptive_bounds(W, output_size[1])
+        y = np.empty(x.shape[:-2] + tuple(output_size), dtype=x.dtype)
+        idx = np.empty(y.shape, dtype=np.int64)
+        for i, (r0, r1) in enumerate(rows):
+            for j, (c0, c1) in enumerate(cols):
+                win = x[..., r0:r1, c0:c1].reshape(x.shape[:-2] + (-1,))
+                nan = np.isnan(win)
+                k = np.where(nan.any(-1), nan.argmax(-1), win.argmax(-1))  # a NaN wins, as in PyTorch
+                idx[..., i, j] = (r0 + k // (c1 - c0)) * W + c0 + k % (c1 - c0)
+                y[..., i, j] = np.take_along_axis(win, k[..., None], -1)[..., 0]
+        ctx.save_for_backward(idx)
+        ctx.in_shape = x.shape
+        return y, idx
+
+    @staticmethod
+    def backward(ctx, g, _):
+        (idx,) = ctx.saved_tensors
+        H, W = ctx.in_shape[-2:]
+        lead = int(np.prod(ctx.in_shape[:-2], dtype=np.int64))
+        dx = np.zeros((lead, H * W), dtype=g.dtype)
+        np.add.at(dx, (np.arange(lead)[:, None], idx.reshape(lead, -1)), g.reshape(lead, -1))
+        return dx.reshape(ctx.in_shape), None
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """The maximum of ``input`` ``(N, C, H, W)`` or ``(C, H, W)`` over PyTorch's adaptive windows; with
+    ``return_indices`` also where each came from (h·W + w in its plane)."""
+    from ..._tensor import Tensor
+
+    input = input if isinstance(input, Tensor) else Tensor(input)
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
+    spatial = input.shape[-2:]
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size,) * 2
+    output_size = tuple(L if o is None else int(o) for o, L in zip(output_size, spatial))
+    if len(output_size) != 2 or any(o < 1 for o in output_size):
+        raise RuntimeError(f"adaptive_max_pool2d: expected output_size of 2 positive ints (got {output_size})")
+    if any(n == 0 for n in input.shape[-3:]):
+        raise RuntimeError(f"adaptive_max_pool2d(): Expected input to have non-zero size for non-batch "
+                           f"dimensions, but input has sizes {list(input.shape)} with dimension "
+                           f"{input.ndim - 3 + [n == 0 for n in input.shape[-3:]].index(True)} being empty")
+    y, idx = AdaptiveMaxPool2d.apply(input, output_size)
+    return (y, idx) if return_indices else y

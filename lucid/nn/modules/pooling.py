@@ -118,3 +118,22 @@ class AdaptiveAvgPool2d(AdaptiveAvgPool1d):
 
     def forward(self, input):
         return F.adaptive_avg_pool2d(input, self.output_size)
+
+
+# ---- adaptive max pooling ------------------------------------------------------------------------
+__all__ += ["AdaptiveMaxPool2d"]
+
+
+class AdaptiveMaxPool2d(Module):
+    """``AdaptiveMaxPool2d(output_size, return_indices=False)``: the maximum of ``(N, C, H, W)`` over adaptive
+    windows giving ``output_size`` (an int, or a pair in which None keeps that size)."""
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, input):
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
