@@ -58,7 +58,7 @@ def test_corpus_is_fixed_ascii_and_split():
     again = demo_lm.load_corpus()
     np.testing.assert_array_equal(train, again[0])
     assert train.dtype == np.uint8 and train.max() < 128 and val.max() < 128
-    assert len(val) == demo_lm.VAL_CHARS * len(demo_lm.MODULES)
+    assert 10_000 < len(val) <= demo_lm.VAL_CHARS * len(demo_lm.MODULES)  # short modules give less
     assert len(train) > 8 * len(val)
     assert b"def " in train.tobytes() and b"def " in val.tobytes()
 
