@@ -205,7 +205,7 @@ def parse_args(argv=None):
         prog="python -m lucid.demo lm",
         description="Train a small character-level Transformer on Python standard-library sources once per "
                     "normalization variant (pre-norm LayerNorm, pre-norm RMSNorm, post-norm LayerNorm, none).")
-    p.add_argument("--steps", type=int, default=500, help="training steps per variant (default: 500)")
+    p.add_argument("--steps", type=int, default=1000, help="training steps per variant (default: 1000)")
     p.add_argument("--batch", type=int, default=16, help="sequences per step (default: 16)")
     p.add_argument("--context", type=int, default=64, help="characters per sequence (default: 64)")
     p.add_argument("--d-model", type=int, default=64, help="width of the model (default: 64)")
