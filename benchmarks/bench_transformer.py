@@ -92,8 +92,8 @@ def main(args=ARGS):
     layout = "pre-norm" if args.norm_first else "post-norm"
     rows = [f"TransformerEncoderLayer ({layout}, d_model {D_MODEL}, {HEADS} heads, feed-forward {FF}, causal "
             f"mask), input ({BATCH}, {SEQ}, {D_MODEL}) float32, forward + backward; min of {args.repeats}, "
-            f"interleaved; {args.threads} threads each (torch {torch.__version__}). Largest output difference "
-            f"lucid - PyTorch: {err:.1e}.", "",
+            f"interleaved; {args.threads} thread{'s' * (args.threads > 1)} each (torch {torch.__version__}). "
+            f"Largest output difference lucid - PyTorch: {err:.1e}.", "",
             "| | forward (ms) | backward (ms) | total (ms) |", "|---|---:|---:|---:|"]
     for name in runs:
         rows.append(f"| {name} | {ms(name, 0):.1f} | {ms(name, 1):.1f} | {ms(name, 2):.1f} |")

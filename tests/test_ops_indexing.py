@@ -58,6 +58,18 @@ def test_masked_fill_errors_leave_input_alone():
     np.testing.assert_array_equal(x.data, np.ones((2, 3)))
 
 
+def test_masked_fill_in_place(rng):
+    x = rng.standard_normal((3, 4))
+    mask = rng.random(4) < 0.5
+    t = lucid.tensor(x.copy())
+    assert t.masked_fill_(lucid.tensor(mask), 7.0) is t
+    np.testing.assert_array_equal(t.data, torch.tensor(x).masked_fill_(torch.tensor(mask), 7.0).numpy())
+    leaf = lucid.tensor(x.copy(), requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Tensor that requires grad"):
+        leaf.masked_fill_(lucid.tensor(mask), 0.0)
+    np.testing.assert_array_equal(leaf.data, x)
+
+
 @pytest.mark.parametrize("dim", [0, 1, -1])
 def test_gather(dim, rng):
     x = rng.standard_normal((3, 4))

@@ -15,7 +15,7 @@ from . import linalg as L
 from . import reduction as R
 from . import shape as S
 from .einsum import einsum
-from .indexing import gather, index_add, masked_fill, scatter_add, tril, triu
+from .indexing import gather, index_add, masked_fill, masked_fill_, scatter_add, tril, triu
 from .sampling import multinomial
 from .scan import cumsum
 from .sorting import argsort, sort, topk
@@ -462,7 +462,7 @@ def _install_methods():
                  "argmax", "argmin", "matmul", "reshape", "view", "permute", "transpose", "flatten", "squeeze",
                  "unsqueeze", "expand", "split", "chunk", "pad", "eq", "ne", "lt", "le", "gt", "ge",
                  "logical_and", "logical_or", "logical_xor", "logical_not", "sin", "cos", "bmm", "baddbmm",
-                 "tril", "triu", "masked_fill", "gather", "scatter_add", "index_add", "sort", "argsort", "topk",
+                 "tril", "triu", "masked_fill", "masked_fill_", "gather", "scatter_add", "index_add", "sort", "argsort", "topk",
                  "cumsum", "multinomial"):
         setattr(T, name, globals()[name])
     T.where = lambda self, condition, other: where(condition, self, other)

@@ -12,7 +12,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from .shape import _check_dim
 
-__all__ = ["tril", "triu", "masked_fill", "gather", "scatter_add", "index_add"]
+__all__ = ["tril", "triu", "masked_fill", "masked_fill_", "gather", "scatter_add", "index_add"]
 
 
 def _t(x, fn, name="input"):
@@ -101,6 +101,14 @@ def masked_fill(input, mask, value):
     elif not isinstance(value, numbers.Number):
         raise TypeError(f"masked_fill(): argument 'value' must be a Number or a 0-d Tensor, not {type(value).__name__}")
     return MaskedFill.apply(input, m, value)
+
+
+def masked_fill_(input, mask, value):
+    """In place: ``input[mask] = value`` (the mask broadcast to ``input``); for tensors outside any graph."""
+    y = masked_fill(input, mask, value.detach() if isinstance(value, Tensor) else value)
+    input._check_inplace("masked_fill_", value)
+    np.copyto(input.data, y.data)
+    return input
 
 
 # ---- gather and scatter_add: one index per element --------------------------------------------------
