@@ -197,3 +197,8 @@ def test_mha_checks():
     m = nn.MultiheadAttention(8, 2)
     with pytest.raises(AssertionError, match="embedding dimension of 8"):
         m(lucid.ones(3, 2, 6), lucid.ones(3, 2, 6), lucid.ones(3, 2, 6))
+    x = lucid.ones(3, 2, 8)
+    with pytest.raises(RuntimeError, match=r"expected a 2D mask of shape \(3, 3\)"):
+        m(x, x, x, attn_mask=lucid.ones(3, 4))
+    with pytest.raises(RuntimeError, match="key_padding_mask of shape"):
+        m(x, x, x, key_padding_mask=lucid.ones(3, 2).bool())

@@ -104,8 +104,14 @@ class MultiheadAttention(Module):
         mask = _float_mask(attn_mask, q.dtype, "attn_mask")
         if mask is None and is_causal:
             mask = _float_mask(Tensor(np.triu(np.ones((L, S), bool), 1)), q.dtype, "attn_mask")
-        if mask is not None and mask.ndim == 3:  # (N·H, L, S)
-            mask = mask.reshape(N, H, L, S)
+        if mask is not None:
+            expected = {2: (L, S), 3: (N * H, L, S)}.get(mask.ndim)
+            if tuple(mask.shape) != expected:
+                raise RuntimeError(f"attn_mask of shape {tuple(mask.shape)}: expected a 2D mask of shape {(L, S)} "
+                                   f"or a 3D mask of shape {(N * H, L, S)}")
+            mask = mask.reshape(N, H, L, S) if mask.ndim == 3 else mask
+        if key_padding_mask is not None and tuple(key_padding_mask.shape) != (N, S):
+            raise RuntimeError(f"expected key_padding_mask of shape {(N, S)}, got {tuple(key_padding_mask.shape)}")
         pad = _float_mask(key_padding_mask, q.dtype, "key_padding_mask")
         if pad is not None:
             pad = pad.reshape(N, 1, 1, S)
