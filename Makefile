@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: test test-core demo demo-dist docs bench clean
+.PHONY: test test-core demo demo-dist demo-lm docs bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,10 @@ demo: $(STAMP)
 # two processes, one thread each: the demo's ConvNet trained data parallel (lucid/demo_dist.py)
 demo-dist: $(STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 $(BIN)/mpiexec -n 2 $(BIN)/python -m lucid.demo --distributed
+
+# a character-level Transformer on the standard library's sources (lucid/demo_lm.py)
+demo-lm: $(STAMP)
+	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(BIN)/python -m lucid.demo lm
 
 docs: $(STAMP)
 	$(BIN)/python -m sphinx -W -b html docs docs/_build/html

@@ -4,6 +4,8 @@ from ._dtype import bool_, float16, float32, float64, int32, int64, double, half
 from ._tensor import Tensor
 from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from . import ops as _ops
+from .ops import (argsort, baddbmm, bmm, cos, cumsum, einsum, gather, index_add, masked_fill, multinomial,
+                  scatter_add, sin, sort, topk, tril, triu)
 from .ops import (abs, add, argmax, argmin, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, cat, chunk, clamp,
                   clip, clone, concat, concatenate, div, eq, exp, expand, flatten, ge, gt, le, log, logical_and,
                   logical_not, logical_or, logical_xor, lt, matmul, max, maximum, mean, min, minimum, mul, ne, neg,

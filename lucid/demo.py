@@ -1,4 +1,5 @@
 """``python -m lucid.demo``: one small ConvNet, five normalization layers, real handwritten digits.
+``python -m lucid.demo lm``: the second demo, a character-level Transformer (``lucid/demo_lm.py``).
 
 The same network (conv-norm-ReLU twice, max pooling, linear) is trained once per
 variant of its normalization layer: none, BatchNorm2d, InstanceNorm2d, GroupNorm
@@ -201,6 +202,11 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["lm"]:  # the second demo: a character-level Transformer, lucid/demo_lm.py
+        from . import demo_lm
+
+        return demo_lm.main(argv[1:])
     args = parse_args(argv)
     if args.threads is not None:
         if hasattr(lucid, "set_num_threads"):

@@ -12,4 +12,5 @@ from .modules.pooling import *  # noqa: F401,F403
 from .modules.loss import *  # noqa: F401,F403
 from .modules.normalization import *  # noqa: F401,F403
 from .modules.sync_batchnorm import *  # noqa: F401,F403
+from .modules.transformer import *  # noqa: F401,F403
 from . import functional, init, parallel, utils  # noqa: F401

@@ -14,6 +14,11 @@ from . import elementwise as E
 from . import linalg as L
 from . import reduction as R
 from . import shape as S
+from .einsum import einsum
+from .indexing import gather, index_add, masked_fill, masked_fill_, scatter_add, tril, triu
+from .sampling import multinomial
+from .scan import cumsum
+from .sorting import argsort, sort, topk
 
 
 def _t(x):
@@ -86,6 +91,14 @@ clamp = clip
 
 def tanh(x):
     return E.Tanh.apply(_t(x))
+
+
+def sin(x):
+    return E.Sin.apply(_t(x))
+
+
+def cos(x):
+    return E.Cos.apply(_t(x))
 
 
 def sigmoid(x):
@@ -235,6 +248,19 @@ def argmin(input, dim=None, keepdim=False, *, axis=None):
 def matmul(a, b):
     """Matrix product with NumPy's rules: batch dimensions broadcast; a 1-D operand is a vector."""
     return L.MatMul.apply(_t(a), _t(b))
+
+
+def bmm(input, mat2):
+    """Batched matrix product of two 3-D tensors ``(b, n, m) @ (b, m, p)``, without broadcasting."""
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor (got {input.ndim}D) and batch2 a 3D tensor (got {mat2.ndim}D)")
+    return L.Baddbmm.apply(None, input, mat2, 0, 1)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``β·input + α·(batch1 @ batch2)``, ``batch1`` ``(b, n, m)``, ``batch2`` ``(b, m, p)``, ``input``
+    broadcastable to ``(b, n, p)``."""
+    return L.Baddbmm.apply(_t(input), _t(batch1), _t(batch2), beta, alpha)
 
 
 # ---- shape --------------------------------------------------------------------
@@ -438,7 +464,9 @@ def _install_methods():
                  "tanh", "sigmoid", "relu", "maximum", "minimum", "sum", "mean", "var", "std", "max", "min",
                  "argmax", "argmin", "matmul", "reshape", "view", "permute", "transpose", "flatten", "squeeze",
                  "unsqueeze", "expand", "split", "chunk", "pad", "eq", "ne", "lt", "le", "gt", "ge",
-                 "logical_and", "logical_or", "logical_xor", "logical_not"):
+                 "logical_and", "logical_or", "logical_xor", "logical_not", "sin", "cos", "bmm", "baddbmm",
+                 "tril", "triu", "masked_fill", "masked_fill_", "gather", "scatter_add", "index_add", "sort", "argsort", "topk",
+                 "cumsum", "multinomial"):
         setattr(T, name, globals()[name])
     T.where = lambda self, condition, other: where(condition, self, other)
     T.expand_as = lambda self, other: expand(self, other.shape)

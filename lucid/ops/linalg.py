@@ -48,3 +48,34 @@ class MatMul(Function):
             if b.ndim == 1:
                 db = db[..., 0]
         return da, db
+
+
+class Baddbmm(Function):
+    """y = β·c + α·(a @ b) for batches of matrices (c may be None: bmm);
+    dc = β·g,  da = α·g @ bᵀ,  db = α·aᵀ @ g."""
+
+    @staticmethod
+    def forward(ctx, c, a, b, beta, alpha):
+        if a.ndim != 3 or b.ndim != 3:
+            raise RuntimeError(f"batch1 must be a 3D tensor (got {a.ndim}D) and batch2 a 3D tensor (got {b.ndim}D)")
+        if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                               f"[{a.shape[0]}, {a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
+        ab = np.matmul(a, b)
+        if c is not None and np.broadcast_shapes(c.shape, ab.shape) != ab.shape:
+            raise RuntimeError(f"baddbmm: input of shape {c.shape} does not broadcast to {ab.shape}")
+        ctx.beta, ctx.alpha = beta, alpha
+        ctx.save_for_backward(a, b)
+        y = ab if alpha == 1 else alpha * ab
+        if c is None or beta == 0:  # the input is ignored, NaN and inf in it included (PyTorch's rule)
+            return y
+        return y + (c if beta == 1 else beta * c)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = g if ctx.alpha == 1 else ctx.alpha * g
+        dc = (g if ctx.beta == 1 else ctx.beta * g) if ctx.needs_input_grad[0] else None
+        da = np.matmul(ga, np.swapaxes(b, -1, -2)) if ctx.needs_input_grad[1] else None
+        db = np.matmul(np.swapaxes(a, -1, -2), ga) if ctx.needs_input_grad[2] else None
+        return dc, da, db, None, None

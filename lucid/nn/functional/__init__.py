@@ -7,5 +7,6 @@ from .conv import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
 from .conv_transpose import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403

@@ -21,13 +21,14 @@ class Linear(Function):
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"linear: expected bias of shape ({weight.shape[0]},) (got {tuple(bias.shape)})")
         ctx.save_for_backward(x, weight)
-        y = x @ weight.T
+        # one 2-D product over all leading axes: BLAS runs it far faster than a stack of small ones
+        y = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(x.shape[:-1] + (weight.shape[0],))
         return y + bias if bias is not None else y
 
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
-        dx = g @ weight if ctx.needs_input_grad[0] else None
+        dx = (g.reshape(-1, g.shape[-1]) @ weight).reshape(x.shape) if ctx.needs_input_grad[0] else None
         dw = db = None
         if ctx.needs_input_grad[1]:
             # every leading axis of x is a batch axis: flatten them and contract in one product
