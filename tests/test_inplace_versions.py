@@ -6,6 +6,8 @@ between forward and backward. lucid must raise exactly where PyTorch raises, wit
 same versions in the message, and where neither raises, lucid's gradients must be
 those of an unchanged run: nothing silently wrong.
 """
+import importlib
+import pkgutil
 import re
 
 import numpy as np
@@ -17,6 +19,8 @@ import lucid.nn.functional as LF
 import torch.nn.functional as TF
 from lucid.autograd import Function
 from lucid.nn.functional.conv import pad_mode
+from lucid.nn.functional.sync_batch_norm import sync_batch_norm
+from lucid.nn.parallel.distributed import _SyncAfterBackward
 
 rng = np.random.default_rng(0)
 
@@ -50,6 +54,44 @@ def lib_pad(L, F, x, pads, mode):
         return pad_mode(x, tuple(zip(pads[::2], pads[1::2]))[::-1], mode)
     return F.pad(x, pads, mode=mode)
 
+
+def sync_bn(L, F, x, w, b):  # lucid's SyncBatchNorm in a group of one; PyTorch's batch norm, its one-rank equal
+    if L is lucid:
+        return sync_batch_norm(x, None, None, w, b, group=lucid.distributed.ProcessGroup(None, 0, 1, "single"))
+    return F.batch_norm(x, None, None, w, b, training=True)
+
+
+class _NoDDP:  # what _SyncAfterBackward asks of DistributedDataParallel, without one
+    def _queue_sync(self):
+        pass
+
+
+def ddp_output(L, a):  # DistributedDataParallel's identity on the model's output; PyTorch's identity
+    return _SyncAfterBackward.apply(a, ddp=_NoDDP()) if L is lucid else a.view_as(a)
+
+
+class Scaled:  # a module with full backward (pre-)hooks: its input and output pass through identity Functions
+    def __init__(self, L):
+        self.m = _Twice() if L is lucid else _TorchTwice()
+        self.m.register_full_backward_pre_hook(lambda m, g: None)
+        self.m.register_full_backward_hook(lambda m, gi, go: None)
+
+
+class _Twice(lucid.nn.Module):
+    def forward(self, x):
+        return x * 2.0
+
+
+class _TorchTwice(torch.nn.Module):
+    def forward(self, x):
+        return x * 2.0
+
+
+def hooked(L, x):
+    return Scaled(L).m(x)
+
+
+IDX = np.array([[0, 3], [2, 1], [3, 3]])  # gather / scatter_add along dim 1 of (3, 4): values < 4
 
 # (Function, label, forward(L, F, *tensors), input arrays, output is a view of an input)
 CASES = [
@@ -129,6 +171,34 @@ CASES = [
      [R(4, 3, 2), P(3), R(3)], False),
     ("_Normalize", "group_norm", lambda L, F, x, w, b: F.group_norm(x, 2, w, b), [R(2, 4, 3), P(4), R(4)], False),
     ("_Normalize", "rms_norm", lambda L, F, x, w: F.rms_norm(x, (4,), w), [R(3, 4), P(4)], False),
+    ("Sin", "sin", lambda L, F, a: a.sin(), [R(3, 4)], False),
+    ("Cos", "cos", lambda L, F, a: a.cos(), [R(3, 4)], False),
+    ("Cumsum", "cumsum(1)", lambda L, F, a: a.cumsum(1), [R(3, 4)], False),
+    ("Einsum", "einsum ij,jk->ik", lambda L, F, a, b: L.einsum("ij,jk->ik", a, b), [R(3, 4), R(4, 2)], False),
+    ("Einsum", "einsum of three", lambda L, F, a, b, c: L.einsum("bij,bjk,k->bi", a, b, c),
+     [R(2, 3, 4), R(2, 4, 5), R(5)], False),
+    ("Einsum", "einsum ii->i", lambda L, F, a: L.einsum("ii->i", a), [R(3, 3)], False),
+    ("Baddbmm", "baddbmm", lambda L, F, c, a, b: L.baddbmm(c, a, b, beta=0.5, alpha=2.0),
+     [R(2, 3, 2), R(2, 3, 4), R(2, 4, 2)], False),
+    ("Baddbmm", "bmm", lambda L, F, a, b: L.bmm(a, b), [R(2, 3, 4), R(2, 4, 2)], False),
+    ("Triangle", "tril", lambda L, F, a: L.tril(a), [R(3, 4)], False),
+    ("Triangle", "triu(1)", lambda L, F, a: a.triu(1), [R(2, 3, 4)], False),
+    ("MaskedFill", "masked_fill(mask, 0.5)", lambda L, F, a, m: a.masked_fill(m, 0.5), [R(3, 4), R(3, 4) > 0],
+     False),
+    ("MaskedFill", "masked_fill(mask, value)", lambda L, F, a, m, v: a.masked_fill(m, v),
+     [R(3, 4), R(1, 4) > 0, R()], False),
+    ("ScatterAdd", "scatter_add", lambda L, F, a, i, s: L.scatter_add(a, 1, i, s), [R(3, 4), IDX, R(3, 3)], False),
+    ("Pick", "sort", lambda L, F, a: L.sort(a, 1)[0], [R(3, 4)], False),
+    ("Pick", "topk", lambda L, F, a: L.topk(a, 2, 0)[0], [R(3, 4)], False),
+    ("Resize", "interpolate nearest", lambda L, F, x: F.interpolate(x, scale_factor=2), [R(1, 2, 3, 3)], False),
+    ("Resize", "interpolate bilinear", lambda L, F, x: F.interpolate(x, size=(5, 4), mode="bilinear"),
+     [R(1, 2, 3, 3)], False),
+    ("ConvTranspose2d", "conv_transpose2d", lambda L, F, x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1),
+     [R(1, 2, 3, 3), R(2, 3, 3, 3), R(3)], False),
+    ("_SyncBatchNorm", "sync_batch_norm, one rank", sync_bn, [R(4, 3, 2), P(3), R(3)], False),
+    ("_SyncAfterBackward", "DistributedDataParallel output", lambda L, F, a: ddp_output(L, a), [R(3, 4)], True),
+    ("_InputsIdentity", "module with backward hooks", lambda L, F, x: hooked(L, x), [R(3, 4)], False),
+    ("_OutputsIdentity", "module with backward hooks", lambda L, F, x: hooked(L, x), [R(3, 4)], False),
 ]
 
 # Where lucid's rule differs from PyTorch's: PyTorch's layer_norm also keeps the bias, its instance_norm
@@ -137,6 +207,20 @@ OTHER_RULE_CASES = [
     ("_Normalize", "layer_norm", lambda L, F, x, w, b: F.layer_norm(x, (4,), w, b), [R(3, 4), P(4), R(4)], False),
     ("_Normalize", "instance_norm", lambda L, F, x, w, b: F.instance_norm(x, weight=w, bias=b),
      [R(2, 3, 4), P(3), R(3)], False),
+    # PyTorch's gather keeps x (for its size only); lucid keeps the index and x's shape
+    ("Gather", "gather", lambda L, F, a, i: L.gather(a, 1, i), [R(3, 4), IDX], False),
+    # PyTorch's index_add keeps the source (for its size only); lucid keeps the index
+    ("IndexAdd", "index_add", lambda L, F, a, i, s: L.index_add(a, 0, i, s, alpha=2.0),
+     [R(3, 4), np.array([2, 0, 2]), R(3, 4)], False),
+    # PyTorch's adaptive_max_pool2d keeps x and the indices output; lucid only a copy of the indices
+    ("AdaptiveMaxPool2d", "adaptive_max_pool2d", lambda L, F, x: F.adaptive_max_pool2d(x, 3), [R(1, 2, 5, 5)],
+     False),
+    # PyTorch's attention keeps scaled copies of q and k (a change of q or k cannot reach it); lucid keeps q, k
+    ("Attention", "scaled_dot_product_attention", lambda L, F, q, k, v: F.scaled_dot_product_attention(q, k, v),
+     [R(2, 3, 4), R(2, 5, 4), R(2, 5, 3)], False),
+    ("Attention", "scaled_dot_product_attention, float mask",
+     lambda L, F, q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+     [R(2, 3, 4), R(2, 5, 4), R(2, 5, 3), R(3, 5)], False),
 ]
 
 # Functions whose backward reads nothing of what came in, or the memory of what they keep is found
@@ -145,6 +229,9 @@ INFERRED = {"_Normalize"}
 
 
 def lucid_functions():
+    for mod in pkgutil.walk_packages(lucid.__path__, "lucid."):  # every module, those imported lazily too
+        if "demo" not in mod.name:
+            importlib.import_module(mod.name)
     seen, todo = set(), [Function]
     while todo:
         for sub in todo.pop().__subclasses__():
@@ -157,7 +244,8 @@ def lucid_functions():
 def test_every_function_is_in_the_table_and_says_what_it_saves():
     names = {f.__name__ for f in lucid_functions()}
     assert len(names) >= 45
-    assert names <= {c[0] for c in CASES}, f"not in the table: {sorted(names - {c[0] for c in CASES})}"
+    table = {c[0] for c in CASES + OTHER_RULE_CASES}
+    assert names <= table, f"not in the table: {sorted(names - table)}"
     for f in lucid_functions():
         assert ("saves" in vars(f)) != (f.__name__ in INFERRED), f.__name__
 
@@ -173,7 +261,7 @@ def _run(lib, fn, arrays, change, seed):
             y.copy_(lib.tensor(np.asarray(y.detach().numpy()) * 0.5 + 0.25))
         elif change is not None:
             a = arr(arrays[change])
-            new = (a + 1) % a.max() if a.dtype.kind == "i" else a * 0.5 + 0.25
+            new = (a + 1) % a.max() if a.dtype.kind == "i" else ~a if a.dtype.kind == "b" else a * 0.5 + 0.25
             ts[change].copy_(lib.tensor(new))
     try:
         y.backward(lib.tensor(seed))
@@ -231,7 +319,9 @@ def test_where_the_rule_differs_from_pytorch_lucid_is_never_silently_wrong(name,
             assert _versions(err) == _versions(torch_err)
         if err is None:
             for g, g0 in zip(grads, unchanged):
-                np.testing.assert_allclose(g, g0, rtol=1e-12, atol=1e-12)
+                assert (g is None) == (g0 is None)
+                if g is not None:
+                    np.testing.assert_allclose(g, g0, rtol=1e-12, atol=1e-12, err_msg=f"changed {change}")
 
 
 # ---- the three cases of the issue, and where versions come from ------------------------------------
@@ -347,3 +437,47 @@ def test_user_functions_are_checked_through_what_they_save():
         x += 1
     z.sum().backward()
     np.testing.assert_array_equal(x.grad, np.ones(3))
+
+
+@pytest.mark.parametrize("op", ["sort", "topk", "adaptive_max_pool2d"])
+def test_a_change_of_the_indices_an_op_returns_leaves_its_gradient_right(op):
+    """sort, topk and adaptive_max_pool2d return the indices their backward reads: it keeps its own copy."""
+    x0 = R(2, 3, 4, 4)
+    calls = {"sort": lambda x: lucid.sort(x, -1), "topk": lambda x: lucid.topk(x, 2, -1),
+             "adaptive_max_pool2d": lambda x: LF.adaptive_max_pool2d(x, 2, return_indices=True)}
+    grads = []
+    for change in (False, True):
+        x = lucid.tensor(x0, requires_grad=True)
+        y, idx = calls[op](x)
+        if change:
+            with lucid.no_grad():
+                idx.copy_(lucid.tensor(np.zeros(idx.shape, np.int64)))
+        y.backward(lucid.tensor(np.arange(y.numel(), dtype=np.float64).reshape(y.shape)))
+        grads.append(np.asarray(x.grad))
+    np.testing.assert_array_equal(grads[1], grads[0])
+
+
+class _Square(lucid.nn.Module):
+    def forward(self, x):
+        return x * x  # keeps x: the view _InputsIdentity gives of the module's input
+
+
+def test_identity_functions_give_views_that_share_the_version_counter():
+    x = lucid.tensor(R(3, 4), requires_grad=True)
+    h = x.sigmoid()  # keeps its output
+    sig = lucid.nn.Sigmoid()
+    sig.register_full_backward_hook(lambda m, gi, go: None)
+    for y in (ddp_output(lucid, h), sig(x)):  # identity on DDP's output; on a hooked module's output
+        with lucid.no_grad():
+            y.mul_(2)
+        assert y._ctx.inputs[0]._version == y._version == 1
+        with pytest.raises(RuntimeError, match="output 0 of SigmoidBackward, is at version 1; expected version 0"):
+            y.sum().backward()
+    sq = _Square()
+    sq.register_full_backward_hook(lambda m, gi, go: None)
+    h = x.tanh()
+    y = sq(h)  # the identity on a hooked module's input
+    with lucid.no_grad():
+        h.mul_(2)
+    with pytest.raises(RuntimeError, match="input 0 of MulBackward, is at version 1; expected version 0"):
+        y.sum().backward()

@@ -50,10 +50,12 @@ class _Record:
 
 
 class _OutputsIdentity(Function):
+    saves = ()
+
     @staticmethod
     def forward(ctx, *arrays, record):
         ctx.record = record
-        return tuple(arrays)
+        return tuple(a.view() for a in arrays)  # views: each output shares its input's version counter
 
     @staticmethod
     def backward(ctx, *grads):
@@ -70,10 +72,12 @@ class _OutputsIdentity(Function):
 
 
 class _InputsIdentity(Function):
+    saves = ()
+
     @staticmethod
     def forward(ctx, *arrays, record):
         ctx.record = record
-        return tuple(arrays)
+        return tuple(a.view() for a in arrays)  # views: each output shares its input's version counter
 
     @staticmethod
     def backward(ctx, *grads):

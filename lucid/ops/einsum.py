@@ -81,8 +81,13 @@ def _grad_of(i, subs, out, g, operands):
 class Einsum(Function):
     """y = einsum(subscripts, *operands);  d operand i = einsum(g, other operands → subscripts of operand i)."""
 
+    saves = ()  # narrowed in forward: the operands (positions 1, 2, …)
+
     @staticmethod
     def forward(ctx, equation, *operands):
+        needs = ctx.needs_input_grad[1:]
+        # operand i is read for the gradient of every other operand (its own needs only its shape)
+        ctx.saves = tuple(i + 1 for i in range(len(operands)) if any(n for j, n in enumerate(needs) if j != i))
         subs, out = _parse(equation, [o.shape for o in operands])
         eq = ",".join(subs) + "->" + out
         try:

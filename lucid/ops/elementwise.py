@@ -396,6 +396,8 @@ class Clone(Function):
 class Sin(Function):
     """y = sin x;  dx = g·cos x."""
 
+    saves = (0,)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -409,6 +411,8 @@ class Sin(Function):
 
 class Cos(Function):
     """y = cos x;  dx = −g·sin x."""
+
+    saves = (0,)
 
     @staticmethod
     def forward(ctx, x):

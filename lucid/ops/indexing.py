@@ -39,6 +39,8 @@ def _triangle_mask(shape, diagonal, lower):
 class Triangle(Function):
     """y = x where the triangle mask is true, else 0;  dx = g where the mask is true, else 0."""
 
+    saves = ()
+
     @staticmethod
     def forward(ctx, x, diagonal, lower):
         if x.ndim < 2:
@@ -65,6 +67,8 @@ def triu(input, diagonal=0):
 # ---- masked_fill -----------------------------------------------------------------------------------
 class MaskedFill(Function):
     """y = value where mask, else x;  dx = g where not mask,  dvalue = Σ g where mask."""
+
+    saves = (1,)  # the mask (a Tensor mask: its version is checked)
 
     @staticmethod
     def forward(ctx, x, mask, value):
@@ -100,7 +104,8 @@ def masked_fill(input, mask, value):
                                f"{value.ndim} dimension(s).")
     elif not isinstance(value, numbers.Number):
         raise TypeError(f"masked_fill(): argument 'value' must be a Number or a 0-d Tensor, not {type(value).__name__}")
-    return MaskedFill.apply(input, m, value)
+    # a Tensor mask goes in as itself: backward reads it, so its version is recorded
+    return MaskedFill.apply(input, mask if isinstance(mask, Tensor) else m, value)
 
 
 def masked_fill_(input, mask, value):
@@ -135,6 +140,8 @@ def _check_index(fn, x_shape, index, dim, other=None):
 class Gather(Function):
     """y[i] = x[i with position ``dim`` replaced by index[i]];  dx = g added back to those positions."""
 
+    saves = (2,)  # the index
+
     @staticmethod
     def forward(ctx, x, dim, index):
         _check_index("gather", x.shape, index, dim)
@@ -151,15 +158,19 @@ class Gather(Function):
 def gather(input, dim, index):
     """``out[i][j][k] = input[index[i][j][k]][j][k]`` for ``dim = 0`` (and likewise for other dims)."""
     _t(input, "gather")
-    index = _index_array(index, "gather")
-    return Gather.apply(input, _check_dim(dim, max(input.ndim, 1)), index)
+    data = _index_array(index, "gather")
+    # a Tensor index goes in as itself: backward reads it, so its version is recorded
+    return Gather.apply(input, _check_dim(dim, max(input.ndim, 1)), index if isinstance(index, Tensor) else data)
 
 
 class ScatterAdd(Function):
     """y = x, then y[i with position ``dim`` replaced by index[i]] += src[i];  dx = g,  dsrc[i] = g[that position]."""
 
+    saves = (2,)
+
     @staticmethod
     def forward(ctx, x, dim, index, src):
+        ctx.saves = (2,) if ctx.needs_input_grad[3] else ()  # the index is read for dsrc only
         _check_index("scatter_add", x.shape, index, dim, src.shape)
         ctx.src_shape, ctx.where = src.shape, _positions(index, dim)
         ctx.part = tuple(slice(0, n) for n in index.shape)  # the part of src that index covers
@@ -180,8 +191,9 @@ def scatter_add(input, dim, index, src):
     """``out = input`` with ``out[index[i][j]][j] += src[i][j]`` for ``dim = 0`` (repeated indices add up)."""
     _t(input, "scatter_add")
     _t(src, "scatter_add", "src")
-    index = _index_array(index, "scatter_add")
-    return ScatterAdd.apply(input, _check_dim(dim, max(input.ndim, 1)), index, src)
+    data = _index_array(index, "scatter_add")
+    return ScatterAdd.apply(input, _check_dim(dim, max(input.ndim, 1)), index if isinstance(index, Tensor) else data,
+                            src)
 
 
 # ---- index_add: one index per slice ----------------------------------------------------------------
@@ -189,8 +201,11 @@ class IndexAdd(Function):
     """y = x, then y.select(dim, index[i]) += α·source.select(dim, i);
     dx = g,  dsource = α·g.select(dim, index)."""
 
+    saves = (2,)
+
     @staticmethod
     def forward(ctx, x, dim, index, source, alpha):
+        ctx.saves = (2,) if ctx.needs_input_grad[3] else ()  # the index is read for dsource only
         expected = x.shape[:dim] + (len(index),) + x.shape[dim + 1:]
         if source.shape != expected:
             raise RuntimeError(f"index_add_(): Expected source of shape {expected} (input {tuple(x.shape)} with "
@@ -216,7 +231,9 @@ def index_add(input, dim, index, source, *, alpha=1):
     """``out = input`` with ``alpha·source[i]`` added to slice ``index[i]`` along ``dim`` (``index`` is 1-D int64)."""
     _t(input, "index_add")
     _t(source, "index_add", "source")
-    index = _index_array(index, "index_add")
-    if index.ndim > 1:
+    data = _index_array(index, "index_add")
+    if data.ndim > 1:
         raise IndexError("index_add_(): Index is supposed to be a vector")
-    return IndexAdd.apply(input, _check_dim(dim, max(input.ndim, 1)), index.reshape(-1), source, alpha)
+    # a Tensor index goes in as a view of itself (its version counter): backward reads it
+    index = index.reshape(-1) if isinstance(index, Tensor) else data.reshape(-1)
+    return IndexAdd.apply(input, _check_dim(dim, max(input.ndim, 1)), index, source, alpha)

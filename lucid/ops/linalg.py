@@ -54,8 +54,12 @@ class Baddbmm(Function):
     """y = β·c + α·(a @ b) for batches of matrices (c may be None: bmm);
     dc = β·g,  da = α·g @ bᵀ,  db = α·aᵀ @ g."""
 
+    saves = (1, 2)
+
     @staticmethod
     def forward(ctx, c, a, b, beta, alpha):
+        needs = ctx.needs_input_grad
+        ctx.saves = tuple(i for i, read in ((1, needs[2]), (2, needs[1])) if read)  # a is read for db, b for da
         if a.ndim != 3 or b.ndim != 3:
             raise RuntimeError(f"batch1 must be a 3D tensor (got {a.ndim}D) and batch2 a 3D tensor (got {b.ndim}D)")
         if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:

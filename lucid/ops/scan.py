@@ -12,6 +12,8 @@ __all__ = ["cumsum"]
 class Cumsum(Function):
     """yᵢ = Σ_{j≤i} xⱼ along ``axis``;  dxⱼ = Σ_{i≥j} gᵢ (the running sum of g taken from the end)."""
 
+    saves = ()
+
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis

@@ -28,11 +28,17 @@ def _order(x, axis, descending):
 
 
 class Pick(Function):
-    """y = x taken along ``axis`` at ``indices`` (each position at most once);  dx = g put back there, 0 elsewhere."""
+    """y = x taken along ``axis`` at ``indices`` (each position at most once);  dx = g put back there, 0 elsewhere.
+
+    Backward reads only the indices, and a copy of them: sort and topk also return ``indices`` as a Tensor,
+    which may be changed in place (PyTorch keeps that output and raises; lucid's gradient stays right)."""
+
+    saves = ()
 
     @staticmethod
     def forward(ctx, x, axis, indices):
-        ctx.shape, ctx.axis, ctx.indices = x.shape, axis, indices
+        ctx.shape, ctx.axis = x.shape, axis
+        ctx.indices = indices.copy() if ctx.needs_input_grad[0] else indices
         return np.take_along_axis(x, indices, axis)
 
     @staticmethod

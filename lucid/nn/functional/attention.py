@@ -38,8 +38,13 @@ def _safe_softmax(s):
 class Attention(Function):
     """(out, w) = attention(q, k, v; mask) as in the module docstring: forward and exact backward."""
 
+    saves = (0, 1, 2)
+
     @staticmethod
     def forward(ctx, q, k, v, float_mask, bool_mask, scale, dropout_p):
+        need_q, need_k, need_v, need_m = ctx.needs_input_grad[:4]
+        # q is read for dk, k for dq, v for dq, dk and the mask's gradient (neither mask is read)
+        ctx.saves = tuple(i for i, read in ((0, need_k), (1, need_q), (2, need_q or need_k or need_m)) if read)
         q, k, v = (np.ascontiguousarray(a) for a in (q, k, v))  # BLAS takes contiguous matrices
         s = np.matmul(q, np.swapaxes(k, -1, -2)) * np.asarray(scale, q.dtype)
         if float_mask is not None:

@@ -44,8 +44,12 @@ def _tap(a, b, stride, dilation, in_hw):
 class ConvTranspose2d(Function):
     """cols = Wᵀ @ x, y = crop(col2im(cols)) + b;  dx = W @ im2col(pad(g)),  dW = Σₙ x @ im2col(pad(g))ᵀ."""
 
+    saves = (0, 1)
+
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, output_padding, groups, dilation):
+        needs = ctx.needs_input_grad
+        ctx.saves = tuple(i for i, read in ((0, needs[1]), (1, needs[0])) if read)  # x is read for dW, W for dx
         N, C, H, W = x.shape
         G = groups
         Co_g, kh, kw = w.shape[1:]

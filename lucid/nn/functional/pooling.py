@@ -269,7 +269,12 @@ def _adaptive_bounds(L, out):
 
 class AdaptiveMaxPool2d(Function):
     """y[i, j] = max of x over window (i, j) (NaN if the window has one);  dx gets g at the element taken
-    (the first largest, as PyTorch), summed where windows overlap."""
+    (the first largest, as PyTorch), summed where windows overlap.
+
+    Backward reads only the indices, and a copy of them: the indices are also an output, which may be changed
+    in place (PyTorch keeps x and that output and raises; lucid's gradient stays right)."""
+
+    saves = ()
 
     @staticmethod
     def forward(ctx, x, output_size):
@@ -284,7 +289,7 @@ class AdaptiveMaxPool2d(Function):
                 k = np.where(nan.any(-1), nan.argmax(-1), win.argmax(-1))  # a NaN wins, as in PyTorch
                 idx[..., i, j] = (r0 + k // (c1 - c0)) * W + c0 + k % (c1 - c0)
                 y[..., i, j] = np.take_along_axis(win, k[..., None], -1)[..., 0]
-        ctx.save_for_backward(idx)
+        ctx.save_for_backward(idx.copy() if ctx.needs_input_grad[0] else idx)
         ctx.in_shape = x.shape
         return y, idx
 

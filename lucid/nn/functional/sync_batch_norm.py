@@ -66,6 +66,8 @@ def chan_merge(parts: np.ndarray):
 class _SyncBatchNorm(Function):
     """Batch normalization over the union of every rank's batch: forward and exact backward (module docstring)."""
 
+    saves = (0, 1)  # x and γ (backward reads x̂ from x); not β, not the output
+
     @staticmethod
     def forward(ctx, x, weight, bias, *, eps, running, group):
         N, C = x.shape[:2]

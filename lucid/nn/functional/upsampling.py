@@ -50,6 +50,8 @@ class Resize(Function):
     """y = x with each of its last axes resized (each output reads its one or two taps, so a NaN spreads only
     where it is read);  dx = g with each axis multiplied by Aᵀ."""
 
+    saves = ()
+
     @staticmethod
     def forward(ctx, x, taps):
         ctx.mats = [A for *_, A in taps]

@@ -72,10 +72,12 @@ def _broadcast_from_rank0(buckets, group):
 class _SyncAfterBackward(Function):
     """The identity on the model's output; its backward asks for the gradient average at the end of the pass."""
 
+    saves = ()
+
     @staticmethod
     def forward(ctx, x, *, ddp):
         ctx.ddp = ddp
-        return x
+        return x.view()  # a view: the output shares the input's memory, and so its version counter
 
     @staticmethod
     def backward(ctx, g):
