@@ -2,7 +2,8 @@
 
 A row (one (a, b) of the ``(A, D, B)`` view) is read for its max and its sum of exponentials,
 then written once; the backward reads g and y for the row's sum, then writes dx. Sums are
-float64 whatever the dtype. Rows are split across threads; a small call runs serially.
+float64 whatever the dtype, and exp is the vectorizable one of ``lucid._kernels.vmath``. Rows are
+split across threads; a small call runs serially.
 When B = 1 a row is contiguous; otherwise a row is a strided column of its ``(D, B)`` block.
 """
 import math
@@ -11,6 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..jit import FAST, JIT, PARALLEL_MIN, native, run, use_threads
+from ..vmath import exp
 from . import reference
 
 SOFTMAX, LOG_SOFTMAX = 0, 1
@@ -34,13 +36,13 @@ def _forward_row(x, y, log):
     s = 0.0
     if log:
         for i in range(x.size):
-            s += math.exp(x[i] - m)
+            s += exp(x[i] - m)
         c = m + math.log(s)
         for i in range(x.size):
             y[i] = x[i] - c
     else:
         for i in range(x.size):
-            e = math.exp(x[i] - m)
+            e = exp(x[i] - m)
             y[i] = e
             s += e
         r = 1.0 / s
@@ -55,7 +57,7 @@ def _backward_row(g, y, dx, log):
         for i in range(g.size):
             s += g[i]
         for i in range(g.size):
-            dx[i] = g[i] - math.exp(y[i]) * s
+            dx[i] = g[i] - exp(y[i]) * s
     else:
         for i in range(g.size):
             s += g[i] * y[i]
@@ -64,17 +66,27 @@ def _backward_row(g, y, dx, log):
 
 
 @njit(**JIT)
+def _row(ra, rb, ro, back, log):
+    if back:
+        _backward_row(ra, rb, ro, log)
+    else:
+        _forward_row(ra, ro, log)
+
+
+@njit(**JIT)
 def _rows(a, b, out, back, log, lo, hi):
-    """Rows lo ≤ t < hi of the (A, D, B) views: forward (a = x, b unused) or backward (a = g, b = y)."""
+    """Rows lo ≤ t < hi of the (A, D, B) views: forward (a = x, b unused) or backward (a = g, b = y).
+    With B = 1 a row is taken as a contiguous slice (so its loops vectorize)."""
     B = a.shape[2]
-    for t in range(lo, hi):
-        i = t // B
-        k = t % B
-        ra, rb, ro = a[i, :, k], b[i, :, k], out[i, :, k]
-        if back:
-            _backward_row(ra, rb, ro, log)
-        else:
-            _forward_row(ra, ro, log)
+    if B == 1:
+        a2 = a.reshape(a.shape[0], a.shape[1])
+        b2 = b.reshape(b.shape[0], b.shape[1])
+        o2 = out.reshape(out.shape[0], out.shape[1])
+        for t in range(lo, hi):
+            _row(a2[t], b2[t], o2[t], back, log)
+    else:
+        for t in range(lo, hi):
+            _row(a[t // B, :, t % B], b[t // B, :, t % B], out[t // B, :, t % B], back, log)
 
 
 @njit(parallel=True, **JIT)
@@ -117,3 +129,48 @@ def log_softmax_forward(x):
 
 def log_softmax_backward(g, y):
     return _call(lambda: reference.log_softmax_backward(g, y), g, y, True, True)
+
+
+@njit(parallel=True, **FAST)
+def _cross_entropy(x, target, w, loss, lse, g, dx, back):
+    """Forward (back False): loss, lse per row. Backward: dx = g·w·(e^(x − lse) − onehot)."""
+    N = x.shape[0]
+    chunks = min(N, 64) if x.size >= PARALLEL_MIN else 1
+    for c in prange(chunks):
+        for n in range(c * N // chunks, (c + 1) * N // chunks):
+            row = x[n]
+            if back:
+                s = g[n] * w[n]
+                out = dx[n]
+                for i in range(row.size):
+                    out[i] = s * exp(row[i] - lse[n])
+                out[target[n]] -= s
+            else:
+                m = np.float64(_max(row))
+                t = 0.0
+                for i in range(row.size):
+                    t += exp(row[i] - m)
+                lse[n] = m + math.log(t)
+                loss[n] = w[n] * (lse[n] - row[target[n]])
+
+
+def cross_entropy_forward(x, target, w):
+    arrs = native(x)
+    if arrs is None:
+        return reference.cross_entropy_forward(x, target, w)
+    use_threads()
+    loss, lse = np.empty(x.shape[0], x.dtype), np.empty(x.shape[0])
+    t, wc = np.ascontiguousarray(target, dtype=np.int64), np.ascontiguousarray(w, dtype=np.float64)
+    run(_cross_entropy, arrs[0], t, wc, loss, lse, lse, arrs[0], False)
+    return loss, lse
+
+
+def cross_entropy_backward(g, x, target, w, lse):
+    arrs = native(x)
+    if arrs is None:
+        return reference.cross_entropy_backward(g, x, target, w, lse)
+    use_threads()
+    dx = np.empty(x.shape, x.dtype)
+    t, wc = np.ascontiguousarray(target, dtype=np.int64), np.ascontiguousarray(w, dtype=np.float64)
+    run(_cross_entropy, arrs[0], t, wc, lse, lse, np.ascontiguousarray(g, dtype=np.float64), dx, True)
+    return dx
