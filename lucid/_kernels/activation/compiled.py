@@ -13,6 +13,7 @@ once when stored), so float32 stays float32 in memory. exp and erfc are the vect
 import numpy as np
 from numba import njit, prange
 
+from ...backends import memory as buffers
 from ..jit import CHUNKS, JIT, PARALLEL_MIN, native, run, use_threads
 from ..vmath import erfc_pos, exp
 from . import reference
@@ -123,7 +124,7 @@ def _apply(op, fallback, a, b=None, s=0.0):
     use_threads()
     fa = arrs[0].reshape(-1)
     fb = fa if b is None else arrs[1].reshape(-1)
-    out = np.empty(a.shape, a.dtype)
+    out = buffers.empty(a.shape, a.dtype)
     run(_map, op, fa, fb, out.reshape(-1), float(s))
     return out
 

@@ -21,7 +21,7 @@ from ...backends import memory as buffers
 from ..jit import JIT, native, run, use_threads
 from . import reference
 
-COLS_BYTES = 1 << 22  # a chunk's column matrix is about this big (it stays in the last-level cache)
+COLS_BYTES = 1 << 25  # a chunk's column matrix is at most about this big
 
 
 @njit(**JIT)
@@ -140,7 +140,7 @@ def forward(x, w, b, stride, pads, dilation, groups):
     N, F = x.shape[0], w.shape[0]
     out, geo = _geometry(x, w, stride, pads, dilation)
     O = math.prod(out)
-    y = np.empty((N, F) + out, x.dtype)
+    y = buffers.empty((N, F) + out, x.dtype)
     y3 = y.reshape(N, F, O)
     if _pointwise(w, stride, pads, groups):
         np.matmul(w.reshape(F, -1), x.reshape(N, x.shape[1], O), out=y3)
@@ -200,7 +200,7 @@ def backward(g, x, w, stride, pads, dilation, groups, need_dx=True, need_dw=True
     dcols = buffers.empty((rows * nb * O,), x.dtype) if need_dx else None
     dwm = np.zeros((G, Fg, rows), x.dtype) if need_dw else None
     if need_dx:
-        dx = np.empty(x.shape, x.dtype)
+        dx = buffers.empty(x.shape, x.dtype)
         dx5 = _as3(dx, len(stride))
     for n0 in range(0, N, nb):
         m = min(nb, N - n0)

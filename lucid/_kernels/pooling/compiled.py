@@ -9,6 +9,7 @@ window again. Planes are split across threads (a plane is written by one thread:
 import numpy as np
 from numba import njit, prange
 
+from ...backends import memory as buffers
 from ..jit import JIT, PARALLEL_MIN, native, run, use_threads
 from . import reference
 
@@ -150,7 +151,7 @@ def max_pool_backward(g, idx, spatial):
         return reference.max_pool_backward(g, idx, spatial)
     use_threads()
     B = g.shape[0]
-    dx = np.empty((B,) + tuple(spatial), g.dtype)
+    dx = buffers.empty((B,) + tuple(spatial), g.dtype)
     run(_max_backward, arrs[0].reshape(B, -1), np.ascontiguousarray(idx, dtype=np.int64).reshape(B, -1),
         dx.reshape(B, -1))
     return dx
@@ -175,7 +176,7 @@ def avg_pool_backward(g, spatial, kernel, stride, pads, divisor):
         return reference.avg_pool_backward(g, spatial, kernel, stride, pads, divisor)
     use_threads()
     out = divisor.shape
-    dx = np.empty((g.shape[0],) + tuple(spatial), g.dtype)
+    dx = buffers.empty((g.shape[0],) + tuple(spatial), g.dtype)
     div = np.ascontiguousarray(divisor, dtype=np.float64).reshape(_three(out, 1))
     run(_avg, _planes3(dx, spatial), _planes3(arrs[0], out), div, True, *_three(kernel, 1), *_three(stride, 1),
         *_three([lo for lo, _ in pads], 0))

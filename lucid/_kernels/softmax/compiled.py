@@ -11,6 +11,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ...backends import memory as buffers
 from ..jit import FAST, JIT, PARALLEL_MIN, native, run, use_threads
 from ..vmath import exp
 from . import reference
@@ -110,7 +111,7 @@ def _call(fallback, a, b, back, log):
     if arrs is None:
         return fallback()
     use_threads()
-    out = np.empty(a.shape, a.dtype)
+    out = buffers.empty(a.shape, a.dtype)
     run(_apply, arrs[0], arrs[0] if b is None else arrs[1], out, back, log)
     return out
 
@@ -170,7 +171,7 @@ def cross_entropy_backward(g, x, target, w, lse):
     if arrs is None:
         return reference.cross_entropy_backward(g, x, target, w, lse)
     use_threads()
-    dx = np.empty(x.shape, x.dtype)
+    dx = buffers.empty(x.shape, x.dtype)
     t, wc = np.ascontiguousarray(target, dtype=np.int64), np.ascontiguousarray(w, dtype=np.float64)
     run(_cross_entropy, arrs[0], t, wc, lse, lse, np.ascontiguousarray(g, dtype=np.float64), dx, True)
     return dx
