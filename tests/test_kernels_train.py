@@ -236,3 +236,11 @@ def test_set_num_threads_governs_the_blas_pool_too():
         assert lucid.get_num_threads() == 1
     finally:
         lucid.set_num_threads(before)
+
+
+def test_softmax_of_a_0d_tensor_is_one():
+    x = lucid.Tensor(np.array(3.5), requires_grad=True)
+    y = F.softmax(x, 0)
+    assert y.shape == () and y.item() == 1.0
+    y.backward()
+    assert x.grad == 0.0

@@ -87,8 +87,10 @@ class Silu(Function):
 
 
 def _rows(a, dim):
-    """``a`` viewed ``(A, D, B)`` with D the axis ``dim``."""
-    return a.reshape((int(np.prod(a.shape[:dim])), a.shape[dim] if a.ndim else 1, -1))
+    """``a`` viewed ``(A, D, B)`` with D the axis ``dim`` (a 0-d ``a``, whose dim is None: one row of one)."""
+    if dim is None:
+        return a.reshape(1, 1, 1)
+    return a.reshape((int(np.prod(a.shape[:dim])), a.shape[dim], -1))
 
 
 class Softmax(Function):
