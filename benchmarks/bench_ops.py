@@ -91,7 +91,7 @@ def main():
     table = "\n".join(rows)
     if not args.no_write and not args.only:
         from results import write_section
-        write_section("bench_ops", f"Forward + backward of one op, float32, {args.threads} threads, lucid and "
+        write_section(f"bench_ops, {args.threads} threads", f"Forward + backward of one op, float32, {args.threads} threads, lucid and "
                       f"PyTorch interleaved in one process, minimum of {args.repeats}.\n\n{table}")
 
 

@@ -145,7 +145,7 @@ def main():
             "same step's GEMMs (im2col layout for the convolutions) timed on NumPy's BLAS in lucid's process, "
             "the floor of an im2col design on this BLAS.")
     from results import write_section
-    write_section("bench_train", note + "\n\n" + table)
+    write_section(f"bench_train, {args.threads} threads", note + "\n\n" + table)
     print(table)
 
 
