@@ -62,8 +62,11 @@ def _im2col(x, cols, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od,
                     line = src[i, row]
                     for e in range(lo):
                         dst[o + e] = 0.0
-                    for e in range(lo, hi):
-                        dst[o + e] = line[e * sw + base]
+                    if sw == 1:  # a contiguous run: a vector copy
+                        dst[o + lo:o + hi] = line[lo + base:hi + base]
+                    else:
+                        for e in range(lo, hi):
+                            dst[o + e] = line[e * sw + base]
                     for e in range(hi, ow):
                         dst[o + e] = 0.0
                 o += ow
@@ -95,8 +98,14 @@ def _col2im(dcols, dx, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, o
                     row = b * sh - ph + jh * dh
                     if i >= 0 and i < D and row >= 0 and row < H:
                         line = plane[i, row]
-                        for e in range(lo, hi):
-                            line[e * sw + base] += src[o + e]
+                        if sw == 1:
+                            seg = line[lo + base:hi + base]
+                            part = src[o + lo:o + hi]
+                            for e in range(hi - lo):
+                                seg[e] += part[e]
+                        else:
+                            for e in range(lo, hi):
+                                line[e * sw + base] += src[o + e]
                     o += ow
 
 
