@@ -49,7 +49,12 @@ UNARY = ["relu", "gelu", "gelu_tanh", "silu", "sigmoid", "tanh"]
 FROM_Y = {"relu", "sigmoid", "tanh"}  # backward takes the output
 
 
-@pytest.mark.parametrize("shape", [(7,), (3, 5, 11), (300, 257)])  # the last takes the parallel path
+from lucid._kernels.jit import PARALLEL_MIN
+
+BIG = PARALLEL_MIN + 1031  # elements enough for the parallel path
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 5, 11), (BIG // 509 + 1, 509)])  # the last takes the parallel path
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", UNARY + ["leaky_relu"])
 def test_activation_kernels_match_the_reference(rng, name, dtype, shape):
@@ -98,7 +103,7 @@ def test_vectorized_exp_is_within_an_ulp_and_keeps_ieee_edges():
     np.testing.assert_array_equal(out[-6:], [np.nan, np.inf, 0.0, np.inf, 0.0, 1.0])
 
 
-@pytest.mark.parametrize("shape", [(3, 7, 1), (2, 5, 3), (130, 257, 1)])
+@pytest.mark.parametrize("shape", [(3, 7, 1), (2, 5, 3), (BIG // 257 + 1, 257, 1)])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("which", ["softmax", "log_softmax"])
 def test_softmax_kernels_match_the_reference(rng, which, dtype, shape):
@@ -110,7 +115,7 @@ def test_softmax_kernels_match_the_reference(rng, which, dtype, shape):
         close(getattr(soft, which + "_backward")(g, y), getattr(soft_ref, which + "_backward")(g, y), TOL[dtype] * 4)
 
 
-@pytest.mark.parametrize("N,C", [(5, 3), (300, 129)])
+@pytest.mark.parametrize("N,C", [(5, 3), (BIG // 129 + 1, 129)])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_cross_entropy_kernels_match_the_reference(rng, dtype, N, C):
     x, xv = inputs(rng, (N, C), dtype, 4.0)
@@ -132,7 +137,7 @@ POOLS = [  # spatial, kernel, stride, pads, dilation
     ((7, 9), (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1)),
     ((7, 9), (3, 2), (1, 2), ((1, 1), (1, 1)), (2, 1)),
     ((5, 6, 7), (2, 3, 2), (2, 1, 3), ((1, 1), (0, 0), (1, 2)), (1, 1, 2)),
-    ((32, 32), (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1)),  # with B = 64 below: the parallel path
+    ((32, 32), (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1)),  # with B planes below: the parallel path
 ]
 
 
@@ -140,7 +145,7 @@ POOLS = [  # spatial, kernel, stride, pads, dilation
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_pooling_kernels_match_the_reference(rng, dtype, geometry):
     spatial, kernel, stride, pads, dilation = geometry
-    B = 64 if spatial == (32, 32) else 5
+    B = BIG // 1024 + 1 if spatial == (32, 32) else 5
     x, xv = inputs(rng, (B,) + spatial, dtype)
     x.flat[3] = np.nan
     for xin in (x, xv):

@@ -14,7 +14,7 @@ from ..backends.startup import gc_paused
 JIT = dict(cache=True, error_model="numpy")
 FAST = dict(JIT, fastmath={"reassoc", "contract"})  # for sums: may reassociate, never assumes finite values
 
-PARALLEL_MIN = 1 << 15  # elements: below this a loop runs serially (a parallel launch costs ~10 µs)
+PARALLEL_MIN = 1 << 20  # elements: below this a loop runs serially (waking the pool can cost more than it saves)
 CHUNKS = 64             # most work items a parallel loop is cut into (a function of the shape only)
 
 _here = threading.local()
