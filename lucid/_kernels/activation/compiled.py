@@ -44,61 +44,129 @@ def _cdf(v):
     return half_tail if v < 0 else 1.0 - half_tail
 
 
+# One small loop per formula, on slices indexed from 0 (numba then knows no index is negative,
+# drops the wrap-around check and vectorizes). a = x or g; b = x or y; s = the leaky slope.
+
+@njit(**JIT)
+def _relu(a, b, out, s):
+    for i in range(a.size):
+        v = a[i]
+        out[i] = 0.0 if v <= 0 else v
+
+
+@njit(**JIT)
+def _relu_b(a, b, out, s):
+    for i in range(a.size):
+        out[i] = a[i] if b[i] > 0 else 0.0
+
+
+@njit(**JIT)
+def _leaky(a, b, out, s):
+    for i in range(a.size):
+        v = a[i]
+        out[i] = v if v > 0 else v * s
+
+
+@njit(**JIT)
+def _leaky_b(a, b, out, s):
+    for i in range(a.size):
+        out[i] = a[i] if b[i] > 0 else a[i] * s
+
+
+@njit(**JIT)
+def _gelu(a, b, out, s):
+    for i in range(a.size):
+        v = np.float64(a[i])
+        out[i] = v * _cdf(v)
+
+
+@njit(**JIT)
+def _gelu_b(a, b, out, s):
+    for i in range(a.size):
+        v = np.float64(b[i])
+        out[i] = a[i] * (_cdf(v) + v * exp(-0.5 * v * v) * INV_SQRT2PI)
+
+
+@njit(**JIT)
+def _gtanh(a, b, out, s):
+    for i in range(a.size):
+        v = np.float64(a[i])
+        out[i] = 0.5 * v * (1.0 + _tanh(K_TANH * (v + C_TANH * v * v * v)))
+
+
+@njit(**JIT)
+def _gtanh_b(a, b, out, s):
+    for i in range(a.size):
+        v = np.float64(b[i])
+        t = _tanh(K_TANH * (v + C_TANH * v * v * v))
+        du = K_TANH * (1.0 + 3.0 * C_TANH * v * v)
+        out[i] = a[i] * (0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * du)
+
+
+@njit(**JIT)
+def _silu(a, b, out, s):
+    for i in range(a.size):
+        v = np.float64(a[i])
+        out[i] = v * _sigmoid(v)
+
+
+@njit(**JIT)
+def _silu_b(a, b, out, s):
+    for i in range(a.size):
+        v = np.float64(b[i])
+        sg = _sigmoid(v)
+        out[i] = a[i] * (sg * (1.0 + v * (1.0 - sg)))
+
+
+@njit(**JIT)
+def _sig(a, b, out, s):
+    for i in range(a.size):
+        out[i] = _sigmoid(np.float64(a[i]))
+
+
+@njit(**JIT)
+def _sig_b(a, b, out, s):
+    for i in range(a.size):
+        y = np.float64(b[i])
+        out[i] = a[i] * (y * (1.0 - y))
+
+
+@njit(**JIT)
+def _tanh_b(a, b, out, s):
+    for i in range(a.size):
+        y = np.float64(b[i])
+        out[i] = a[i] * (1.0 - y * y)
+
+
 @njit(**JIT)
 def _span(op, a, b, out, s, lo, hi):
-    """out[i] = f(a[i], b[i]) for lo ≤ i < hi, f the formula of ``op`` (a = x or g; b = x or y)."""
+    """out[i] = f(a[i], b[i]) for lo ≤ i < hi, f the formula of ``op``."""
     if op == RELU:
-        for i in range(lo, hi):
-            v = a[i]
-            out[i] = 0.0 if v <= 0 else v
+        _relu(a[lo:hi], b[lo:hi], out[lo:hi], s)
     elif op == RELU_B:
-        for i in range(lo, hi):
-            out[i] = a[i] if b[i] > 0 else 0.0
+        _relu_b(a[lo:hi], b[lo:hi], out[lo:hi], s)
     elif op == LEAKY:
-        for i in range(lo, hi):
-            v = a[i]
-            out[i] = v if v > 0 else v * s
+        _leaky(a[lo:hi], b[lo:hi], out[lo:hi], s)
     elif op == LEAKY_B:
-        for i in range(lo, hi):
-            out[i] = a[i] if b[i] > 0 else a[i] * s
+        _leaky_b(a[lo:hi], b[lo:hi], out[lo:hi], s)
     elif op == GELU:
-        for i in range(lo, hi):
-            v = np.float64(a[i])
-            out[i] = v * _cdf(v)
+        _gelu(a[lo:hi], b[lo:hi], out[lo:hi], s)
     elif op == GELU_B:
-        for i in range(lo, hi):
-            v = np.float64(b[i])
-            out[i] = a[i] * (_cdf(v) + v * exp(-0.5 * v * v) * INV_SQRT2PI)
+        _gelu_b(a[lo:hi], b[lo:hi], out[lo:hi], s)
     elif op == GTANH:
-        for i in range(lo, hi):
-            v = np.float64(a[i])
-            out[i] = 0.5 * v * (1.0 + _tanh(K_TANH * (v + C_TANH * v * v * v)))
+        _gtanh(a[lo:hi], b[lo:hi], out[lo:hi], s)
     elif op == GTANH_B:
-        for i in range(lo, hi):
-            v = np.float64(b[i])
-            t = _tanh(K_TANH * (v + C_TANH * v * v * v))
-            du = K_TANH * (1.0 + 3.0 * C_TANH * v * v)
-            out[i] = a[i] * (0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * du)
+        _gtanh_b(a[lo:hi], b[lo:hi], out[lo:hi], s)
     elif op == SILU:
-        for i in range(lo, hi):
-            v = np.float64(a[i])
-            out[i] = v * _sigmoid(v)
+        _silu(a[lo:hi], b[lo:hi], out[lo:hi], s)
     elif op == SILU_B:
-        for i in range(lo, hi):
-            v = np.float64(b[i])
-            sg = _sigmoid(v)
-            out[i] = a[i] * (sg * (1.0 + v * (1.0 - sg)))
+        _silu_b(a[lo:hi], b[lo:hi], out[lo:hi], s)
     elif op == SIG:
-        for i in range(lo, hi):
-            out[i] = _sigmoid(np.float64(a[i]))
+        _sig(a[lo:hi], b[lo:hi], out[lo:hi], s)
     elif op == SIG_B:
-        for i in range(lo, hi):
-            y = np.float64(b[i])
-            out[i] = a[i] * (y * (1.0 - y))
+        _sig_b(a[lo:hi], b[lo:hi], out[lo:hi], s)
     else:  # TANH_B (the forward is NumPy's vectorized tanh)
-        for i in range(lo, hi):
-            y = np.float64(b[i])
-            out[i] = a[i] * (1.0 - y * y)
+        _tanh_b(a[lo:hi], b[lo:hi], out[lo:hi], s)
 
 
 @njit(parallel=True, **JIT)
