@@ -75,7 +75,14 @@ def _pool_size():
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` threads in lucid's compiled kernels (1 to NUMBA_NUM_THREADS)."""
+    """Use ``n`` threads in lucid's compiled kernels (1 to NUMBA_NUM_THREADS) and in the BLAS library
+    NumPy's matrix products run on.
+
+    The two pools take turns on the same cores (a convolution is a compiled gather, then a BLAS
+    product, then a compiled gather again), so one number governs both: together they never ask
+    for more than ``n`` cores. The BLAS pool is set through threadpoolctl (for the whole process,
+    as ``torch.set_num_threads`` does); numba's threads sleep as soon as a kernel ends (OpenMP's
+    passive wait, see ``lucid._kernels``), so they never spin while BLAS works."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads: expected an int (got {type(n).__name__})")
     top = _pool_size()
@@ -84,10 +91,15 @@ def set_num_threads(n: int) -> None:
                          "the pool size is set by the environment variable NUMBA_NUM_THREADS before lucid starts")
     global _threads
     _threads = n
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # without threadpoolctl the BLAS pool keeps its own size
+        return
+    threadpool_limits(n, user_api="blas")
 
 
 def get_num_threads() -> int:
-    """The number of threads lucid's compiled kernels use."""
+    """The number of threads lucid's compiled kernels (and, once set, its BLAS products) use."""
     return _pool_size() if _threads is None else _threads
 
 

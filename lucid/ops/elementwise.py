@@ -6,6 +6,7 @@ rules apply (a scalar never widens a float32 tensor).
 """
 import numpy as np
 
+from .. import backends
 from ..autograd.function import Function
 
 
@@ -246,6 +247,14 @@ class Clip(Function):
         return dx, dlo, dhi
 
 
+def _act():
+    return backends.kernels("activation")
+
+
+def _float(x):
+    return x.dtype.kind == "f"
+
+
 class Tanh(Function):
     """y = tanh x;  dx = g·(1 − y²)."""
 
@@ -253,14 +262,14 @@ class Tanh(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = np.tanh(x)
+        y = _act().tanh_forward(x) if _float(x) else np.tanh(x)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g * (1 - y * y)
+        return _act().tanh_backward(g, y)
 
 
 def _sigmoid(x):
@@ -276,30 +285,31 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = _sigmoid(x)
+        y = _act().sigmoid_forward(x) if _float(x) else _sigmoid(x)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g * y * (1 - y)
+        return _act().sigmoid_backward(g, y)
 
 
 class Relu(Function):
-    """y = max(x, 0);  dx = g where x > 0, else 0."""
+    """y = max(x, 0);  dx = g where y > 0, else 0."""
 
     saves = ("output",)
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x > 0)
-        return np.maximum(x, 0)
+        y = _act().relu_forward(x)
+        ctx.save_for_backward(y)
+        return y
 
     @staticmethod
     def backward(ctx, g):
-        (positive,) = ctx.saved_tensors
-        return np.where(positive, g, 0)
+        (y,) = ctx.saved_tensors
+        return _act().relu_backward(g, y)
 
 
 class Maximum(Function):

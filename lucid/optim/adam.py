@@ -55,15 +55,23 @@ class Adam(Optimizer):
             else:
                 grad = grad + wd * p.data
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (1 - beta1) * (grad - m)
+        work = np.subtract(grad, m)      # one scratch array for the whole update
+        work *= 1 - beta1
+        m += work
+        np.multiply(grad, grad, out=work)
+        work *= 1 - beta2
         v *= beta2
-        v += (1 - beta2) * grad * grad
+        v += work
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
         step_size = lr / (1 - beta1 ** t)
-        denom = np.sqrt(v) / (1 - beta2 ** t) ** 0.5 + eps
-        p.data -= step_size * (m / denom)
+        np.sqrt(v, out=work)             # denom = √v̂/√(1 − β₂ᵗ) + ε
+        work /= (1 - beta2 ** t) ** 0.5
+        work += eps
+        np.divide(m, work, out=work)
+        work *= step_size
+        p.data -= work
 
 
 class AdamW(Adam):

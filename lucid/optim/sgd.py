@@ -32,10 +32,14 @@ class SGD(Optimizer):
                                       nesterov=nesterov, maximize=maximize))
 
     def _update(self, p, grad, state, group):
+        # grad is p.grad itself: never written; each step below makes at most one array of its own
         if group["maximize"]:
-            grad = -grad
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * p.data
+            grad = np.negative(grad)
+        wd = group["weight_decay"]
+        if wd != 0:
+            decayed = p.data * wd
+            decayed += grad
+            grad = decayed
         momentum = group["momentum"]
         if momentum != 0:
             buf = state.get("momentum_buffer")
@@ -43,6 +47,13 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = np.array(grad, copy=True)
             else:
                 buf *= momentum
-                buf += (1 - group["dampening"]) * grad
-            grad = grad + momentum * buf if group["nesterov"] else buf
-        p.data -= group["lr"] * grad
+                damp = 1 - group["dampening"]
+                buf += grad if damp == 1 else damp * grad
+            if group["nesterov"]:
+                ahead = buf * momentum
+                ahead += grad
+                grad = ahead
+            else:
+                grad = buf
+        step = grad * group["lr"]
+        p.data -= step

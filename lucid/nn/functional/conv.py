@@ -1,4 +1,4 @@
-"""Convolutions: conv1d, conv2d, conv3d, as im2col + one matrix product.
+"""Convolutions: conv1d, conv2d, conv3d, as im2col + one matrix product (the ``conv`` kernels).
 
 For each output position ``o`` and kernel tap ``j`` the input element read is
 ``xp[..., o·stride + j·dilation]`` of the zero-padded input ``xp``. Gathering
@@ -13,11 +13,10 @@ The convolution is then one matrix product per group, ``W @ cols``::
 and ``dx`` is ``dcols`` added back to the input position each entry was read from
 (col2im), then cropped to the unpadded input.
 """
-import math
-
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
+from ... import backends
+from ..._kernels.conv.reference import col2im, crop_spatial, pad_spatial, windows  # noqa: F401 (the array helpers)
 from ...autograd.function import Function
 
 __all__ = ["conv1d", "conv2d", "conv3d"]
@@ -33,90 +32,26 @@ def _tuple(v, n, name):
     return v
 
 
-def windows(xp, kernel, stride, dilation):
-    """A view ``(A, *kernel, *out, B)`` of ``xp`` ``(A, *spatial, B)``: ``[a, j, o, b] = xp[a, o·s + j·d, b]``."""
-    n = len(kernel)
-    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    v = sliding_window_view(xp, span, axis=tuple(range(1, 1 + n)))  # (A, *out', B, *span)
-    v = v[(slice(None),) + tuple(slice(None, None, s) for s in stride) + (slice(None),)
-          + tuple(slice(None, None, d) for d in dilation)]
-    return v.transpose((0,) + tuple(range(n + 2, 2 * n + 2)) + tuple(range(1, n + 2)))
-
-
-def col2im(cols, padded_shape, stride, dilation):
-    """The adjoint of ``windows``: add ``cols`` ``(A, *kernel, *out, B)`` into zeros of ``padded_shape`` ``(A, *spatial, B)``."""
-    n = len(stride)
-    kernel, out = cols.shape[1:1 + n], cols.shape[1 + n:1 + 2 * n]
-    dxp = np.zeros(padded_shape, dtype=cols.dtype)
-    for j in np.ndindex(*kernel):
-        # the input positions tap j reads, for all outputs o at once: j·d + o·s
-        where = tuple(slice(jj * d, jj * d + s * (o - 1) + 1, s) for jj, d, s, o in zip(j, dilation, stride, out))
-        dxp[(slice(None),) + where] += cols[(slice(None),) + j]
-    return dxp
-
-
-def pad_spatial(x, pads, value=0):
-    """Pad axes ``1 .. len(pads)`` of ``x`` ``(A, *spatial, B)`` by ``pads = ((lo, hi), ...)`` with ``value``."""
-    if not any(lo or hi for lo, hi in pads):
-        return x
-    n = len(pads)
-    xp = np.full(x.shape[:1] + tuple(L + lo + hi for L, (lo, hi) in zip(x.shape[1:1 + n], pads)) + x.shape[1 + n:],
-                 value, dtype=x.dtype)
-    xp[(slice(None),) + tuple(slice(lo, lo + L) for L, (lo, _) in zip(x.shape[1:1 + n], pads))] = x
-    return xp
-
-
-def crop_spatial(xp, pads):
-    """The inverse of ``pad_spatial``."""
-    return xp[(slice(None),) + tuple(slice(lo, xp.shape[1 + i] - hi) for i, (lo, hi) in enumerate(pads))]
-
-
 class ConvNd(Function):
     """y = b + W @ cols per group (im2col + GEMM);  dW = g @ colsᵀ,  dx = col2im(Wᵀ @ g),  db = Σ g.
 
-    The work is done in the layout ``(C, *spatial, N)``, batch last, so that every
-    copy in im2col and col2im moves long contiguous runs.
+    The arrays are computed by the ``conv`` kernels (``lucid/_kernels/conv``); the backward
+    gathers the columns again instead of keeping them from the forward.
     """
 
     saves = (0, 1)
 
     @staticmethod
     def forward(ctx, x, w, b, stride, pads, dilation, groups):
-        n = len(stride)
-        N = x.shape[0]
-        F, Cg, kernel = w.shape[0], w.shape[1], w.shape[2:]
-        G, Fg, K = groups, F // groups, math.prod(kernel)
-        xp = pad_spatial(np.moveaxis(x, 0, -1), pads)  # (C, *spatial, N)
-        win = windows(xp, kernel, stride, dilation)  # (C, *kernel, *out, N)
-        out = win.shape[1 + n:1 + 2 * n]
-        # cols[g, (c, j), (o, n)] = xp[g·Cg + c, o·s + j·d, n]   (this reshape is the im2col copy)
-        cols = win.reshape(G, Cg * K, -1)
-        wm = w.reshape(G, Fg, Cg * K)
-        y = np.matmul(wm, cols).reshape((F,) + out + (N,))
-        y = np.ascontiguousarray(np.moveaxis(y, -1, 0))  # (N, F, *out)
-        if b is not None:
-            y += b.reshape((F,) + (1,) * n)
-        ctx.save_for_backward(cols if ctx.needs_input_grad[1] else None, wm if ctx.needs_input_grad[0] else None)
-        ctx.geometry = (xp.shape, pads, stride, dilation, w.shape, out, G)
-        return y
+        ctx.save_for_backward(x, w)
+        ctx.geometry = (stride, pads, dilation, groups)
+        return backends.kernels("conv").forward(x, w, b, stride, pads, dilation, groups)
 
     @staticmethod
     def backward(ctx, g):
-        cols, wm = ctx.saved_tensors
-        padded_shape, pads, stride, dilation, w_shape, out, G = ctx.geometry
-        n = len(stride)
-        g2 = np.moveaxis(g, 0, -1).reshape(G, w_shape[0] // G, -1)  # g2[grp, f, (o, n)] = g[n, grp·Fg + f, o]
-        dx = dw = db = None
-        if ctx.needs_input_grad[0]:
-            dcols = np.matmul(wm.transpose(0, 2, 1), g2)  # (G, Cg·K, O·N)
-            dcols = dcols.reshape((padded_shape[0],) + w_shape[2:] + out + (g.shape[0],))
-            dxp = col2im(dcols, padded_shape, stride, dilation)
-            dx = np.ascontiguousarray(np.moveaxis(crop_spatial(dxp, pads), -1, 0))
-        if ctx.needs_input_grad[1]:
-            # dW = g @ colsᵀ, computed as (cols @ gᵀ)ᵀ: BLAS is faster with the long axis as the row axis
-            dw = np.matmul(cols, g2.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(w_shape)
-        if ctx.needs_input_grad[2]:
-            db = g.sum(axis=(0,) + tuple(range(2, 2 + n)))
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        dx, dw, db = backends.kernels("conv").backward(g, x, w, *ctx.geometry, need[0], need[1], need[2])
         return dx, dw, db, None, None, None, None
 
 

@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from ... import backends
 from ..._tensor import Tensor
 from ...autograd.function import Function
 from ...ops.elementwise import _sigmoid
@@ -128,16 +129,22 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
 
 
 # ---- classification losses ---------------------------------------------------------------------
-def _index_target_weights(x, target, weight, ignore_index):
-    """For class-index targets: ``q`` shaped like x, holding w_y at the target class of each
-    sample (0 for ignored samples), and the mean's denominator Σ w_y over kept samples."""
+def _sample_weights(x, target, weight, ignore_index):
+    """For class-index targets: the target with ignored samples sent to class 0, each sample's
+    weight w_y (0 for an ignored sample), and which samples are kept."""
     n_classes = x.shape[1]
     keep = target != ignore_index
     bad = (target < 0) | (target >= n_classes)
     if np.any(bad & keep):
         raise IndexError(f"Target {target[bad & keep].flat[0]} is out of bounds.")
     safe = np.where(keep, target, 0)
-    w_y = (np.ones((), x.dtype) if weight is None else weight[safe]) * keep
+    return safe, (np.ones((), x.dtype) if weight is None else weight[safe]) * keep, keep
+
+
+def _index_target_weights(x, target, weight, ignore_index):
+    """For class-index targets: ``q`` shaped like x, holding w_y at the target class of each
+    sample (0 for ignored samples), and the mean's denominator Σ w_y over kept samples."""
+    safe, w_y, keep = _sample_weights(x, target, weight, ignore_index)
     q = np.zeros(x.shape, dtype=x.dtype)
     np.put_along_axis(q, safe[:, None], np.expand_dims(w_y, 1).astype(x.dtype), axis=1)
     return q, keep, w_y.sum()
@@ -149,7 +156,11 @@ def _class_shape(w, ndim):
 
 
 class CrossEntropy(Function):
-    """ℓ = −Σ_c q_c·log p_c (see the module docstring);  dx = g·(p·Σq − q),  dt_c = −g·(1−ε)·w_c·log p_c."""
+    """ℓ = −Σ_c q_c·log p_c (see the module docstring);  dx = g·(p·Σq − q),  dt_c = −g·(1−ε)·w_c·log p_c.
+
+    Rows of logits against class indices without smoothing (the common case) take the fused
+    ``softmax`` kernels: ℓ = w_y·(lse − x_y) per row, dx = g·w_y·(p − onehot(y)), nothing of
+    x's size kept between the two."""
 
     saves = (1, 2)
 
@@ -161,6 +172,15 @@ class CrossEntropy(Function):
         unbatched = ctx.unbatched = x.ndim == 1
         if unbatched:
             x, target = x[None], target[None]
+        ctx.fused = x.ndim == 2 and label_smoothing == 0 and np.issubdtype(target.dtype, np.integer)
+        if ctx.fused:
+            safe, w_y, _ = _sample_weights(x, target, weight, ignore_index)
+            w_y = w_y.astype(np.float64)
+            loss, lse = backends.kernels("softmax").cross_entropy_forward(x, safe, w_y)
+            ctx.save_for_backward(x, safe, w_y, lse)
+            ctx.reduction, ctx.denom = reduction, w_y.sum().astype(x.dtype)
+            out = _reduce(loss, reduction, ctx.denom)
+            return out[0] if unbatched and reduction == "none" else out
         n_classes = x.shape[1]
         logp = _log_softmax(x, 1)
         eps = label_smoothing
@@ -181,6 +201,8 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, g):
+        if ctx.fused:
+            return CrossEntropy._fused_backward(ctx, g)
         logp, q, weight = ctx.saved_tensors
         loss_shape = logp.shape[:1] + logp.shape[2:]
         if ctx.unbatched and ctx.reduction == "none":
@@ -196,6 +218,15 @@ class CrossEntropy(Function):
             dx = None if dx is None else dx[0]
             dt = None if dt is None else dt[0]
         return dx, dt, None, None, None, None
+
+    @staticmethod
+    def _fused_backward(ctx, g):
+        x, target, w_y, lse = ctx.saved_tensors
+        if ctx.unbatched and ctx.reduction == "none":
+            g = g[None]
+        gn = np.asarray(_unreduce(g, lse.shape, ctx.reduction, ctx.denom), dtype=np.float64)
+        dx = backends.kernels("softmax").cross_entropy_backward(gn, x, target, w_y, lse)
+        return (dx[0] if ctx.unbatched else dx), None, None, None, None, None
 
 
 class NLLLoss(Function):

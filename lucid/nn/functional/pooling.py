@@ -3,13 +3,14 @@
 Max and average pooling read the same windows as a convolution (see conv.py):
 output ``o`` looks at the taps ``j`` of ``x[..., o·stride + j·dilation − padding]``.
 Max pooling sends each output's gradient to the one input it took (the first
-largest, as PyTorch); average pooling spreads it evenly over its window. Both
-work in the layout ``(1, *spatial, N·C)`` so that window copies move long runs.
+largest, as PyTorch); average pooling spreads it evenly over its window. The loops
+are the ``pooling`` kernels (``lucid/_kernels/pooling``), on planes ``(N·C, *spatial)``.
 """
 import math
 
 import numpy as np
 
+from ... import backends
 from ...autograd.function import Function
 from .conv import _tuple, col2im, crop_spatial, pad_spatial, windows
 
@@ -38,6 +39,10 @@ def _from_planes(y, lead):
     return np.ascontiguousarray(np.moveaxis(y[0], -1, 0)).reshape(lead + y.shape[1:-1])
 
 
+def _pool():
+    return backends.kernels("pooling")
+
+
 class MaxPoolNd(Function):
     """y[o] = max_j x[o·s + j·d − p];  dx gets g[o] at the position of that max (the first one on ties)."""
 
@@ -45,36 +50,20 @@ class MaxPoolNd(Function):
 
     @staticmethod
     def forward(ctx, x, n, kernel, stride, pads, dilation, return_indices):
-        lead = x.shape[:-n]
-        xt = _to_planes(x, n)
-        low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-        xp = pad_spatial(xt, pads, low)
-        win = windows(xp, kernel, stride, dilation)  # (1, *kernel, *out, B)
-        out = win.shape[1 + n:1 + 2 * n]
-        flat = win.reshape((math.prod(kernel),) + out + (win.shape[-1],))  # taps first
-        arg = np.argmax(flat, axis=0)[None]  # the tap each output took (the first, on ties; a NaN wins)
-        y = flat.max(axis=0)
-        ctx.geometry = (lead, n, xp.shape, kernel, out, stride, pads, dilation)
-        ctx.save_for_backward(arg)
-        y = _from_planes(y[None], lead)
-        if not return_indices:
-            return y
-        # the flat index, in the unpadded input plane, of the element each output took
-        taps = np.unravel_index(arg[0], kernel)
-        grids = np.meshgrid(*[np.arange(o) for o in out], indexing="ij")
-        pos = [(g * s)[..., None] + t * d - lo for g, t, s, d, (lo, _) in zip(grids, taps, stride, dilation, pads)]
-        idx = np.ravel_multi_index(pos, x.shape[-n:]).astype(np.int64)
-        return y, _from_planes(idx[None], lead)
+        lead, spatial = x.shape[:-n], x.shape[-n:]
+        y, idx = _pool().max_pool_forward(x.reshape((-1,) + spatial), kernel, stride, pads, dilation)
+        out = y.shape[1:]
+        ctx.geometry = (lead, spatial)
+        ctx.save_for_backward(idx)
+        y = y.reshape(lead + out)
+        return (y, idx.reshape(lead + out)) if return_indices else y
 
     @staticmethod
     def backward(ctx, g, *_):
-        (arg,) = ctx.saved_tensors
-        lead, n, padded_shape, kernel, out, stride, pads, dilation = ctx.geometry
-        gt = _to_planes(g, n)  # (1, *out, B)
-        taps = np.arange(math.prod(kernel)).reshape((-1,) + (1,) * n + (1,))
-        dcols = np.where(taps == arg, gt, 0).astype(g.dtype, copy=False)  # each gradient at the tap it took
-        dxp = col2im(dcols.reshape((1,) + kernel + gt.shape[1:]), padded_shape, stride, dilation)
-        return _from_planes(crop_spatial(dxp, pads), lead), None, None, None, None, None, None
+        (idx,) = ctx.saved_tensors
+        lead, spatial = ctx.geometry
+        dx = _pool().max_pool_backward(g.reshape((-1,) + idx.shape[1:]), idx, spatial)
+        return dx.reshape(lead + spatial), None, None, None, None, None, None
 
 
 def _avg_divisor(L, k, s, p, out, count_include_pad):
@@ -93,21 +82,18 @@ class AvgPoolNd(Function):
 
     @staticmethod
     def forward(ctx, x, n, kernel, stride, pads, divisor):
-        lead = x.shape[:-n]
-        xp = pad_spatial(_to_planes(x, n), pads)
-        win = windows(xp, kernel, stride, (1,) * n)  # (1, *kernel, *out, B)
-        y = win.sum(axis=tuple(range(1, 1 + n))) / divisor[..., None]
-        ctx.geometry = (lead, n, xp.shape, kernel, stride, pads)
+        lead, spatial = x.shape[:-n], x.shape[-n:]
+        y = _pool().avg_pool_forward(x.reshape((-1,) + spatial), kernel, stride, pads, divisor)
+        ctx.geometry = (lead, spatial, kernel, stride, pads)
         ctx.divisor = divisor
-        return _from_planes(y.astype(x.dtype, copy=False), lead)
+        return y.reshape(lead + divisor.shape)
 
     @staticmethod
     def backward(ctx, g):
-        lead, n, padded_shape, kernel, stride, pads = ctx.geometry
-        share = _to_planes(g, n) / ctx.divisor[..., None]  # (1, *out, B)
-        dcols = np.broadcast_to(share[(slice(None),) + (None,) * n], (1,) + kernel + share.shape[1:])
-        dxp = col2im(dcols, padded_shape, stride, (1,) * n)
-        return _from_planes(crop_spatial(dxp, pads).astype(g.dtype, copy=False), lead), None, None, None, None, None
+        lead, spatial, kernel, stride, pads = ctx.geometry
+        dx = _pool().avg_pool_backward(g.reshape((-1,) + ctx.divisor.shape), spatial, kernel, stride, pads,
+                                       ctx.divisor)
+        return dx.reshape(lead + spatial), None, None, None, None, None
 
 
 def _pool_args(name, n, input, kernel_size, stride, padding, dilation, ceil_mode):

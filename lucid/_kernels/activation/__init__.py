@@ -1,0 +1,1 @@
+"""Activation kernels: the NumPy reference (the specification) and its compiled twin."""

@@ -1,0 +1,1 @@
+"""Pooling kernels: the NumPy reference (the specification) and its compiled twin."""

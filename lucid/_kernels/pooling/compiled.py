@@ -1,0 +1,183 @@
+"""The pooling kernels compiled with numba: the calls of reference.py as direct loops.
+
+No window array is built: each output walks its taps in the input, skipping those in the
+padding. Max pooling keeps the flat input position it took (``idx``, PyTorch's indices), so
+its backward is one scatter of g; average pooling's backward spreads g[o]/divisor[o] over the
+window again. Planes are split across threads (a plane is written by one thread: no races).
+1-D and 2-D pooling run as 3-D pooling with unit leading axes.
+"""
+import numpy as np
+from numba import njit, prange
+
+from ...backends import memory as buffers
+from ..jit import JIT, PARALLEL_MIN, native, run, use_threads
+from . import reference
+
+
+@njit(**JIT)
+def _max_plane(x, y, idx, b, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
+    D, H, W = x.shape[1], x.shape[2], x.shape[3]
+    for od in range(y.shape[1]):
+        for oh in range(y.shape[2]):
+            for ow in range(y.shape[3]):
+                m = x[b, 0, 0, 0]
+                at = -1
+                for jd in range(kd):
+                    i = od * sd - pd + jd * dd
+                    if i < 0 or i >= D:
+                        continue
+                    for jh in range(kh):
+                        r = oh * sh - ph + jh * dh
+                        if r < 0 or r >= H:
+                            continue
+                        for jw in range(kw):
+                            c = ow * sw - pw + jw * dw
+                            if c < 0 or c >= W:
+                                continue
+                            v = x[b, i, r, c]
+                            if at < 0 or v > m or (v != v and m == m):  # the first largest; a NaN wins
+                                m = v
+                                at = (i * H + r) * W + c
+                y[b, od, oh, ow] = m
+                idx[b, od, oh, ow] = at
+
+
+@njit(parallel=True, **JIT)
+def _max_forward_parallel(x, y, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
+    for b in prange(x.shape[0]):
+        _max_plane(x, y, idx, b, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw)
+
+
+@njit(**JIT)
+def _max_forward(x, y, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
+    if x.size >= PARALLEL_MIN and x.shape[0] > 1:
+        _max_forward_parallel(x, y, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw)
+    else:
+        for b in range(x.shape[0]):
+            _max_plane(x, y, idx, b, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw)
+
+
+@njit(**JIT)
+def _scatter_plane(g, idx, dx, b):
+    dx[b, :] = 0.0
+    for o in range(g.shape[1]):
+        dx[b, idx[b, o]] += g[b, o]
+
+
+@njit(parallel=True, **JIT)
+def _max_backward_parallel(g, idx, dx):
+    for b in prange(g.shape[0]):
+        _scatter_plane(g, idx, dx, b)
+
+
+@njit(**JIT)
+def _max_backward(g, idx, dx):
+    if dx.size >= PARALLEL_MIN and g.shape[0] > 1:
+        _max_backward_parallel(g, idx, dx)
+    else:
+        for b in range(g.shape[0]):
+            _scatter_plane(g, idx, dx, b)
+
+
+@njit(**JIT)
+def _avg_plane(x, y, div, b, back, kd, kh, kw, sd, sh, sw, pd, ph, pw):
+    """Forward (back False): y[o] = Σ x over the window / div[o]. Backward (back True, x is dx and
+    y is g): dx over the window += g[o]/div[o]."""
+    D, H, W = x.shape[1], x.shape[2], x.shape[3]
+    if back:
+        x[b] = 0.0
+    for od in range(y.shape[1]):
+        for oh in range(y.shape[2]):
+            for ow in range(y.shape[3]):
+                share = y[b, od, oh, ow] / div[od, oh, ow] if back else 0.0
+                s = 0.0
+                for i in range(max(od * sd - pd, 0), min(od * sd - pd + kd, D)):
+                    for r in range(max(oh * sh - ph, 0), min(oh * sh - ph + kh, H)):
+                        for c in range(max(ow * sw - pw, 0), min(ow * sw - pw + kw, W)):
+                            if back:
+                                x[b, i, r, c] += share
+                            else:
+                                s += x[b, i, r, c]
+                if not back:
+                    y[b, od, oh, ow] = s / div[od, oh, ow]
+
+
+@njit(parallel=True, **JIT)
+def _avg_parallel(x, y, div, back, kd, kh, kw, sd, sh, sw, pd, ph, pw):
+    for b in prange(x.shape[0]):
+        _avg_plane(x, y, div, b, back, kd, kh, kw, sd, sh, sw, pd, ph, pw)
+
+
+@njit(**JIT)
+def _avg(x, y, div, back, kd, kh, kw, sd, sh, sw, pd, ph, pw):
+    if x.size >= PARALLEL_MIN and x.shape[0] > 1:
+        _avg_parallel(x, y, div, back, kd, kh, kw, sd, sh, sw, pd, ph, pw)
+    else:
+        for b in range(x.shape[0]):
+            _avg_plane(x, y, div, b, back, kd, kh, kw, sd, sh, sw, pd, ph, pw)
+
+
+def _three(v, fill):
+    """A per-axis tuple for 1 to 3 axes, led by ``fill`` up to 3 axes."""
+    return (fill,) * (3 - len(v)) + tuple(int(a) for a in v)
+
+
+def _planes3(a, spatial):
+    """``a`` ``(B, *spatial)`` viewed as ``(B, D, H, W)``."""
+    return a.reshape((a.shape[0],) + _three(spatial, 1))
+
+
+def _out_size(L, k, s, lo, hi, d):
+    return (L + lo + hi - d * (k - 1) - 1) // s + 1
+
+
+def max_pool_forward(x, kernel, stride, pads, dilation):
+    arrs = native(x)
+    if arrs is None or len(kernel) > 3:
+        return reference.max_pool_forward(x, kernel, stride, pads, dilation)
+    use_threads()
+    spatial = x.shape[1:]
+    out = tuple(_out_size(L, k, s, lo, hi, d) for L, k, s, (lo, hi), d in zip(spatial, kernel, stride, pads, dilation))
+    y = np.empty((x.shape[0],) + out, x.dtype)
+    idx = np.empty(y.shape, np.int64)
+    run(_max_forward, _planes3(arrs[0], spatial), _planes3(y, out), _planes3(idx, out), *_three(kernel, 1),
+        *_three(stride, 1), *_three([lo for lo, _ in pads], 0), *_three(dilation, 1))
+    return y, idx
+
+
+def max_pool_backward(g, idx, spatial):
+    arrs = native(g)
+    if arrs is None or len(spatial) > 3:
+        return reference.max_pool_backward(g, idx, spatial)
+    use_threads()
+    B = g.shape[0]
+    dx = buffers.empty((B,) + tuple(spatial), g.dtype)
+    run(_max_backward, arrs[0].reshape(B, -1), np.ascontiguousarray(idx, dtype=np.int64).reshape(B, -1),
+        dx.reshape(B, -1))
+    return dx
+
+
+def avg_pool_forward(x, kernel, stride, pads, divisor):
+    arrs = native(x)
+    if arrs is None or len(kernel) > 3:
+        return reference.avg_pool_forward(x, kernel, stride, pads, divisor)
+    use_threads()
+    spatial, out = x.shape[1:], divisor.shape
+    y = np.empty((x.shape[0],) + out, x.dtype)
+    div = np.ascontiguousarray(divisor, dtype=np.float64).reshape(_three(out, 1))
+    run(_avg, _planes3(arrs[0], spatial), _planes3(y, out), div, False, *_three(kernel, 1), *_three(stride, 1),
+        *_three([lo for lo, _ in pads], 0))
+    return y
+
+
+def avg_pool_backward(g, spatial, kernel, stride, pads, divisor):
+    arrs = native(g)
+    if arrs is None or len(kernel) > 3:
+        return reference.avg_pool_backward(g, spatial, kernel, stride, pads, divisor)
+    use_threads()
+    out = divisor.shape
+    dx = buffers.empty((g.shape[0],) + tuple(spatial), g.dtype)
+    div = np.ascontiguousarray(divisor, dtype=np.float64).reshape(_three(out, 1))
+    run(_avg, _planes3(dx, spatial), _planes3(arrs[0], out), div, True, *_three(kernel, 1), *_three(stride, 1),
+        *_three([lo for lo, _ in pads], 0))
+    return dx

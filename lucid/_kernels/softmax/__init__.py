@@ -1,0 +1,1 @@
+"""Softmax kernels: the NumPy reference (the specification) and its compiled twin."""
