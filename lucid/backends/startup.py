@@ -4,6 +4,9 @@
   of objects; Python's cycle collector is paused meanwhile.
 * ``answer_blas_probe``: numba's start imports ``scipy.linalg`` only to learn whether SciPy's
   BLAS is installed; the answer is read off the file system instead.
+* ``drop_stale_cache``: numba's disk cache checks only the file of the function it compiled, but a
+  family's kernels inline the formulas of other files; an entry older than any file of the family
+  is dropped, so an edit anywhere in the family recompiles its kernels.
 """
 import contextlib
 import gc
@@ -14,6 +17,22 @@ import sys
 import threading
 
 _probe_lock = threading.Lock()
+
+
+def drop_stale_cache(folder):
+    """Remove numba's cache entries in ``folder/__pycache__`` older than the newest ``.py`` in ``folder``."""
+    cache = os.path.join(folder, "__pycache__")
+    try:
+        newest = max(os.stat(os.path.join(folder, f)).st_mtime for f in os.listdir(folder) if f.endswith(".py"))
+        entries = [os.path.join(cache, f) for f in os.listdir(cache) if f.endswith((".nbi", ".nbc"))]
+    except (OSError, ValueError):  # no cache yet, or no sources
+        return
+    for path in entries:
+        try:
+            if os.stat(path).st_mtime < newest:
+                os.remove(path)
+        except OSError:  # removed meanwhile by another process, or read-only
+            pass
 
 
 @contextlib.contextmanager
