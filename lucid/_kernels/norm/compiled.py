@@ -97,7 +97,8 @@ def _by_rows(A, G, K, L):
 
 
 def _affine(vec, P, K, fill):
-    """The affine vector as float64 of length P·K (``fill`` where it is None)."""
+    """The affine vector as float64 of length P·K (``fill`` where it is None: b = −0.0 adds nothing, even to
+    a −0.0)."""
     if vec is None:
         return np.full(P * K, fill)
     return np.ascontiguousarray(vec, dtype=np.float64).reshape(P * K)
@@ -141,7 +142,7 @@ def forward_train(x, weight, bias, P, eps, center=True):
         return reference.forward_train(x, weight, bias, P, eps, center)
     G, K = x.shape[1], x.shape[2]
     mean, var, rs = np.zeros(G), np.empty(G), np.empty(G)
-    y = _forward(arrs[0], _affine(weight, P, K, 1.0), _affine(bias, P, K, 0.0), mean, var, rs,
+    y = _forward(arrs[0], _affine(weight, P, K, 1.0), _affine(bias, P, K, -0.0), mean, var, rs,
                  x.shape, P, float(eps), bool(center), True)
     return y.reshape(x.shape).astype(x.dtype, copy=False), mean, var
 
@@ -153,7 +154,7 @@ def forward_eval(x, mean, rstd, weight, bias, P):
     if arrs is None:
         return reference.forward_eval(x, mean, rstd, weight, bias, P)
     K = x.shape[2]
-    y = _forward(arrs[0], _affine(weight, P, K, 1.0), _affine(bias, P, K, 0.0), _stats(mean), np.empty(0),
+    y = _forward(arrs[0], _affine(weight, P, K, 1.0), _affine(bias, P, K, -0.0), _stats(mean), np.empty(0),
                  _stats(rstd), x.shape, P, 0.0, True, False)
     return y.reshape(x.shape).astype(x.dtype, copy=False)
 

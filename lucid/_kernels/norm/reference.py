@@ -30,10 +30,13 @@ Backward, with gw = g·w (the gradient with respect to x̂), sums over a group:
 import numpy as np
 
 
+IEEE = np.errstate(all="ignore")  # 1/0 = inf, 0·inf = NaN, as IEEE arithmetic says, without a warning
+
+
+@IEEE
 def rstd(var, eps):
-    """rstd = 1/√(σ² + ε), IEEE: 1/0 = inf, a NaN stays NaN."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return 1.0 / np.sqrt(var + eps)
+    """rstd = 1/√(σ² + ε)."""
+    return 1.0 / np.sqrt(var + eps)
 
 
 def _affine(vec, G, P, K):
@@ -41,6 +44,7 @@ def _affine(vec, G, P, K):
     return np.tile(np.asarray(vec, dtype=np.float64).reshape(P, K), (G // P, 1))[None, :, :, None]
 
 
+@IEEE
 def forward_train(x, weight, bias, P, eps, center=True):
     """Normalize with the statistics of ``x`` itself. Returns ``y, mean, var`` (biased, float64, shape (G,))."""
     A, G, K, L = x.shape
@@ -51,6 +55,7 @@ def forward_train(x, weight, bias, P, eps, center=True):
     return _apply(xc, rstd(var, eps), weight, bias, P).astype(x.dtype), mean, var
 
 
+@IEEE
 def forward_eval(x, mean, rs, weight, bias, P):
     """Normalize with given statistics (float64, shape (G,)): one pass."""
     xc = x.astype(np.float64) - mean[None, :, None, None]
@@ -67,6 +72,7 @@ def _apply(xc, rs, weight, bias, P):
     return y
 
 
+@IEEE
 def backward(g, x, mean, rs, weight, P, center=True, train=True, need_dx=True, need_affine=True):
     """Gradients ``dx`` (x's dtype), ``dw`` and ``db`` (float64, length P·K) of ``y = w·x̂ + b``."""
     A, G, K, L = x.shape
