@@ -29,14 +29,13 @@ from . import reference
 from .by_group import backward_groups, forward_fixed, forward_groups
 from .by_rows import backward_rows, forward_rows
 from .by_segment import backward_segments, forward_segments
-from .segments import CHUNKS, NO_SCRATCH
+from .segments import CHUNKS, NO_SCRATCH, rstd_of
 
-SERIAL = 1 << 15        # inputs with fewer elements run serially, in one chunk
+SERIAL = 1 << 16        # inputs with fewer elements run serially, in one chunk
 SHORT = 64              # a group of segments shorter than this is walked by rows
 BLOCK_BYTES = 1 << 19   # by rows: a block of rows is about this big, to stay in the L2 cache
 SCRATCH_KEPT = 1 << 24  # scratch arrays up to this many bytes stay with their thread between calls
 
-rstd = reference.rstd
 _here = threading.local()  # per thread: its scratch arrays, and the thread count it last gave numba
 _loaded = set()            # (kernel, dtype) pairs already run in this process
 
@@ -161,6 +160,11 @@ def forward_eval(x, mean, rstd, weight, bias, P):
 
 def _stats(v):
     return np.ascontiguousarray(v, dtype=np.float64)
+
+
+def rstd(var, eps):
+    """rstd = 1/√(σ² + ε) of each variance (float64), IEEE: 1/0 = inf."""
+    return rstd_of(_stats(var).reshape(-1), float(eps)).reshape(np.shape(var))
 
 
 def backward(g, x, mean, rstd, weight, P, center=True, train=True, need_dx=True, need_affine=True):
