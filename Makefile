@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: test demo docs bench clean
+.PHONY: test fuzz demo docs bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# the norm family's property tests with many more examples, drawn at random
+fuzz: $(STAMP)
+	LUCID_FUZZ=1 $(BIN)/python -m pytest -p no:cacheprovider tests/test_norm_properties.py
 
 # one BLAS thread: the demo's matrices are small, and more threads only fight over the cores
 demo: $(STAMP)

@@ -76,8 +76,8 @@ def best_of(fns, repeats):
     for _ in range(repeats):
         for i, fn in enumerate(fns):
             gc.collect()
-            # let the other library's idle worker threads stop spinning. Not longer: on this virtual
-            # machine a thread pool idle for 10 to 40 ms took 0.3 to 3 ms to wake (both libraries)
+            # let the other library's idle worker threads stop spinning, not long enough for either
+            # pool to go to deep sleep
             time.sleep(0.003)
             gc.disable()
             try:

@@ -38,8 +38,8 @@ def drop_stale_cache(folder):
 @contextlib.contextmanager
 def gc_paused():
     """Python's cycle collector paused, for the one-time work of starting numba and loading kernels:
-    it allocates hundreds of thousands of objects, and the collections that triggers took about 110 ms
-    of a 0.6 s first call (about 60 ms with this pause). Cycles made meanwhile are collected afterwards."""
+    it allocates hundreds of thousands of objects, and the collections that triggers would take a large
+    share of the first call. Cycles made meanwhile are collected afterwards."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -67,7 +67,7 @@ def answer_blas_probe():
     """Import ``numba.np.arraymath`` without the SciPy import in its BLAS probe.
 
     On import, arraymath sets a flag once by calling ``ensure_blas()``, which imports
-    ``scipy.linalg.cython_blas`` (130 to 170 ms) only to learn whether it can be; the flag decides
+    ``scipy.linalg.cython_blas`` (a large share of numba's start) only to learn whether it can be; the flag decides
     how np.correlate and np.convolve compile. Here ``ensure_blas`` answers from the file system
     during that import (the same answer where SciPy's BLAS module is installed), and the real
     one is put back at once: numba's linear algebra still imports SciPy, and checks it, when code
