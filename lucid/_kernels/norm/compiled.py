@@ -31,7 +31,7 @@ from .by_rows import backward_rows, forward_rows
 from .by_segment import backward_segments, forward_segments
 from .segments import CHUNKS, NO_SCRATCH, rstd_of
 
-SERIAL = 1 << 16        # inputs with fewer elements run serially, in one chunk
+SERIAL = 1 << 19        # fewer elements run serially, in one chunk: a second thread costs what it saves
 SHORT = 64              # a group of segments shorter than this is walked by rows
 BLOCK_BYTES = 1 << 19   # by rows: a block of rows is about this big, to stay in the L2 cache
 SCRATCH_KEPT = 1 << 24  # scratch arrays up to this many bytes stay with their thread between calls
