@@ -1,7 +1,7 @@
 """The norm family on edge inputs: every build of the kernels against the others and against PyTorch.
 
-First the regressions, each a case that once went wrong (eps = 0, inf in an RMS row, one value per
-group, an empty 1-D batch); then property-based tests: hypothesis draws a layer, its settings and an
+First single cases at the edges (eps = 0, inf in an RMS row, one value per group, an empty 1-D
+batch); then property-based tests: hypothesis draws a layer, its settings and an
 input (zero-size and size-1 dims, non-contiguous or broadcast strides, float32/float64, eps 0, tiny
 (1e-12) or normal, rows constant, zero, huge, or holding inf/NaN). Each example runs under every build
 (``norm_builds``) and against PyTorch in float64 on the same values: the same outputs, gradients
