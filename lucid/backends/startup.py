@@ -19,11 +19,13 @@ import threading
 _probe_lock = threading.Lock()
 
 
-def drop_stale_cache(folder):
-    """Remove numba's cache entries in ``folder/__pycache__`` older than the newest ``.py`` in ``folder``."""
+def drop_stale_cache(folder, plain=("reference.py",)):
+    """Remove numba's cache entries in ``folder/__pycache__`` older than the newest ``.py`` in ``folder``
+    (but for the ``plain`` files, which hold no compiled code)."""
     cache = os.path.join(folder, "__pycache__")
     try:
-        newest = max(os.stat(os.path.join(folder, f)).st_mtime for f in os.listdir(folder) if f.endswith(".py"))
+        newest = max(os.stat(os.path.join(folder, f)).st_mtime for f in os.listdir(folder)
+                     if f.endswith(".py") and f not in plain)
         entries = [os.path.join(cache, f) for f in os.listdir(cache) if f.endswith((".nbi", ".nbc"))]
     except (OSError, ValueError):  # no cache yet, or no sources
         return
