@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: test test-core demo demo-dist demo-lm docs bench clean
+.PHONY: test test-core fuzz demo demo-dist demo-lm docs bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(STAMP)
 # the suite without doctests and the docs site (no Sphinx needed)
 test-core: $(STAMP)
 	$(BIN)/python -m pytest -m "not docs"
+
+# the norm family's property tests with many more examples, drawn at random
+fuzz: $(STAMP)
+	LUCID_FUZZ=1 $(BIN)/python -m pytest -p no:cacheprovider tests/test_norm_properties.py
 
 # one BLAS thread: the demo's matrices are small, and more threads only fight over the cores
 demo: $(STAMP)

@@ -42,6 +42,9 @@ import torch
 import lucid
 from lucid import backends
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results import write_section  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
@@ -73,8 +76,8 @@ def best_of(fns, repeats):
     for _ in range(repeats):
         for i, fn in enumerate(fns):
             gc.collect()
-            # let the other library's idle worker threads stop spinning. Not longer: on this virtual
-            # machine a thread pool idle for 10 to 40 ms took 0.3 to 3 ms to wake (both libraries)
+            # let the other library's idle worker threads stop spinning, not long enough for either
+            # pool to go to deep sleep
             time.sleep(0.003)
             gc.disable()
             try:
@@ -105,7 +108,12 @@ def torch_fns(m, xa, ga):
         with torch.no_grad():
             m(x)
 
-    return forward, forward_backward, eval_forward
+    def no_grad_forward():
+        m.train()
+        with torch.no_grad():
+            m(x)
+
+    return forward, forward_backward, eval_forward, no_grad_forward
 
 
 def lucid_fns(m, xa, ga):
@@ -127,7 +135,12 @@ def lucid_fns(m, xa, ga):
         with lucid.no_grad():
             m(x)
 
-    return forward, forward_backward, eval_forward
+    def no_grad_forward():
+        m.train()
+        with lucid.no_grad():
+            m(x)
+
+    return forward, forward_backward, eval_forward, no_grad_forward
 
 
 def kernel_fns(view, P, center, running, xa, ga):
@@ -150,7 +163,7 @@ def kernel_fns(view, P, center, running, xa, ga):
         else:
             k.forward_train(x, w, b, P, 1e-5, center)
 
-    return forward, forward_backward, eval_forward
+    return forward, forward_backward, eval_forward, forward
 
 
 # One library's forward+backward step, alone in a fresh process: prints the seconds and the page
@@ -419,13 +432,14 @@ def main():
         return
     rng = np.random.default_rng(0)
 
-    print(f"lucid {lucid.__version__} ({backends.kernels('norm').__name__}), torch {torch.__version__}, "
-          f"{args.threads} threads, float32, min of {args.repeats}"
-          + (", lucid kernels alone" if args.kernels else "") + (", inputs 16 times smaller" if args.small else ""))
-    head = ("| layer | shape | forward ms torch / lucid | ratio | fwd+bwd ms torch / lucid | ratio "
-            "| eval fwd ms torch / lucid | ratio |")
-    print(head)
-    print("|" + "---|" * 8)
+    title = (f"lucid {lucid.__version__} ({backends.kernels('norm').__name__}), torch {torch.__version__}, "
+             f"{args.threads} threads, float32, min of {args.repeats}"
+             + (", lucid kernels alone" if args.kernels else "") + (", inputs 16 times smaller" if args.small else ""))
+    lines = [title, "",
+             "| layer | shape | forward ms torch / lucid | ratio | fwd+bwd ms torch / lucid | ratio "
+             "| eval fwd ms torch / lucid | ratio | no_grad fwd ms torch / lucid | ratio |",
+             "|" + "---|" * 10]
+    print("\n".join(lines), flush=True)
     for label, shape, lm, tm, view, P, center in cases(args.small):
         if args.only and label not in args.only:
             continue
@@ -438,12 +452,18 @@ def main():
             f()
         t = best_of([f for pair in zip(theirs, ours) for f in pair], args.repeats)
         cells = []
-        for i in range(3):
+        for i in range(4):
             tt, tl = t[2 * i] * 1e3, t[2 * i + 1] * 1e3
             cells += [f"{tt:.2f} / {tl:.2f}", f"{tt / tl:.2f}"]
-        print(f"| {label} | {shape} | " + " | ".join(cells) + " |", flush=True)
-    print("eval fwd: module in eval mode under no_grad; LayerNorm, GroupNorm and RMSNorm keep no running "
-          "statistics, so theirs is the training forward without the graph")
+        lines.append(f"| {label} | {shape} | " + " | ".join(cells) + " |")
+        print(lines[-1], flush=True)
+    lines += ["", "eval fwd: module in eval mode under no_grad (LayerNorm, GroupNorm and RMSNorm keep no running "
+              "statistics: theirs is the training forward without the graph); no_grad fwd: module in training "
+              "mode under no_grad, as a Transformer runs LayerNorm at inference."]
+    print(lines[-1])
+    if not args.only:
+        write_section("bench_norm" + (" --kernels" if args.kernels else "") + (" --small" if args.small else ""),
+                      "\n".join(lines))
     if not args.no_alone and not args.kernels and not args.small:
         print()
         alone([c[0] for c in cases() if not args.only or c[0] in args.only], args.threads, args.repeats)

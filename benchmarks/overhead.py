@@ -4,7 +4,8 @@ timed cold, as the side-by-side benchmark meets it after a large kernel.
 Before each call 64 MB are streamed through the caches and the process sleeps 3 ms (numba's idle worker
 thread goes to sleep, as between the benchmark's runs). Printed: min, first quartile and median in µs of
 
-* ``dispatch``: the compiled eval loop called directly (numba's dispatch, waking the second thread);
+* ``dispatch``: the compiled eval loop called directly (numba's dispatch; the serial build below
+  ``compiled.SERIAL`` elements, so no thread to wake);
 * ``kernel API``: ``lucid.backends.kernels("norm").forward_eval`` (plain arrays, float64 statistics given);
 * ``Function``: the autograd ``Function`` with the statistics given;
 * ``functional``: ``F.batch_norm`` (input checks, running statistics as float64);
@@ -17,7 +18,9 @@ Each row includes the rows above it.
 """
 import argparse
 import gc
+import os
 import random
+import sys
 import time
 
 import numpy as np
@@ -26,7 +29,12 @@ import torch
 import lucid
 import lucid.nn.functional as F
 from lucid import backends
+from lucid._kernels.norm import compiled
+from lucid._kernels.norm.by_group import forward_fixed
 from lucid.nn.functional.normalization import _Normalize
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from results import write_section  # noqa: E402
 
 
 def main():
@@ -47,7 +55,7 @@ def main():
     x, tx = lucid.Tensor(xa), torch.from_numpy(xa)
 
     def dispatch():
-        k._forward_fixed(xa.reshape(-1), y, w, b, mean, rstd, N, C, 1, 1, C)
+        forward_fixed.serial(xa.reshape(-1), y, w, b, mean, rstd, N, C, 1, 1, C, 1)
 
     def kernel_api():
         k.forward_eval(x4, mean, rstd, w, b, C)
@@ -85,11 +93,15 @@ def main():
             fns[name]()
             times[name].append(time.perf_counter() - t0)
             gc.enable()
-    print(f"tiny BatchNorm1d eval forward {(N, C)}, cold, {args.threads} threads, {args.repeats} runs: "
-          "min / first quartile / median µs")
+    assert N * C < compiled.SERIAL
+    lines = [f"tiny BatchNorm1d eval forward {(N, C)}, cold, {args.threads} threads, {args.repeats} runs, "
+             "each row includes the rows above it", "",
+             "| layer of the call | min µs | first quartile µs | median µs |", "|---|---|---|---|"]
     for name, t in times.items():
         t = np.array(t) * 1e6
-        print(f"  {name:11s} {t.min():6.0f} / {np.percentile(t, 25):6.0f} / {np.median(t):6.0f}")
+        lines.append(f"| {name} | {t.min():.0f} | {np.percentile(t, 25):.0f} | {np.median(t):.0f} |")
+    print("\n".join(lines))
+    write_section("overhead", "\n".join(lines))
 
 
 if __name__ == "__main__":

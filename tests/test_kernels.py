@@ -1,8 +1,9 @@
-"""The compiled norm kernels against the NumPy reference, the fallback without numba, threads, start-up.
+"""The kernel contract: every backend and every strategy computes what the NumPy reference computes.
 
-Every kernel call is compared with lucid/_kernels/norm/reference.py on the same input. The
-shapes are small and few dtypes are used: each (kernel, dtype) pair compiles once and is
-then loaded from numba's disk cache.
+lucid/_kernels/norm/reference.py is the specification. Each compiled call is compared with it on the
+same input under every compiled build (serial, parallel on 1 and 2 threads: ``norm_builds``), for
+views chosen so that every loop strategy runs, in float16/float32/float64, with odd sizes, size-1 and
+zero-size dimensions and non-contiguous input. Then threads, start-up and the fallback without numba.
 """
 import os
 import subprocess
@@ -13,36 +14,50 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from norm_builds import BUILDS, build
 
 import lucid
 import lucid.nn.functional as F
 from lucid import backends
-from lucid.backends import startup
+from lucid._kernels.norm import compiled
 from lucid._kernels.norm import reference as ref
+from lucid.backends import startup
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 nb = backends.kernels("norm")
 if nb is ref:  # numba missing here: the fallback is tested below, the compiled kernels cannot be
     pytest.skip("numba is not importable in this environment", allow_module_level=True)
+COMPILED = [name for name in BUILDS if name != "reference"]
 
 # relative tolerance of an output in each dtype (the reference rounds a float64 result once)
 TOL = {np.float16: 2e-3, np.float32: 2e-6, np.float64: 1e-12}
 
 
-def close(actual, expected, tol):
-    """Equal to within ``tol`` of the largest magnitude in ``expected`` (None matches None)."""
+def close(actual, expected, tol, floor=1e-300):
+    """Equal to within ``tol`` of the largest magnitude in ``expected``, or of ``floor`` where that is
+    larger (None matches None)."""
     if expected is None:
         assert actual is None
         return
     assert actual.shape == expected.shape
     a, e = actual.astype(np.float64), expected.astype(np.float64)
     assert np.array_equal(np.isnan(a), np.isnan(e))
-    scale = max(np.nanmax(np.abs(e)) if e.size else 0.0, 1e-300)
+    scale = max(np.nanmax(np.abs(e)) if np.isfinite(e).any() else 0.0, floor)
     np.testing.assert_allclose(a, e, rtol=0, atol=tol * scale)
 
 
 def check_all(x, P, center=True, weight=None, bias=None, g=None, eps=1e-5, rng=None):
-    """forward_train, forward_eval and backward (train and eval, all needs) against the reference."""
+    """forward_train, forward_eval and backward (train and eval, all needs) against the reference, under
+    every compiled build."""
+    if g is None:
+        g = rng.standard_normal(x.shape).astype(x.dtype)
+    for name in COMPILED:
+        with build(name):
+            check_one(x, P, center, weight, bias, g, eps)
+
+
+@np.errstate(all="ignore")  # empty groups: the reference's mean of nothing is NaN, as the kernels' is
+def check_one(x, P, center, weight, bias, g, eps):
     tol = TOL[x.dtype.type]
     y, mean, var = nb.forward_train(x, weight, bias, P, eps, center)
     ye, me, ve = ref.forward_train(x, weight, bias, P, eps, center)
@@ -50,17 +65,15 @@ def check_all(x, P, center=True, weight=None, bias=None, g=None, eps=1e-5, rng=N
     close(y, ye, tol)
     close(mean, me, 1e-12)
     close(var, ve, 1e-12)
-    rstd = 1.0 / np.sqrt(ve + eps)
+    rstd = ref.rstd(ve, eps)
     close(nb.forward_eval(x, me, rstd, weight, bias, P), ref.forward_eval(x, me, rstd, weight, bias, P), tol)
-    if g is None:
-        g = rng.standard_normal(x.shape).astype(x.dtype)
     for train in (True, False):
         for need_dx, need_affine in ((True, True), (True, False), (False, True)):
             got = nb.backward(g, x, me, rstd, weight, P, center, train, need_dx, need_affine)
             want = ref.backward(g, x, me, rstd, weight, P, center, train, need_dx, need_affine)
             if need_dx:
                 assert got[0].dtype == x.dtype
-            close(got[0], want[0], tol)
+            close(got[0], want[0], tol, floor=1.0)  # dx = α·g − β·(x − μ) − γ cancels to about α·|g|
             close(got[1], want[1], 1e-11)
             close(got[2], want[2], 1e-11)
 
@@ -82,11 +95,37 @@ VIEWS = {
     "generic_rows": ((6, 4, 3, 5), 2),         # the contract in general, both layouts
     "generic_groups": ((3, 4, 2, 70), 2),
     "generic_groups_l1": ((3, 4, 70, 1), 2),   # several segments per group, one affine entry per element
+    "size_one_dims": ((1, 1, 1, 1), 1),        # one value
+    "size_one_rows": ((5, 3, 1, 1), 3),        # by rows, one column per group
+    "size_one_segment": ((1, 4, 1, 1), 2),     # a group of one value per segment
+    "zero_rows": ((0, 3, 1, 4), 3),            # an empty batch
+    "zero_groups": ((2, 0, 1, 4), 1),          # no groups
+    "zero_segment": ((1, 3, 2, 0), 3),         # empty segments
 }
 
 
+def test_views_reach_every_strategy(monkeypatch, rng):
+    """The views above run every kernel of compiled.py, serial and parallel."""
+    ran = set()
+    run = compiled._run
+
+    def spy(kernel, x, *args):
+        ran.add((kernel.parallel.py_func.__name__, x.size < compiled.SERIAL))
+        return run(kernel, x, *args)
+
+    monkeypatch.setattr(compiled, "_run", spy)
+    for shape, P in VIEWS.values():
+        x = rng.standard_normal(shape).astype(np.float32)
+        for name in COMPILED:
+            with build(name):
+                check_one(x, P, True, None, None, x, 1e-5)
+    kernels = {"forward_rows", "forward_segments", "forward_groups", "forward_fixed", "backward_rows",
+               "backward_segments", "backward_groups"}
+    assert ran == {(k, serial) for k in kernels for serial in (True, False)}
+
+
 @pytest.mark.parametrize("view", sorted(VIEWS))
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_every_view_against_reference(view, dtype, rng):
     shape, P = VIEWS[view]
     n = P * shape[2]
@@ -128,8 +167,10 @@ def test_non_contiguous_input_through_the_caller(rng):
     view = (5, 3, 1, 24)
     xc = np.ascontiguousarray(x.reshape(view))
     check_all(xc, 3, rng=rng)
-    y, m, v = nb.forward_train(x.reshape(view), None, None, 3, 1e-5)          # a strided array given directly
-    close(y, ref.forward_train(xc, None, None, 3, 1e-5)[0], 2e-6)
+    strided = rng.standard_normal((5, 1, 24, 3)).astype(np.float32).transpose(0, 3, 1, 2)  # given directly
+    g = rng.standard_normal((5, 24, 1, 3)).astype(np.float32).transpose(0, 3, 2, 1)
+    assert strided.shape == g.shape == view and not strided.flags.c_contiguous and not g.flags.c_contiguous
+    check_all(strided, 3, g=g, rng=rng)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -51,6 +51,7 @@ def _load(backend, family):
     if backend == "numba":
         try:
             with startup.gc_paused():
+                startup.drop_stale_cache(os.path.dirname(reference.__file__))
                 startup.answer_blas_probe()
                 module = importlib.import_module(f"lucid._kernels.{family}.compiled")
         except ImportError as e:

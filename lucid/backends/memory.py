@@ -3,8 +3,7 @@
 A training loop asks for arrays of the same sizes at every step. For a large block, malloc
 takes pages from the operating system and, once the block is freed at the top of its heap,
 hands them back; the next step then pays a page fault per 4 KB page as it first writes its
-output. Measured here: two 16 MB outputs per LayerNorm step cost about 5 ms of faults, as much
-as the kernels themselves.
+output, which for outputs of megabytes costs as much as the kernels themselves.
 
 ``empty(shape, dtype)`` gives an array of ``MIN_BYTES`` or more a buffer of its own, lent
 through a ``_Lease``: the array (and every view of it) keeps the lease alive, and when the last
@@ -87,7 +86,7 @@ def empty(shape, dtype):
     buffer = _take(n)
     if buffer is None:
         a = np.empty(n, np.uint8)
-        buffer = (a, a.__array_interface__["data"][0])  # the address, read once: reading it costs microseconds
+        buffer = (a, a.__array_interface__["data"][0])  # the address, read once: reading it is slow
     return np.asarray(_Lease(buffer, tuple(map(int, shape)), dtype.str))
 
 

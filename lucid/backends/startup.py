@@ -4,6 +4,9 @@
   of objects; Python's cycle collector is paused meanwhile.
 * ``answer_blas_probe``: numba's start imports ``scipy.linalg`` only to learn whether SciPy's
   BLAS is installed; the answer is read off the file system instead.
+* ``drop_stale_cache``: numba's disk cache checks only the file of the function it compiled, but a
+  family's kernels inline the formulas of other files; an entry older than any file of the family
+  is dropped, so an edit anywhere in the family recompiles its kernels.
 """
 import contextlib
 import gc
@@ -16,11 +19,29 @@ import threading
 _probe_lock = threading.Lock()
 
 
+def drop_stale_cache(folder, plain=("reference.py",)):
+    """Remove numba's cache entries in ``folder/__pycache__`` older than the newest ``.py`` in ``folder``
+    (but for the ``plain`` files, which hold no compiled code)."""
+    cache = os.path.join(folder, "__pycache__")
+    try:
+        newest = max(os.stat(os.path.join(folder, f)).st_mtime for f in os.listdir(folder)
+                     if f.endswith(".py") and f not in plain)
+        entries = [os.path.join(cache, f) for f in os.listdir(cache) if f.endswith((".nbi", ".nbc"))]
+    except (OSError, ValueError):  # no cache yet, or no sources
+        return
+    for path in entries:
+        try:
+            if os.stat(path).st_mtime < newest:
+                os.remove(path)
+        except OSError:  # removed meanwhile by another process, or read-only
+            pass
+
+
 @contextlib.contextmanager
 def gc_paused():
     """Python's cycle collector paused, for the one-time work of starting numba and loading kernels:
-    it allocates hundreds of thousands of objects, and the collections that triggers took about 110 ms
-    of a 0.6 s first call (about 60 ms with this pause). Cycles made meanwhile are collected afterwards."""
+    it allocates hundreds of thousands of objects, and the collections that triggers would take a large
+    share of the first call. Cycles made meanwhile are collected afterwards."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -48,7 +69,7 @@ def answer_blas_probe():
     """Import ``numba.np.arraymath`` without the SciPy import in its BLAS probe.
 
     On import, arraymath sets a flag once by calling ``ensure_blas()``, which imports
-    ``scipy.linalg.cython_blas`` (130 to 170 ms) only to learn whether it can be; the flag decides
+    ``scipy.linalg.cython_blas`` (a large share of numba's start) only to learn whether it can be; the flag decides
     how np.correlate and np.convolve compile. Here ``ensure_blas`` answers from the file system
     during that import (the same answer where SciPy's BLAS module is installed), and the real
     one is put back at once: numba's linear algebra still imports SciPy, and checks it, when code

@@ -80,7 +80,7 @@ class _Normalize(Function):
             return np.empty(x.shape, dtype=x.dtype)
         if stats is None:
             y, mean, var = kernels.forward_train(xv, w, b, P, eps, center)
-            rstd = 1.0 / np.sqrt(var + eps)
+            rstd = kernels.rstd(var, eps)
             if running is not None:
                 _update_running(*running, mean, var, M=view[0] * view[2] * view[3], P=P)
         else:
@@ -162,16 +162,16 @@ def _check_running(fn, running_mean, running_var, C):
     _check_vector(fn, "running_var", running_var, (C,), "one entry per channel")
 
 
-def _check_more_than_one(input, per_value):
+def _check_more_than_one(size, per_value):
     """Training statistics need at least two values each (a variance of one value is 0/0 unbiased)."""
     if per_value == 1:
-        raise ValueError(f"Expected more than 1 value per channel when training, got input size {_size(input.shape)}")
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {size}")
 
 
 def _fixed_stats(running_mean, running_var, eps):
     """(mean, rstd) in float64 from running statistics."""
     mean = _array(running_mean).astype(np.float64)
-    return mean, 1.0 / np.sqrt(_array(running_var).astype(np.float64) + eps)
+    return mean, backends.kernels("norm").rstd(_array(running_var).astype(np.float64), eps)
 
 
 def _normalized_shape(fn, input, normalized_shape):
@@ -201,6 +201,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     None when training (the modules without running statistics always pass ``training=True``).
     """
     fn = "batch_norm"
+    if input.shape == (0,):  # PyTorch takes an empty 1-D input as an empty batch of no channels
+        return batch_norm(input.reshape(0, 0), running_mean, running_var, weight, bias, training, momentum,
+                          eps).reshape(0)
     _check_input(fn, input, 2)
     N, C = input.shape[:2]
     _check_running(fn, running_mean, running_var, C)
@@ -211,7 +214,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     view = (N, C, 1, L)
     if training:
         _check_momentum(fn, momentum)
-        _check_more_than_one(input, N * L)
+        _check_more_than_one(_size(input.shape), N * L)
         running = None if running_mean is None else (_array(running_mean), _array(running_var), momentum)
         return _Normalize.apply(input, weight, bias, view=view, P=C, eps=eps, running=running)
     if running_mean is None:
@@ -243,7 +246,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     L = math.prod(input.shape[2:])
     if use_input_stats:
         _check_momentum(fn, momentum)
-        _check_more_than_one(input, L)
+        _check_more_than_one(_size(input.shape), L)
         running = None if running_mean is None else (_array(running_mean), _array(running_var), momentum)
         return _Normalize.apply(input, weight, bias, view=(1, N * C, 1, L), P=C, eps=eps, running=running)
     if running_mean is None:
@@ -292,6 +295,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     _check_vector(fn, "bias", bias, (C,), "one entry per channel")
     _check_eps(fn, eps)
     L = math.prod(input.shape[2:])
+    # as PyTorch: the sizes of the batch-norm view (N·C/G, G, *) of the groups
+    _check_more_than_one(str([N * C // num_groups, num_groups, *input.shape[2:]]), N * C // num_groups * L)
     return _Normalize.apply(input, weight, bias, view=(1, N * num_groups, C // num_groups, L), P=num_groups,
                             eps=eps)
 
