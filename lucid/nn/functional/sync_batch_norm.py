@@ -118,7 +118,7 @@ class _SyncBatchNorm(Function):
 
 
 def sync_batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
-                    weight: Tensor | None = None, bias: Tensor | None = None, momentum: float | None = 0.1,
+                    weight: Tensor | None = None, bias: Tensor | None = None, momentum: float = 0.1,
                     eps: float = 1e-5, group: ProcessGroup | None = None) -> Tensor:
     """Training-mode batch normalization of ``input`` (N, C, *) with statistics over all ranks of ``group``.
 
