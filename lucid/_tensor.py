@@ -3,10 +3,19 @@
 The ops (``+``, ``sum``, ``reshape``, ...) are attached as methods by ``lucid/ops/__init__.py``;
 this file holds what a Tensor is: its data, its gradient, its place in the graph, and how it prints.
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import _dtype
 from .autograd import grad_mode as _grad_mode
+
+if TYPE_CHECKING:
+    from .autograd.hooks import RemovableHandle
 
 
 def _first_leaf(data):
@@ -43,7 +52,7 @@ class _Size(int):
     """``t.size`` is the number of elements, as in NumPy; called, ``t.size()`` is the shape and
     ``t.size(d)`` the length of dimension ``d``, as in PyTorch."""
 
-    def __call__(self, dim=None):
+    def __call__(self, dim: int | None = None) -> tuple[int, ...] | int:
         return self.shape if dim is None else self.shape[dim]
 
 
@@ -106,7 +115,7 @@ class Tensor:
     __slots__ = ("data", "_grad", "_ctx", "_out_index", "_retains_grad", "requires_grad", "_vc", "__dict__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operators
 
-    def __init__(self, data, requires_grad=False, dtype=None):
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: DTypeLike | None = None) -> None:
         self.data = _to_array(data, dtype)
         # a Tensor made around another's array is a view of it: one version counter for both
         self._vc = data._vc if isinstance(data, Tensor) and self.data is data.data else _Version()
@@ -139,79 +148,79 @@ class Tensor:
     mT = property(lambda self: self.transpose(-2, -1), doc="The last two dimensions swapped.")
 
     @property
-    def size(self):
+    def size(self) -> int:
         s = _Size(self.data.size)
         s.shape = self.data.shape
         return s
 
     @property
-    def grad(self):
+    def grad(self) -> np.ndarray | None:
         """The accumulated gradient, a NumPy array of this tensor's shape, or None. May be set (to None)."""
         return self._grad
 
     @grad.setter
-    def grad(self, value):
+    def grad(self, value: np.ndarray | Tensor | None) -> None:
         if value is not None:
             value = value.data if isinstance(value, Tensor) else np.asarray(value)
             if value.shape != self.data.shape:
                 raise RuntimeError(f"assigned grad has shape {value.shape}, but the tensor has shape {self.shape}")
         self._grad = value
 
-    def numel(self):
+    def numel(self) -> int:
         return self.data.size
 
-    def dim(self):
+    def dim(self) -> int:
         return self.data.ndim
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.data.shape[0]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         return (self[i] for i in range(len(self)))
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: DTypeLike | None = None, copy: bool | None = None) -> np.ndarray:
         return self.data if dtype is None else self.data.astype(dtype)
 
-    def numpy(self):
+    def numpy(self) -> np.ndarray:
         """The underlying array itself (shared, not copied)."""
         return self.data
 
-    def item(self):
+    def item(self) -> int | float | bool:
         if self.data.size != 1:
             raise ValueError(f"a Tensor with {self.data.size} elements cannot be converted to a Python scalar")
         return self.data.item()
 
-    def tolist(self):
+    def tolist(self) -> list | int | float | bool:
         return self.data.tolist()
 
-    def __float__(self):
+    def __float__(self) -> float:
         return float(self.item())
 
-    def __int__(self):
+    def __int__(self) -> int:
         return int(self.item())
 
-    def __index__(self):
+    def __index__(self) -> int:
         if self.data.dtype.kind not in "iub":
             raise TypeError(f"only integer tensors of a single element can be used as an index (got {self.dtype})")
         return int(self.item())
 
-    def __format__(self, spec):
+    def __format__(self, spec: str) -> str:
         if self.data.ndim == 0 and spec:  # f"{loss:.4f}"
             return format(self.data.item(), spec)
         return object.__format__(self, spec)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         if self.data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
         return bool(self.data.item())
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return id(self)
 
     # ---- autograd ---------------------------------------------------------
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Start (or stop) recording ops on this leaf; returns self."""
         if requires_grad and self.data.dtype.kind not in "fc":
             raise RuntimeError(f"only Tensors of floating point dtype can require gradients (got {self.dtype})")
@@ -220,11 +229,11 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    def retain_grad(self):
+    def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor too at the next backward."""
         self._retains_grad = True
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` with this tensor's gradient at each backward; a non-None return replaces it.
 
         Returns a handle whose ``remove()`` unregisters the hook (see ``lucid/autograd/hooks.py``)."""
@@ -232,13 +241,13 @@ class Tensor:
 
         return hooks.register(self, hook)
 
-    def detach(self):
+    def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data (and its version counter), cut from the graph."""
         t = Tensor._from_array(self.data)
         t._vc = self._vc
         return t
 
-    def backward(self, gradient=None, retain_graph=False):
+    def backward(self, gradient: Tensor | np.ndarray | None = None, retain_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
 
         ``gradient`` (the seed, d(loss)/d(self)) defaults to ones of self's shape,
@@ -270,26 +279,26 @@ class Tensor:
             raise RuntimeError(f"{what}: the value requires grad, but an in-place change is not recorded in the "
                                "graph; build the result out of place (cat, stack, where) or detach() the value")
 
-    def copy_(self, src):
+    def copy_(self, src: Tensor | np.ndarray) -> Tensor:
         self._check_inplace("copy_", src)
         np.copyto(self.data, _to_array(src), casting="unsafe")
         self._bump()
         return self
 
-    def zero_(self):
+    def zero_(self) -> Tensor:
         self._check_inplace("zero_")
         self.data[...] = 0
         self._bump()
         return self
 
-    def fill_(self, value):
+    def fill_(self, value: float | Tensor) -> Tensor:
         self._check_inplace("fill_")
         self.data[...] = value.item() if isinstance(value, Tensor) else value
         self._bump()
         return self
 
     # ---- conversion -------------------------------------------------------
-    def astype(self, dtype):
+    def astype(self, dtype: DTypeLike) -> Tensor:
         """This tensor cast to ``dtype`` (itself if it has that dtype already); differentiable."""
         from . import ops
 
@@ -297,7 +306,7 @@ class Tensor:
 
     type = astype
 
-    def to(self, *args, dtype=None, device=None, **kwargs):
+    def to(self, *args: Any, dtype: DTypeLike | None = None, device: str | None = None, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to(other_tensor)`` or ``to("cpu")``: lucid runs on the CPU, so only dtype matters."""
         for a in args:
             if isinstance(a, Tensor):
@@ -306,34 +315,34 @@ class Tensor:
                 dtype = a
         return self if dtype is None else self.astype(dtype)
 
-    def cpu(self):
+    def cpu(self) -> Tensor:
         return self
 
-    def float(self):
+    def float(self) -> Tensor:
         return self.astype(_dtype.float32)
 
-    def double(self):
+    def double(self) -> Tensor:
         return self.astype(_dtype.float64)
 
-    def half(self):
+    def half(self) -> Tensor:
         return self.astype(_dtype.float16)
 
-    def long(self):
+    def long(self) -> Tensor:
         return self.astype(_dtype.int64)
 
-    def int(self):
+    def int(self) -> Tensor:
         return self.astype(_dtype.int32)
 
-    def bool(self):
+    def bool(self) -> Tensor:
         return self.astype(_dtype.bool_)
 
-    def clone(self):
+    def clone(self) -> Tensor:
         from . import ops
 
         return ops.clone(self)
 
     # ---- printing ---------------------------------------------------------
-    def __repr__(self):
+    def __repr__(self) -> str:
         """``Tensor([[1.0, 2.0]], grad=None)``: values to 4 decimals, the dtype when it is not the default
         (float32, int64, bool), ``requires_grad=True`` on a leaf that requires grad."""
         extra = ""

@@ -9,7 +9,11 @@ Tensor([0, 1, 2, 3], grad=None)
 >>> lucid.full((2,), 0.5, dtype="float64")
 Tensor([0.5, 0.5], dtype=lucid.float64, grad=None)
 """
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import _dtype
 from . import random as _random
@@ -36,32 +40,34 @@ def _float_dtype(dtype, fn):
     return dtype
 
 
-def tensor(data, requires_grad=False, dtype=None):
+def tensor(data: Any, requires_grad: bool = False, dtype: DTypeLike | None = None) -> Tensor:
     """A new Tensor holding a copy of ``data``."""
     return Tensor(np.array(_to_array(data, dtype)), requires_grad=requires_grad)
 
 
-def zeros(*size, dtype=None, requires_grad=False):
+def zeros(*size: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     return _make(np.zeros(_shape(size), dtype=_dtype.as_dtype(dtype) or _dtype.float32), None, requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad=False):
+def ones(*size: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     return _make(np.ones(_shape(size), dtype=_dtype.as_dtype(dtype) or _dtype.float32), None, requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False):
+def full(size: int | Sequence[int], fill_value: float,
+         dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``; the dtype follows the value (float -> float32)."""
     if dtype is None:
         dtype = _to_array(fill_value).dtype
     return _make(np.full(_shape((size,)), fill_value, dtype=_dtype.as_dtype(dtype)), None, requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad=False):
+def empty(*size: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Uninitialized memory of the given shape."""
     return _make(np.empty(_shape(size), dtype=_dtype.as_dtype(dtype) or _dtype.float32), None, requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+def arange(start: float, end: float | None = None, step: float = 1,
+           dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """``start, start + step, ...`` up to, not including, ``end`` (``arange(n)``: 0 to n−1).
     int64 when every argument is an int, float32 otherwise."""
     if end is None:
@@ -72,30 +78,32 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     return _make(arr, dtype, requires_grad)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False):
+def linspace(start: float, end: float, steps: int,
+             dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
     return _make(np.linspace(start, end, steps).astype(_dtype.as_dtype(dtype) or _dtype.float32), None,
                  requires_grad)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False):
+def eye(n: int, m: int | None = None, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Ones on the diagonal of an ``n × m`` (default ``n × n``) matrix."""
     return _make(np.eye(n, m, dtype=_dtype.as_dtype(dtype) or _dtype.float32), None, requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad=False):
+def rand(*size: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Uniform on [0, 1), from lucid's generator (see ``lucid.random.seed``)."""
     dtype = _float_dtype(dtype, "rand")
     return _make(_random.generator().random(_shape(size)), dtype, requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad=False):
+def randn(*size: int | Sequence[int], dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Standard normal, from lucid's generator (see ``lucid.random.seed``)."""
     dtype = _float_dtype(dtype, "randn")
     return _make(_random.generator().standard_normal(_shape(size)), dtype, requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None, requires_grad=False):
+def randint(low: int, high: int | None = None, size: int | Sequence[int] = (),
+            dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """Integers uniform on [low, high) (``randint(high, size)``: from 0), int64 by default."""
     if high is None:
         low, high = 0, low
@@ -104,7 +112,7 @@ def randint(low, high=None, size=(), dtype=None, requires_grad=False):
 
 
 def _like(fn):
-    def like(input, dtype=None, requires_grad=False):
+    def like(input: Tensor, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
         return fn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
     like.__name__ = like.__qualname__ = fn.__name__ + "_like"
@@ -115,11 +123,12 @@ def _like(fn):
 zeros_like, ones_like, empty_like, rand_like, randn_like = map(_like, (zeros, ones, empty, rand, randn))
 
 
-def full_like(input, fill_value, dtype=None, requires_grad=False):
+def full_like(input: Tensor, fill_value: float, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """``full`` with the shape (and, unless ``dtype`` is given, the dtype) of ``input``."""
     return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
-def randint_like(input, low, high=None, dtype=None, requires_grad=False):
+def randint_like(input: Tensor, low: int, high: int | None = None,
+                 dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
     """``randint`` with the shape (and, unless ``dtype`` is given, the dtype) of ``input``."""
     return randint(low, high, input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)

@@ -10,6 +10,8 @@ one Tensor (``default_collate``)::
 """
 import math
 import numbers
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -23,17 +25,17 @@ __all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate", "Distrib
 class Dataset:
     """Base class of map-style datasets: subclasses define ``__getitem__(index)`` and ``__len__()``."""
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
 
-    def __len__(self):
+    def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
 
 
 class TensorDataset(Dataset):
     """``TensorDataset(*tensors)``: sample ``i`` is ``(t[i] for t in tensors)``; all share their first dimension."""
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors: Tensor | np.ndarray) -> None:
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor")
         tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
@@ -43,14 +45,14 @@ class TensorDataset(Dataset):
                              f"(got shapes {[tuple(t.shape) for t in tensors]})")
         self.tensors = tensors
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> tuple[Tensor, ...]:
         return tuple(t[index] for t in self.tensors)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.tensors[0].shape[0]
 
 
-def default_collate(batch):
+def default_collate(batch: list) -> Any:
     """Stack a list of samples into a batch: Tensors and arrays are stacked along a new first axis, numbers
     become a 1-D Tensor (ints int64, floats float64, as PyTorch), and tuples, lists and dicts are collated
     field by field."""
@@ -88,8 +90,9 @@ class DataLoader:
     unless ``drop_last``. ``batch_size=None`` yields single samples, not collated.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, generator=None,
-                 seed=None):
+    def __init__(self, dataset: Any, batch_size: int | None = 1, shuffle: bool = False, drop_last: bool = False,
+                 collate_fn: Callable[[list], Any] | None = None, generator: np.random.Generator | None = None,
+                 seed: int | None = None) -> None:
         # PyTorch's checks and messages; a bool is not a number of samples
         if batch_size is not None and (type(batch_size) is bool or not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
@@ -121,7 +124,7 @@ class DataLoader:
         rng = self.generator if self.generator is not None else _random.generator()
         return rng.permutation(n)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         order = self._order()
         if self.batch_size is None:
             for i in order:
@@ -132,7 +135,7 @@ class DataLoader:
             idx = order[start:start + self.batch_size]
             yield self.collate_fn([self.dataset[int(i)] for i in idx])
 
-    def __len__(self):
+    def __len__(self) -> int:
         n = len(self.dataset)
         if self.batch_size is None:
             return n
@@ -153,8 +156,8 @@ class DistributedSampler:
     Iterate it for the indices, e.g. ``x[np.fromiter(sampler, int)]``.
     """
 
-    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None, shuffle: bool = True,
-                 seed: int = 0, drop_last: bool = False):
+    def __init__(self, dataset: Any, num_replicas: int | None = None, rank: int | None = None, shuffle: bool = True,
+                 seed: int = 0, drop_last: bool = False) -> None:
         if num_replicas is None or rank is None:
             from . import distributed as dist
 
@@ -176,7 +179,7 @@ class DistributedSampler:
             self.num_samples = math.ceil(n / self.num_replicas)
         self.total_size = self.num_samples * self.num_replicas
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[int]:
         n = len(self.dataset)
         order = np.random.default_rng(self.seed + self.epoch).permutation(n) if self.shuffle else np.arange(n)
         if self.drop_last:
@@ -185,7 +188,7 @@ class DistributedSampler:
             order = np.concatenate([order, np.resize(order, self.total_size - n)])
         return iter(order[self.rank:self.total_size:self.num_replicas].tolist())
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.num_samples
 
     def set_epoch(self, epoch: int) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 _rng = np.random.default_rng()
 
 
-def seed(n):
+def seed(n: int) -> np.random.Generator:
     """Reseed lucid's generator with the integer ``n``; returns the new generator."""
     global _rng
     _rng = np.random.default_rng(int(n))
@@ -25,6 +25,6 @@ def seed(n):
 manual_seed = seed
 
 
-def generator():
+def generator() -> np.random.Generator:
     """The ``np.random.Generator`` every random function of lucid draws from."""
     return _rng

@@ -64,7 +64,7 @@ def _os_error(e, path):
     return type(e)(e.errno, f"lucid.save: {e.strerror}", path) if e.errno else e
 
 
-def save(state_dict: dict, path, metadata: dict | None = None) -> None:
+def save(state_dict: dict[str, Tensor], path: str | os.PathLike, metadata: dict[str, str] | None = None) -> None:
     """Write ``state_dict`` (name -> Tensor) to ``path`` as safetensors; ``metadata`` is an optional str -> str dict.
 
     Everything is checked before anything is written; the write is atomic (see the module doc).
@@ -138,7 +138,7 @@ def _decode(path, name, info, start):
     return np.frombuffer(raw, dtype=_UPCAST[dtype]).reshape(info["shape"]).astype(np.float32)
 
 
-def load(path) -> dict:
+def load(path: str | os.PathLike) -> dict[str, Tensor]:
     """Read a safetensors file into a dict of name -> Tensor. A damaged file raises ValueError naming it.
 
     bfloat16 and float8 entries come back as float32 (exactly their values); an entry of

@@ -16,6 +16,8 @@ False
 """
 import functools
 import threading
+from collections.abc import Callable
+from typing import Any, Self
 
 
 
@@ -26,7 +28,7 @@ class _State(threading.local):
 _state = _State()
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     """True when ops record a graph (the default)."""
     return _state.enabled
 
@@ -46,16 +48,16 @@ class _GradMode:
             return cls()(args[0])
         return super().__new__(cls)
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         self._prev = is_grad_enabled()
         _set(self.mode)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> bool:
         _set(self._prev)
         return False
 
-    def __call__(self, fn):
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         mode = self.mode
 
         @functools.wraps(fn)
@@ -86,14 +88,14 @@ class set_grad_enabled(_GradMode):
     """``set_grad_enabled(mode)`` sets grad mode at once, like a function; used with ``with`` it
     restores the previous mode on exit, and as a decorator it applies ``mode`` to each call only."""
 
-    def __init__(self, mode):
+    def __init__(self, mode: bool) -> None:
         self.mode = bool(mode)
         self._prev = is_grad_enabled()
         _set(self.mode)
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self
 
-    def __call__(self, fn):
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         _set(self._prev)  # as a decorator it changes nothing until the function runs
         return super().__call__(fn)

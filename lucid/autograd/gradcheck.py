@@ -1,8 +1,17 @@
 """Finite-difference check of a backward: central differences in float64."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
+if TYPE_CHECKING:
+    from .._tensor import Tensor
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+
+def gradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Any], eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3, raise_exception: bool = True) -> bool:
     """Compare the analytic gradient of ``fn(*inputs)`` with central differences.
 
     Every input that requires grad must be float64. The outputs are projected on a

@@ -65,7 +65,7 @@ def allgather(arr: np.ndarray, group: ProcessGroup) -> np.ndarray:
     return out
 
 
-def all_reduce(tensor, op: ReduceOp = ReduceOp.SUM, group: ProcessGroup | None = None) -> None:
+def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: ProcessGroup | None = None) -> None:
     """Replace ``tensor`` on every rank with ``op`` over all ranks' tensors (in place)."""
     group = default_group(group)
     arr = _array("all_reduce", tensor)
@@ -83,7 +83,7 @@ def all_reduce(tensor, op: ReduceOp = ReduceOp.SUM, group: ProcessGroup | None =
         arr[...] = buf
 
 
-def broadcast(tensor, src: int, group: ProcessGroup | None = None) -> None:
+def broadcast(tensor: Tensor, src: int, group: ProcessGroup | None = None) -> None:
     """Copy rank ``src``'s ``tensor`` into ``tensor`` on every rank (in place)."""
     group = default_group(group)
     arr = _array("broadcast", tensor)
@@ -97,7 +97,7 @@ def broadcast(tensor, src: int, group: ProcessGroup | None = None) -> None:
         arr[...] = buf
 
 
-def all_gather(tensor_list: list, tensor, group: ProcessGroup | None = None) -> None:
+def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: ProcessGroup | None = None) -> None:
     """Fill ``tensor_list[r]`` with rank r's ``tensor``, on every rank. Every rank's tensor must have
     the same shape and dtype (MPI cannot check that: a mismatch garbles the result)."""
     group = default_group(group)

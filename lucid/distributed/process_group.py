@@ -12,6 +12,7 @@ MPI job (``MPI_Abort``), so ``mpiexec`` ends with a non-zero exit.
 """
 import os
 import sys
+from typing import Any
 
 __all__ = ["ProcessGroup", "init_process_group", "destroy_process_group", "is_initialized", "is_available",
            "is_mpi_available", "get_rank", "get_world_size", "get_backend"]
@@ -27,10 +28,10 @@ class ProcessGroup:
     """A set of ranks that run collectives together: ``rank``, ``size`` and the MPI communicator
     (``comm``; None for the single-process group)."""
 
-    def __init__(self, comm, rank: int, size: int, backend: str):
+    def __init__(self, comm: Any, rank: int, size: int, backend: str) -> None:
         self.comm, self.rank, self.size, self.backend = comm, rank, size, backend
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"ProcessGroup(backend={self.backend!r}, rank={self.rank}, size={self.size})"
 
 

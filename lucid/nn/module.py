@@ -11,10 +11,15 @@ Everything else (``parameters()``, ``state_dict()``, ``train()``, ``repr``) walk
 tables, so a model is a tree whose leaves are Parameters and buffers, and a name like
 ``"layers.0.weight"`` is the path from the root to a leaf.
 """
+from __future__ import annotations
+
 import itertools
 from collections import OrderedDict, namedtuple
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Self
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .. import _dtype
 from .._tensor import Tensor, _to_array
@@ -28,17 +33,17 @@ class Parameter(Tensor):
     It shares ``data``'s array (no copy), like PyTorch's ``nn.Parameter``.
     """
 
-    def __init__(self, data=None, requires_grad=True):
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = np.empty((0,), dtype=np.float32)
         super().__init__(data, requires_grad=requires_grad)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
     __str__ = __repr__
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self, memo: dict) -> Parameter:
         if id(self) in memo:
             return memo[id(self)]
         p = Parameter(self.data.copy(), requires_grad=self.requires_grad)
@@ -46,7 +51,7 @@ class Parameter(Tensor):
         memo[id(self)] = p
         return p
 
-    def __reduce_ex__(self, protocol):
+    def __reduce_ex__(self, protocol: int) -> tuple:
         return (_rebuild_parameter, (self.data, self.requires_grad, self.grad))
 
 
@@ -61,24 +66,24 @@ class RemovableHandle:
 
     _ids = itertools.count()
 
-    def __init__(self, hooks_dict):
+    def __init__(self, hooks_dict: dict) -> None:
         self._hooks_dict = hooks_dict
         self.id = next(RemovableHandle._ids)
 
-    def remove(self):
+    def remove(self) -> None:
         self._hooks_dict.pop(self.id, None)
 
-    def __enter__(self):
+    def __enter__(self) -> RemovableHandle:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.remove()
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     """What ``load_state_dict`` returns: the keys it could not fill, and the keys it did not use."""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
         return super().__repr__()
@@ -122,7 +127,7 @@ class Module:
 
     training: bool
 
-    def __init__(self):
+    def __init__(self) -> None:
         # object.__setattr__ because our own __setattr__ needs these tables to exist
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -134,11 +139,11 @@ class Module:
         object.__setattr__(self, "_backward_hooks", OrderedDict())
         object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     # ---- registration ------------------------------------------------------
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add ``param`` (a Parameter, or None to reserve the name) as parameter ``name``."""
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
@@ -150,7 +155,7 @@ class Module:
                             "(lucid.nn.Parameter or None required)")
         self._parameters[name] = param
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Add ``tensor`` (or None) as buffer ``name``; ``persistent=False`` keeps it out of ``state_dict``."""
         if "_buffers" not in self.__dict__:
             raise AttributeError("cannot assign buffer before Module.__init__() call")
@@ -166,7 +171,7 @@ class Module:
         else:
             self._non_persistent_buffers_set.add(name)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module | None) -> None:
         """Add ``module`` (or None) as child ``name``."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
@@ -177,7 +182,7 @@ class Module:
 
     register_module = add_module
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
 
         def discard(*tables):
@@ -218,7 +223,7 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Tensor | Module | None:
         # only called when normal lookup fails: look in the three tables
         d = self.__dict__
         for table in ("_parameters", "_buffers", "_modules"):
@@ -227,7 +232,7 @@ class Module:
                 return t[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         for table in (self._parameters, self._buffers, self._modules):
             if name in table:
                 del table[name]
@@ -235,10 +240,10 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    def __dir__(self):
+    def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers) | set(self._modules))
 
-    def get_submodule(self, target):
+    def get_submodule(self, target: str) -> Module:
         """The module at dotted path ``target`` (``""`` is self)."""
         mod = self
         if target == "":
@@ -249,7 +254,7 @@ class Module:
             mod = mod._modules[part]
         return mod
 
-    def get_parameter(self, target):
+    def get_parameter(self, target: str) -> Parameter:
         """The parameter at dotted path ``target``."""
         mod_path, _, name = target.rpartition(".")
         mod = self.get_submodule(mod_path)
@@ -257,7 +262,7 @@ class Module:
             raise AttributeError(f"{mod._get_name()} has no parameter `{name}`")
         return mod._parameters[name]
 
-    def get_buffer(self, target):
+    def get_buffer(self, target: str) -> Tensor:
         """The buffer at dotted path ``target``."""
         mod_path, _, name = target.rpartition(".")
         mod = self.get_submodule(mod_path)
@@ -266,7 +271,8 @@ class Module:
         return mod._buffers[name]
 
     # ---- walking the tree ---------------------------------------------------
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """``(path, module)`` for self and every descendant, depth first; each module once."""
         if memo is None:
             memo = set()
@@ -280,18 +286,18 @@ class Module:
                 continue
             yield from m.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
         for name, m in self._modules.items():
             if m is not None and id(m) not in seen:
                 seen.add(id(m))
                 yield name, m
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
@@ -305,24 +311,26 @@ class Module:
                 seen.add(id(v))
                 yield mod_prefix + ("." if mod_prefix else "") + name, v
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """``(path, Parameter)`` for every parameter (each shared one once)."""
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         """``(path, Tensor)`` for every buffer, persistent or not."""
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
     # ---- modes and bulk changes ------------------------------------------------
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> Self:
         """Set training mode on self and every descendant; returns self."""
         if not isinstance(mode, bool):
             raise ValueError(f"training mode is expected to be boolean (got {mode!r})")
@@ -331,16 +339,16 @@ class Module:
             m.train(mode)
         return self
 
-    def eval(self):
+    def eval(self) -> Self:
         """``train(False)``: dropout off, normalization layers use their running statistics."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Self:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient (set it to None, or to zeros with ``set_to_none=False``)."""
         for p in self.parameters():
             if p.grad is not None:
@@ -351,14 +359,14 @@ class Module:
                 else:
                     p.grad = np.zeros_like(p.grad)
 
-    def apply(self, fn):
+    def apply(self, fn: Callable[[Module], None]) -> Self:
         """Call ``fn(m)`` on every descendant, children first, then on self; returns self."""
         for m in self.children():
             m.apply(fn)
         fn(self)
         return self
 
-    def to(self, *args, dtype=None, **kwargs):
+    def to(self, *args: Any, dtype: DTypeLike | None = None, **kwargs: Any) -> Self:
         """``to(dtype)``: cast floating parameters and buffers (and their grads) to ``dtype``, in place; returns self.
 
         The Parameter and buffer objects stay the same, so an optimizer built before keeps working.
@@ -387,20 +395,20 @@ class Module:
                     t.grad = t.grad.astype(dtype)
         return self
 
-    def float(self):
+    def float(self) -> Self:
         return self.to(_dtype.float32)
 
-    def double(self):
+    def double(self) -> Self:
         return self.to(_dtype.float64)
 
-    def half(self):
+    def half(self) -> Self:
         return self.to(_dtype.float16)
 
-    def cpu(self):
+    def cpu(self) -> Self:
         return self
 
     # ---- calling ----------------------------------------------------------------
-    def register_forward_pre_hook(self, hook, prepend=False):
+    def register_forward_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
         """``hook(module, args)`` runs before ``forward``; a non-None return replaces ``args``."""
         handle = RemovableHandle(self._forward_pre_hooks)
         self._forward_pre_hooks[handle.id] = hook
@@ -408,7 +416,7 @@ class Module:
             self._forward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_forward_hook(self, hook, prepend=False):
+    def register_forward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
         """``hook(module, args, output)`` runs after ``forward``; a non-None return replaces ``output``."""
         handle = RemovableHandle(self._forward_hooks)
         self._forward_hooks[handle.id] = hook
@@ -416,12 +424,13 @@ class Module:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_full_backward_hook(self, hook, prepend=False):
+    def register_full_backward_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
         """``hook(module, grad_input, grad_output)`` runs when the gradients of the module's tensor inputs are
         known; a non-None return replaces ``grad_input`` (see ``lucid/nn/backward_hooks.py``)."""
         return self._add_hook(self._backward_hooks, hook, prepend)
 
-    def register_full_backward_pre_hook(self, hook, prepend=False):
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any],
+                                        prepend: bool = False) -> RemovableHandle:
         """``hook(module, grad_output)`` runs when the gradients of the module's outputs are known, before
         they flow into the module; a non-None return replaces ``grad_output``."""
         return self._add_hook(self._backward_pre_hooks, hook, prepend)
@@ -434,7 +443,7 @@ class Module:
             table.move_to_end(handle.id, last=False)
         return handle
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         for hook in list(self._forward_pre_hooks.values()):
             res = hook(self, args)
             if res is not None:
@@ -472,7 +481,8 @@ class Module:
             if m is not None:
                 yield from m._prefixed_modules(prefix + name + ".")
 
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """An ordered ``{name: Tensor}`` of every parameter and persistent buffer.
 
         Keys are the dotted paths PyTorch uses (``"0.weight"``, ``"bn.running_mean"``). The
@@ -518,7 +528,7 @@ class Module:
                 writes.append((t, arr))
         return writes
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Mapping[str, Tensor | np.ndarray], strict: bool = True) -> _IncompatibleKeys:
         """Copy the values of ``state_dict`` (Tensors or arrays) into this module's parameters and buffers.
 
         Every key and shape is checked before anything is written: on an error (a missing or
@@ -558,11 +568,11 @@ class Module:
     def _get_name(self):
         return type(self).__name__
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """The text between the parentheses of this module's repr; layers override it."""
         return ""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra = self.extra_repr()
         extra_lines = extra.split("\n") if extra else []
         child_lines = [f"({name}): " + _indent(repr(m), 2) for name, m in self._modules.items()]

@@ -12,6 +12,8 @@ operands it was multiplied with. Three cases need care:
   gradient is written into the diagonal of a zero array (``np.einsum`` of a
   repeated letter returns a writable view of that diagonal).
 """
+from collections.abc import Sequence
+
 import numpy as np
 
 from .._tensor import Tensor
@@ -106,7 +108,7 @@ class Einsum(Function):
         return (None, *grads)
 
 
-def einsum(equation, *operands):
+def einsum(equation: str, *operands: Tensor | Sequence[Tensor]) -> Tensor:
     """``einsum("ij,jk->ik", a, b)``: NumPy's / PyTorch's Einstein summation (with ``...``); the operands may
     also come as one list."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):

@@ -53,13 +53,13 @@ class Triangle(Function):
         return np.where(ctx.keep, g, np.zeros((), g.dtype)), None, None
 
 
-def tril(input, diagonal=0):
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle of the last two dimensions: ``y[..., i, j] = x[..., i, j]`` if ``j − i ≤ diagonal``,
     else 0."""
     return Triangle.apply(_t(input, "tril"), int(diagonal), True)
 
 
-def triu(input, diagonal=0):
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle: ``y[..., i, j] = x[..., i, j]`` if ``j − i ≥ diagonal``, else 0."""
     return Triangle.apply(_t(input, "triu"), int(diagonal), False)
 
@@ -91,7 +91,7 @@ class MaskedFill(Function):
         return dx, None, dv
 
 
-def masked_fill(input, mask, value):
+def masked_fill(input: Tensor, mask: Tensor, value: float | Tensor) -> Tensor:
     """``value`` where the boolean ``mask`` (broadcast to ``input``'s shape) is true, ``input`` elsewhere.
     ``value`` is a number or a 0-d tensor (which then gets the gradient of every filled element)."""
     _t(input, "masked_fill")
@@ -108,7 +108,7 @@ def masked_fill(input, mask, value):
     return MaskedFill.apply(input, mask if isinstance(mask, Tensor) else m, value)
 
 
-def masked_fill_(input, mask, value):
+def masked_fill_(input: Tensor, mask: Tensor, value: float | Tensor) -> Tensor:
     """In place: ``input[mask] = value`` (the mask broadcast to ``input``); for tensors outside any graph."""
     y = masked_fill(input, mask, value.detach() if isinstance(value, Tensor) else value)
     input._check_inplace("masked_fill_", value)
@@ -155,7 +155,7 @@ class Gather(Function):
         return dx, None, None
 
 
-def gather(input, dim, index):
+def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """``out[i][j][k] = input[index[i][j][k]][j][k]`` for ``dim = 0`` (and likewise for other dims)."""
     _t(input, "gather")
     data = _index_array(index, "gather")
@@ -187,7 +187,7 @@ class ScatterAdd(Function):
         return (g if ctx.needs_input_grad[0] else None), None, None, dsrc
 
 
-def scatter_add(input, dim, index, src):
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """``out = input`` with ``out[index[i][j]][j] += src[i][j]`` for ``dim = 0`` (repeated indices add up)."""
     _t(input, "scatter_add")
     _t(src, "scatter_add", "src")
@@ -227,7 +227,7 @@ class IndexAdd(Function):
         return (g if ctx.needs_input_grad[0] else None), None, None, dsource, None
 
 
-def index_add(input, dim, index, source, *, alpha=1):
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: float = 1) -> Tensor:
     """``out = input`` with ``alpha·source[i]`` added to slice ``index[i]`` along ``dim`` (``index`` is 1-D int64)."""
     _t(input, "index_add")
     _t(source, "index_add", "source")

@@ -7,7 +7,8 @@ from .._tensor import Tensor
 __all__ = ["multinomial"]
 
 
-def multinomial(input, num_samples, replacement=False, *, generator=None):
+def multinomial(input: Tensor | np.ndarray, num_samples: int, replacement: bool = False, *,
+                generator: np.random.Generator | None = None) -> Tensor:
     """``num_samples`` indices per row of ``input`` (1-D or 2-D weights, not necessarily summing to 1),
     index i drawn with probability wᵢ/Σw. Without replacement each index comes at most once (each draw
     among those not drawn yet); int64, no gradient. Draws come from lucid's generator (``lucid.manual_seed``).

@@ -1,5 +1,6 @@
 """Running sums: cumsum."""
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .. import _dtype
 from .._tensor import Tensor
@@ -24,7 +25,7 @@ class Cumsum(Function):
         return np.flip(np.cumsum(np.flip(g, ctx.axis), axis=ctx.axis), ctx.axis), None
 
 
-def cumsum(input, dim, *, dtype=None):
+def cumsum(input: Tensor, dim: int, *, dtype: DTypeLike | None = None) -> Tensor:
     """The running sum along ``dim``; ``dtype`` casts the input first. Integers and booleans sum as int64."""
     if not isinstance(input, Tensor):
         raise TypeError(f"cumsum(): argument 'input' must be Tensor, not {type(input).__name__}")

@@ -63,7 +63,7 @@ def _sorted(input, dim, descending, fn):
     return x, axis, _order(x.data, axis, descending).astype(np.int64)
 
 
-def sort(input, dim=-1, descending=False, stable=False):
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> tuple[Tensor, Tensor]:
     """``(values, indices)``: ``input`` sorted along ``dim``; ``values = input.gather(dim, indices)``."""
     x, axis, idx = _sorted(input, dim, descending, "sort")
     values = Pick.apply(x, axis, idx)
@@ -72,13 +72,13 @@ def sort(input, dim=-1, descending=False, stable=False):
     return sort_result(values, Tensor._from_array(idx))
 
 
-def argsort(input, dim=-1, descending=False, stable=False):
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """The indices that sort ``input`` along ``dim`` (int64, no gradient)."""
     x, axis, idx = _sorted(input, dim, descending, "argsort")
     return Tensor._from_array(idx.reshape(input.shape))
 
 
-def topk(input, k, dim=-1, largest=True, sorted=True):
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> tuple[Tensor, Tensor]:
     """``(values, indices)`` of the ``k`` largest (``largest=False``: smallest) elements along ``dim``, in order."""
     x, axis, idx = _sorted(input, dim, largest, "topk")
     if not 0 <= k <= x.shape[axis]:

@@ -1,5 +1,5 @@
 """Adagrad: each coordinate's step shrinks with the sum of its squared gradients so far."""
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -23,8 +23,8 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
-                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: Optional[bool] = None, *,
-                 maximize: bool = False, differentiable: bool = False, fused: Optional[bool] = None):
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= lr_decay:

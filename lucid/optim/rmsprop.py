@@ -1,5 +1,5 @@
 """RMSprop: divide the gradient by a moving root mean square of recent gradients."""
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -27,7 +27,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False, capturable: bool = False,
-                 foreach: Optional[bool] = None, maximize: bool = False, differentiable: bool = False):
+                 foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:

@@ -109,7 +109,8 @@ def _check(q, k, v, attn_mask, is_causal):
                                f"not broadcast to the scores (..., L, S) = {scores}") from None
 
 
-def attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None = None, dropout_p: float = 0.0,
+              is_causal: bool = False, scale: float | None = None) -> tuple[Tensor, Tensor]:
     """``(out, weights)``: scaled dot product attention and the weights it used (after dropout)."""
     _check(q, k, v, attn_mask, is_causal)
     if not 0.0 <= dropout_p <= 1.0:
@@ -126,8 +127,9 @@ def attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=Non
     return Attention.apply(q, k, v, float_mask, bool_mask, scale, float(dropout_p))
 
 
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
-                                 enable_gqa=False):
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
     """softmax(query·keyᵀ·scale + mask)·value over the last two dimensions; leading dimensions broadcast.
 
     ``attn_mask``: boolean (True: may attend) or float (added to the scores), broadcastable to ``(..., L, S)``;

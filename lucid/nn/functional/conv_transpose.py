@@ -13,8 +13,6 @@ H_out = (H − 1)·s − 2p + d·(k − 1) + output_padding + 1. The backward re
     dcols[(c_out, a, b), (i, j)] = g_full[c_out, i·s + a·d, j·s + b·d]      (g zero-padded by p: im2col)
     dx = W @ dcols        dW = Σ_n x @ dcolsᵀ        db = Σ g
 """
-from typing import Optional, Tuple, Union
-
 import numpy as np
 
 from ..._tensor import Tensor
@@ -22,10 +20,10 @@ from ...autograd.function import Function
 
 __all__ = ["conv_transpose2d"]
 
-_Pair = Union[int, Tuple[int, int]]
+_Pair = int | tuple[int, int]
 
 
-def _pair(v, name) -> Tuple[int, int]:
+def _pair(v, name) -> tuple[int, int]:
     if isinstance(v, (int, np.integer)):
         return (int(v), int(v))
     v = tuple(int(a) for a in v)
@@ -97,7 +95,7 @@ class ConvTranspose2d(Function):
         return dx, dw, db, None, None, None, None, None
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None, stride: _Pair = 1,
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _Pair = 1,
                      padding: _Pair = 0, output_padding: _Pair = 0, groups: int = 1, dilation: _Pair = 1) -> Tensor:
     """The transposed 2-D convolution (the gradient of conv2d with respect to its input), with a bias.
 

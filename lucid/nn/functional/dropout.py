@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 from ... import random as _random
+from ..._tensor import Tensor
 from ...autograd.function import Function
 
 __all__ = ["dropout", "dropout1d", "dropout2d"]
@@ -29,7 +30,7 @@ class Dropout(Function):
         return g * scale, None, None
 
 
-def dropout(input, p=0.5, training=True, inplace=False):
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """While ``training``, zero each element with probability ``p`` and scale the others by 1/(1 − p);
     otherwise return ``input`` itself. The mask comes from lucid's generator (``lucid.manual_seed``)."""
     if not 0.0 <= p <= 1.0:
@@ -49,7 +50,7 @@ def _channel_dropout(input, p, training, batched):
     return Dropout.apply(input, p, tuple(input.shape[:lead]) + (1,) * (input.ndim - lead))
 
 
-def dropout1d(input, p=0.5, training=True, inplace=False):
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Channel-wise dropout of (N, C, L) or (C, L): each channel is zeroed whole, or scaled by 1/(1 − p)."""
     if input.ndim not in (2, 3):
         raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
@@ -58,7 +59,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
     return _channel_dropout(input, p, training, batched=input.ndim == 3)
 
 
-def dropout2d(input, p=0.5, training=True, inplace=False):
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Channel-wise dropout of (N, C, H, W): each channel is zeroed whole, or scaled by 1/(1 − p).
 
     A 3-D input is taken as (N, C, L), with a warning, as PyTorch does."""

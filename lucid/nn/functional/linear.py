@@ -1,6 +1,7 @@
 """``linear``: the affine map of a fully connected layer."""
 import numpy as np
 
+from ..._tensor import Tensor
 from ...autograd.function import Function
 
 __all__ = ["linear"]
@@ -38,6 +39,6 @@ class Linear(Function):
         return dx, dw, db
 
 
-def linear(input, weight, bias=None):
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``y = input·weightᵀ + bias`` for input ``(*, in_features)``, weight ``(out_features, in_features)``."""
     return Linear.apply(input, weight, bias)

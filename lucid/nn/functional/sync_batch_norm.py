@@ -29,8 +29,10 @@ import math
 import numpy as np
 
 from ... import backends
+from ..._tensor import Tensor
 from ...autograd.function import Function
 from ...distributed import collectives
+from ...distributed.process_group import ProcessGroup
 from .normalization import _array, _check_eps, _check_input, _check_momentum, _check_running, _check_vector, _size
 
 __all__ = ["sync_batch_norm"]
@@ -49,7 +51,7 @@ def _local_moments(xv):
     return out
 
 
-def chan_merge(parts: np.ndarray):
+def chan_merge(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merge per-part (count, mean, M2) rows, ``parts`` of shape (P, 3, C), into the (count, mean, M2) of
     their union, in part order: Chan, Golub and LeVeque's pairwise update. Parts of count 0 change nothing."""
     n, mean, m2 = parts[0].copy()
@@ -115,8 +117,9 @@ class _SyncBatchNorm(Function):
                 sum_g.astype(ctx.b_dtype) if need_b else None)
 
 
-def sync_batch_norm(input, running_mean, running_var, weight=None, bias=None, momentum=0.1, eps=1e-5,
-                    group=None):
+def sync_batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+                    weight: Tensor | None = None, bias: Tensor | None = None, momentum: float = 0.1,
+                    eps: float = 1e-5, group: ProcessGroup | None = None) -> Tensor:
     """Training-mode batch normalization of ``input`` (N, C, *) with statistics over all ranks of ``group``.
 
     Forward:   y = γ·(x − μ_c)/√(σ²_c + ε) + β,  μ_c, σ²_c (biased) over the M values of channel c

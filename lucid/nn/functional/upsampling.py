@@ -12,7 +12,7 @@ The source coordinate of output i, PyTorch's rules (scale = L/M, or 1/scale_fact
 and a fractional coordinate s mixes x[⌊s⌋] and x[⌊s⌋ + 1] with weights 1 − (s − ⌊s⌋) and s − ⌊s⌋.
 """
 import math
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -74,9 +74,9 @@ class Resize(Function):
         return np.ascontiguousarray(dx), None
 
 
-def interpolate(input: Tensor, size: Optional[Union[int, Sequence[int]]] = None,
-                scale_factor: Optional[Union[float, Sequence[float]]] = None, mode: str = "nearest",
-                align_corners: Optional[bool] = None, recompute_scale_factor: Optional[bool] = None,
+def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
+                scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
     """Resize the spatial axes of ``input`` (N, C, *spatial) to ``size`` or by ``scale_factor``.
 
@@ -130,6 +130,8 @@ def interpolate(input: Tensor, size: Optional[Union[int, Sequence[int]]] = None,
     return Resize.apply(input, taps)
 
 
-def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+def upsample(input: Tensor, size: int | Sequence[int] | None = None,
+             scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
     """``interpolate`` under its older name."""
     return interpolate(input, size, scale_factor, mode, align_corners)

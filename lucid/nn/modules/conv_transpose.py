@@ -1,9 +1,11 @@
 """``ConvTranspose2d``: the layer around ``F.conv_transpose2d``."""
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ... import _dtype
+from ..._tensor import Tensor
 from .. import init
 from ..functional.conv_transpose import _pair, conv_transpose2d
 from ..module import Module, Parameter
@@ -20,9 +22,11 @@ class ConvTranspose2d(Module):
     that gives ``output_size`` (a stride > 1 leaves several sizes possible).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
-                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", device=None,
-                 dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
+                 output_padding: int | tuple[int, int] = 0, groups: int = 1, bias: bool = True,
+                 dilation: int | tuple[int, int] = 1, padding_mode: str = "zeros", device: str | None = None,
+                 dtype: DTypeLike | None = None) -> None:
         super().__init__()
         if not isinstance(groups, int) or groups <= 0:
             raise ValueError(f"groups must be a positive integer (got groups={groups!r})")
@@ -45,11 +49,11 @@ class ConvTranspose2d(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """PyTorch's default: W, b ~ U(±1/√fan_in), fan_in = weight.size(1)·kH·kW."""
         init._default_layer_init_(self.weight, self.bias)
 
-    def _output_padding(self, input, output_size: Optional[Sequence[int]]):
+    def _output_padding(self, input, output_size: Sequence[int] | None):
         if output_size is None:
             return self.output_padding
         output_size = [int(s) for s in output_size]
@@ -68,14 +72,14 @@ class ConvTranspose2d(Module):
                                  f"{hi} (for an input of {list(hw)})")
         return tuple(size - a for size, a in zip(output_size, lo))
 
-    def forward(self, input, output_size: Optional[Sequence[int]] = None):
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         if input.ndim not in (3, 4):
             raise ValueError(f"expected 3D or 4D input (got {input.ndim}D input)")
         op = self._output_padding(input, output_size)
         return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, op, self.groups,
                                 self.dilation)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}")
         if self.padding != (0, 0):
             s += f", padding={self.padding}"

@@ -1,5 +1,8 @@
 """``Embedding``."""
+from typing import Self
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ... import _dtype
 from ..._tensor import Tensor
@@ -14,8 +17,10 @@ class Embedding(Module):
     """``Embedding(num_embeddings, embedding_dim, padding_idx=None, ...)``: a table of learned vectors,
     looked up by integer index. ``weight`` starts as N(0, 1), with the ``padding_idx`` row zero."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
-                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, sparse: bool = False, _weight: Tensor | np.ndarray | None = None,
+                 _freeze: bool = False, device: str | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         if padding_idx is not None:
@@ -35,17 +40,17 @@ class Embedding(Module):
                                  f"embedding_dim ({num_embeddings}, {embedding_dim})")
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         init.normal_(self.weight)
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0
             self.weight._bump()
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
                          self.scale_grad_by_freq, self.sparse)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"
@@ -60,8 +65,9 @@ class Embedding(Module):
         return s
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
-                        scale_grad_by_freq=False, sparse=False):
+    def from_pretrained(cls, embeddings: Tensor | np.ndarray, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0,
+                        scale_grad_by_freq: bool = False, sparse: bool = False) -> Self:
         """An Embedding whose weight is ``embeddings`` (2D); ``freeze=True`` keeps it from training."""
         if embeddings.ndim != 2:
             raise ValueError(f"Embeddings parameter is expected to be 2-dimensional (got {embeddings.ndim}D)")

@@ -7,7 +7,10 @@ process, it is plain BatchNorm and communicates nothing. Its state dict has
 BatchNorm's keys (``weight``, ``bias``, ``running_mean``, ``running_var``,
 ``num_batches_tracked``), so a checkpoint moves between the two.
 """
+from numpy.typing import DTypeLike
+
 from ... import distributed as dist
+from ..._tensor import Tensor
 from ..functional.sync_batch_norm import sync_batch_norm
 from ..module import Module
 from .normalization import _BatchNorm
@@ -25,8 +28,8 @@ class SyncBatchNorm(_BatchNorm):
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, process_group: dist.ProcessGroup | None = None, device=None,
-                 dtype=None, *, bias: bool = True):
+                 track_running_stats: bool = True, process_group: dist.ProcessGroup | None = None,
+                 device: str | None = None, dtype: DTypeLike | None = None, *, bias: bool = True) -> None:
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
         self.process_group = process_group
 
@@ -44,7 +47,7 @@ class SyncBatchNorm(_BatchNorm):
             return self.process_group.size
         return dist.get_world_size() if dist.is_initialized() else 1
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         if not self.training or self._world_size() == 1:
             return super().forward(input)  # plain BatchNorm: nothing to synchronize
         self._check_input(input)

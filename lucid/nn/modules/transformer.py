@@ -6,8 +6,10 @@ Parameter names follow PyTorch's, so a PyTorch state dict loads as it is. The ma
 project, split heads and add residuals.
 """
 import copy
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ... import _dtype, ops
 from ..._tensor import Tensor
@@ -24,7 +26,8 @@ __all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"
            "generate_square_subsequent_mask"]
 
 
-def sinusoidal_positional_encoding(length, d_model, base=10000.0, dtype=None):
+def sinusoidal_positional_encoding(length: int, d_model: int, base: float = 10000.0,
+                                   dtype: DTypeLike | None = None) -> Tensor:
     """The ``(length, d_model)`` table PE[t, 2i] = sin(t/base^(2i/d)), PE[t, 2i+1] = cos(t/base^(2i/d))."""
     t = np.arange(length, dtype=np.float64)[:, None]
     freq = base ** (-np.arange(0, d_model, 2, dtype=np.float64) / d_model)
@@ -55,8 +58,10 @@ class MultiheadAttention(Module):
     NaN with ``need_weights=True``).
     """
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
-                 kdim=None, vdim=None, batch_first=False, device=None, dtype=None):
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False,
+                 kdim: int | None = None, vdim: int | None = None, batch_first: bool = False,
+                 device: str | None = None, dtype: DTypeLike | None = None) -> None:
         super().__init__()
         if embed_dim % num_heads:
             raise AssertionError(f"embed_dim must be divisible by num_heads (got {embed_dim} and {num_heads})")
@@ -87,8 +92,9 @@ class MultiheadAttention(Module):
         ws, bs = ops.chunk(w, 3), (None,) * 3 if b is None else ops.chunk(b, 3)
         return tuple(F.linear(x, wi, bi) for x, wi, bi in zip((query, key, value), ws, bs))
 
-    def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
-                average_attn_weights=True, is_causal=False):
+    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None = None,
+                need_weights: bool = True, attn_mask: Tensor | None = None,
+                average_attn_weights: bool = True, is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
         """``(output, weights)``; weights ``(N, L, S)`` averaged over heads (or ``(N, H, L, S)``), or None."""
         batched = query.ndim == 3
         if not batched:
@@ -152,8 +158,10 @@ class TransformerEncoderLayer(Module):
     ``norm`` (lucid's addition) picks the norm layers: ``"layer"`` (LayerNorm, as PyTorch), ``"rms"`` or None.
     """
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation="relu", layer_norm_eps=1e-5,
-                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None, *, norm="layer"):
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str | Callable[[Tensor], Tensor] = "relu", layer_norm_eps: float = 1e-5,
+                 batch_first: bool = False, norm_first: bool = False, bias: bool = True, device: str | None = None,
+                 dtype: DTypeLike | None = None, *, norm: str | None = "layer") -> None:
         super().__init__()
         if isinstance(activation, str):
             if activation not in _ACTIVATIONS:
@@ -178,7 +186,8 @@ class TransformerEncoderLayer(Module):
     def _ff_block(self, x):
         return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
-    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+    def forward(self, src: Tensor, src_mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
+                is_causal: bool = False) -> Tensor:
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -191,19 +200,21 @@ class TransformerEncoder(Module):
     """``TransformerEncoder(encoder_layer, num_layers, norm=None)``: ``num_layers`` copies of ``encoder_layer``
     (each with its own parameters) applied in turn, then ``norm`` (a LayerNorm, an RMSNorm, or None)."""
 
-    def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True):
+    def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm: Module | None = None,
+                 enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
         super().__init__()
         self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
         self.num_layers, self.norm = num_layers, norm
 
-    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+    def forward(self, src: Tensor, mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
+                is_causal: bool | None = None) -> Tensor:
         x = src
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
         return x if self.norm is None else self.norm(x)
 
 
-def generate_square_subsequent_mask(size, dtype=None):
+def generate_square_subsequent_mask(size: int, dtype: DTypeLike | None = None) -> Tensor:
     """The ``(size, size)`` float mask with −∞ above the diagonal: position i attends to 0..i."""
     return Tensor(np.triu(np.full((size, size), -np.inf), 1).astype(_dtype.as_dtype(dtype) or _dtype.float32))
 

@@ -18,6 +18,9 @@ also accepts keys that all start with ``module.`` (a PyTorch DDP checkpoint).
 """
 import contextlib
 import zlib
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +30,7 @@ from ...autograd.engine import queue_callback
 from ...autograd.function import Function
 from ...autograd.grad_mode import is_grad_enabled
 from ...distributed import collectives
-from ..module import Module
+from ..module import Module, _IncompatibleKeys
 
 __all__ = ["DistributedDataParallel"]
 
@@ -94,8 +97,8 @@ class DistributedDataParallel(Module):
     local gradients; the next backward outside averages the accumulated sum.
     """
 
-    def __init__(self, module: Module, device_ids=None, broadcast_buffers: bool = True,
-                 process_group: dist.ProcessGroup | None = None, bucket_cap_mb: float = 25):
+    def __init__(self, module: Module, device_ids: list[int] | None = None, broadcast_buffers: bool = True,
+                 process_group: dist.ProcessGroup | None = None, bucket_cap_mb: float = 25) -> None:
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: expected a lucid.nn.Module (got {type(module).__name__})")
@@ -130,7 +133,7 @@ class DistributedDataParallel(Module):
             raise RuntimeError("DistributedDataParallel: the ranks' models differ (parameter shapes or dtypes "
                                "are not the same on every rank); build the same model on every rank")
 
-    def forward(self, *inputs, **kwargs):
+    def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         group = self.process_group
         if self.training and self.broadcast_buffers and group.comm is not None:
             _broadcast_from_rank0(self._buffer_buckets, group)
@@ -160,7 +163,7 @@ class DistributedDataParallel(Module):
                     p.grad = b.flat[lo:hi].reshape(p.data.shape).astype(p.data.dtype)
 
     @contextlib.contextmanager
-    def no_sync(self):
+    def no_sync(self) -> Iterator[None]:
         """Backwards inside only accumulate each rank's own gradients (no communication)."""
         before = self.require_backward_grad_sync
         self.require_backward_grad_sync = False
@@ -169,11 +172,12 @@ class DistributedDataParallel(Module):
         finally:
             self.require_backward_grad_sync = before
 
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """The wrapped module's state dict (no ``module.`` prefix)."""
         return self.module.state_dict(destination, prefix, keep_vars)
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Mapping[str, Tensor | np.ndarray], strict: bool = True) -> _IncompatibleKeys:
         """Load into the wrapped module; keys that all start with ``module.`` lose that prefix first."""
         keys = list(state_dict)
         if keys and all(k.startswith("module.") for k in keys):

@@ -8,7 +8,7 @@ in place, always (so a NaN norm spreads into the gradients, as in PyTorch).
 import math
 import types
 import warnings
-from typing import Iterable, Optional, Union
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from ..._tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
 
-_Tensors = Union[Tensor, Iterable[Tensor]]
+_Tensors = Tensor | Iterable[Tensor]
 
 
 def _vector_norm(a: np.ndarray, p: float) -> np.ndarray:
@@ -50,7 +50,7 @@ def _grad_arrays(tensors) -> list:
 
 
 def get_total_norm(tensors: _Tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                   foreach: Optional[bool] = None) -> Tensor:
+                   foreach: bool | None = None) -> Tensor:
     """The p-norm of ``tensors`` (Tensors or arrays) laid end to end: ‖(‖t₁‖ₚ, …, ‖tₖ‖ₚ)‖ₚ."""
     _check_foreach(foreach)
     arrays = _grad_arrays(_as_list(tensors))
@@ -66,7 +66,8 @@ def get_total_norm(tensors: _Tensors, norm_type: float = 2.0, error_if_nonfinite
     return Tensor._from_array(total)
 
 
-def clip_grads_with_norm_(parameters: _Tensors, max_norm: float, total_norm, foreach: Optional[bool] = None) -> None:
+def clip_grads_with_norm_(parameters: _Tensors, max_norm: float, total_norm: float | Tensor,
+                          foreach: bool | None = None) -> None:
     """Multiply each ``p.grad`` in place by min(max_norm / (total_norm + 1e-6), 1)."""
     _check_foreach(foreach)
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
@@ -81,7 +82,7 @@ def clip_grads_with_norm_(parameters: _Tensors, max_norm: float, total_norm, for
 
 
 def clip_grad_norm_(parameters: _Tensors, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                    foreach: Optional[bool] = None) -> Tensor:
+                    foreach: bool | None = None) -> Tensor:
     """Scale all gradients, in place, so that their total norm is at most ``max_norm``; returns the norm before.
 
     total = ‖(‖g₁‖ₚ, …, ‖gₖ‖ₚ)‖ₚ over the parameters that have a gradient, and every gradient is
@@ -101,14 +102,14 @@ def clip_grad_norm_(parameters: _Tensors, max_norm: float, norm_type: float = 2.
 
 
 def clip_grad_norm(parameters: _Tensors, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                   foreach: Optional[bool] = None) -> Tensor:
+                   foreach: bool | None = None) -> Tensor:
     """Deprecated name of ``clip_grad_norm_``."""
     warnings.warn("`lucid.nn.utils.clip_grad_norm` is now deprecated in favor of `lucid.nn.utils.clip_grad_norm_`.",
                   FutureWarning, stacklevel=2)
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
-def clip_grad_value_(parameters: _Tensors, clip_value: float, foreach: Optional[bool] = None) -> None:
+def clip_grad_value_(parameters: _Tensors, clip_value: float, foreach: bool | None = None) -> None:
     """Clamp every gradient value, in place, to [−clip_value, clip_value]."""
     _check_foreach(foreach)
     clip_value = float(clip_value)

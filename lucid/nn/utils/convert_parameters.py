@@ -1,5 +1,5 @@
 """All parameters as one flat vector, and back."""
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
