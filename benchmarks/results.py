@@ -18,8 +18,9 @@ HEADER = ("# Benchmark results\n\nWritten by the scripts in `benchmarks/`; each 
 def _commit():
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE,
-                               capture_output=True, text=True).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE,
+                                capture_output=True, text=True).stdout.splitlines()
+        dirty = [line for line in status if not line.endswith("benchmarks/RESULTS.md")]  # the file being written
         return out.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
     except OSError:
         return "unknown"

@@ -7,6 +7,7 @@ parameter ``p`` between steps (momentum buffers, moving averages, the step count
 An optimizer works on the parameters' arrays in place with NumPy: it records no graph.
 """
 import copy
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -26,7 +27,7 @@ required = _Required()  # a default that each param group must give itself
 class Optimizer:
     """``Optimizer(params, defaults)``: ``params`` is an iterable of Tensors, or of dicts that define param groups."""
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: Iterable, defaults: dict) -> None:
         self.defaults = defaults
         self.state = {}  # Parameter -> dict
         self.param_groups = []
@@ -41,7 +42,7 @@ class Optimizer:
         for g in groups:
             self.add_param_group(g)
 
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters with its own hyperparameters (e.g. a smaller lr for a pretrained part)."""
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
@@ -67,7 +68,7 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient: ``grad = None`` (or zeros, with ``set_to_none=False``)."""
         for group in self.param_groups:
             for p in group["params"]:
@@ -77,7 +78,7 @@ class Optimizer:
                     else:
                         p.grad = np.zeros_like(p.grad)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """One update of every parameter that has a gradient. ``closure`` re-evaluates the model and returns the loss."""
         loss = None
         if closure is not None:
@@ -97,7 +98,7 @@ class Optimizer:
         raise NotImplementedError
 
     # ---- checkpoints --------------------------------------------------------
-    def state_dict(self):
+    def state_dict(self) -> dict:
         """``{"state": {index: {...}}, "param_groups": [{..., "params": [index, ...]}]}``, as PyTorch.
 
         Parameters are named by their position across all groups, so the dict does not
@@ -115,7 +116,7 @@ class Optimizer:
                     state[index[id(p)]] = {k: _copy(v) for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict) -> None:
         """Load what ``state_dict()`` returned. Checked whole before anything changes."""
         try:
             saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]

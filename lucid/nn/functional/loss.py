@@ -178,6 +178,7 @@ class CrossEntropy(Function):
             w_y = w_y.astype(np.float64)
             loss, lse = backends.kernels("softmax").cross_entropy_forward(x, safe, w_y)
             ctx.save_for_backward(x, safe, w_y, lse)
+            ctx.saves = (0, 1, 2)  # the fused backward reads the logits themselves
             ctx.reduction, ctx.denom = reduction, w_y.sum().astype(x.dtype)
             out = _reduce(loss, reduction, ctx.denom)
             return out[0] if unbatched and reduction == "none" else out

@@ -41,6 +41,7 @@ statistics.
 """
 import math
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -185,7 +186,9 @@ def _normalized_shape(fn, input, normalized_shape):
 
 
 # ---- the family --------------------------------------------------------------------------------
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float | None = 0.1,
+               eps: float = 1e-5) -> Tensor:
     """Batch normalization of ``input`` (N, C, *): one mean and variance per channel, over N and *.
 
     Forward:   y = γ·(x − μ_c)/√(σ²_c + ε) + β,  with M = N·∏* values per channel c;
@@ -223,8 +226,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                             stats=_fixed_stats(running_mean, running_var, eps))
 
 
-def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
-                  momentum=0.1, eps=1e-5):
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float | None = 0.1, eps: float = 1e-5) -> Tensor:
     """Instance normalization of ``input`` (N, C, *): one mean and variance per (instance, channel), over *.
 
     Forward:   y = γ_c·(x − μ_nc)/√(σ²_nc + ε) + β_c,  with M = ∏* values per (n, c);
@@ -256,7 +260,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                             stats=_fixed_stats(running_mean, running_var, eps))
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Layer normalization over the last ``len(normalized_shape)`` dimensions, one statistic per row.
 
     Forward:   y = γ·(x − μ)/√(σ² + ε) + β,  μ, σ² (biased) over the M = ∏ normalized_shape
@@ -275,7 +280,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return _Normalize.apply(input, weight, bias, view=(1, rows, D, 1), P=1, eps=eps)
 
 
-def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
     """Group normalization of ``input`` (N, C, *): channels split into ``num_groups`` groups of C/G.
 
     Forward:   y = γ_c·(x − μ_ng)/√(σ²_ng + ε) + β_c,  μ, σ² (biased) over the M = (C/G)·∏*
@@ -301,7 +307,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                             eps=eps)
 
 
-def rms_norm(input, normalized_shape, weight=None, eps=None):
+def rms_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
     """RMS normalization over the last ``len(normalized_shape)`` dimensions: scaled, not centered.
 
     Forward:   y = γ·x/√(mean(x²) + ε),  mean over the M = ∏ normalized_shape values of each row;

@@ -14,6 +14,7 @@ each training call folds the batch into them,
 that raises changes none of them.
 """
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -65,8 +66,8 @@ class _NormBase(Module):
     _dims = ()
     _unbatched = None
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
-                 dtype=None, *, bias=True):
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device: str | None = None, dtype=None, *, bias: bool = True) -> None:
         super().__init__()
         dtype = _dtype.as_dtype(dtype) or _dtype.float32
         self.num_features = _positive_int(type(self).__name__, "num_features", num_features)
@@ -82,19 +83,19 @@ class _NormBase(Module):
                 self.register_buffer(name, None)
         self.reset_parameters()
 
-    def reset_running_stats(self):
+    def reset_running_stats(self) -> None:
         """running_mean ← 0, running_var ← 1, num_batches_tracked ← 0 (in place)."""
         if self.track_running_stats:
             self.running_mean.zero_()
             self.running_var.fill_(1)
             self.num_batches_tracked.zero_()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """The running statistics, and γ ← 1, β ← 0."""
         self.reset_running_stats()
         _reset_affine(self)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
@@ -138,7 +139,7 @@ class _NormBase(Module):
 class _BatchNorm(_NormBase):
     """Batch normalization: per channel, statistics over the batch and every spatial position."""
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         self._check_input(input)
         factor = self._momentum_factor()
         # batch statistics when training, or when there are no running statistics to use
@@ -200,7 +201,7 @@ class _InstanceNorm(_NormBase):
     (PyTorch only warns when ``affine=False``).
     """
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         self._check_input(input)
         unbatched = input.ndim == self._unbatched
         x = reshape(input, (1,) + input.shape) if unbatched else input
@@ -257,21 +258,22 @@ class LayerNorm(Module):
     γ, β of shape ``normalized_shape`` (one per element). See ``F.layer_norm``.
     """
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, device: str | None = None, dtype=None) -> None:
         super().__init__()
         self.normalized_shape = _shape_tuple("LayerNorm", normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         _affine_parameters(self, self.normalized_shape, _dtype.as_dtype(dtype) or _dtype.float32,
                            elementwise_affine, bias)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """γ ← 1, β ← 0."""
         _reset_affine(self)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
 
@@ -283,7 +285,8 @@ class GroupNorm(Module):
     C/G channels and every position, with γ, β per channel. See ``F.group_norm``.
     """
 
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 device: str | None = None, dtype=None, *, bias: bool = True) -> None:
         super().__init__()
         num_groups = _positive_int("GroupNorm", "num_groups", num_groups)
         num_channels = _positive_int("GroupNorm", "num_channels", num_channels)
@@ -292,11 +295,11 @@ class GroupNorm(Module):
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
         _affine_parameters(self, (num_channels,), _dtype.as_dtype(dtype) or _dtype.float32, affine, bias)
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """γ ← 1, β ← 0."""
         _reset_affine(self)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         if input.ndim < 2:
             raise ValueError(f"expected an input of at least 2 dimensions (N, C, *) (got {input.ndim}D input)")
         if input.shape[1] != self.num_channels:
@@ -304,7 +307,7 @@ class GroupNorm(Module):
                              f"but got: {input.shape[1]}.")
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
                 f"bias={self.bias is not None}")
 
@@ -316,7 +319,8 @@ class RMSNorm(Module):
     is the machine epsilon of the input's dtype. See ``F.rms_norm``.
     """
 
-    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float | None = None, elementwise_affine: bool = True,
+                 device: str | None = None, dtype=None) -> None:
         super().__init__()
         self.normalized_shape = _shape_tuple("RMSNorm", normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
@@ -324,12 +328,12 @@ class RMSNorm(Module):
         self.register_parameter("weight", Parameter(np.ones(self.normalized_shape, dtype)) if elementwise_affine
                                 else None)  # and no bias: RMSNorm only scales
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         """γ ← 1, β ← 0."""
         _reset_affine(self)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
