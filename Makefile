@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: test test-core fuzz demo demo-dist demo-lm docs bench clean
+.PHONY: test test-core lint fuzz demo demo-dist demo-lm docs bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# lint and format check (ruff, configured in pyproject.toml)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # the suite without doctests and the docs site (no Sphinx needed)
 test-core: $(STAMP)

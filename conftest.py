@@ -1,5 +1,6 @@
 """Marks for the whole suite: every doctest (docs pages, README, docstrings) and tests/test_docs.py are
 ``docs``, so ``pytest -m "not docs"`` runs the core suite without the documentation tools."""
+
 import pytest
 
 

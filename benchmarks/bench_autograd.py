@@ -7,6 +7,7 @@ process, interleaved, and each figure is the minimum over the repeats.
 
     python benchmarks/bench_autograd.py [--ops 1000] [--size 16] [--repeats 20]
 """
+
 import argparse
 import gc
 import time
@@ -35,8 +36,11 @@ def chain(x, w, b, n_ops):
 
 def timed(lib, arrays, n_ops):
     """Seconds for the forward chain and for its backward, on fresh leaves."""
-    make = (lambda a: lucid.tensor(a, requires_grad=True)) if lib is lucid else \
-        (lambda a: torch.tensor(a, requires_grad=True))
+    make = (
+        (lambda a: lucid.tensor(a, requires_grad=True))
+        if lib is lucid
+        else (lambda a: torch.tensor(a, requires_grad=True))
+    )
     x, w, b = (make(a) for a in arrays)
     gc.collect()
     gc.disable()  # as timeit does: a collection would bill one library for the other's garbage
@@ -68,8 +72,10 @@ def main():
         results["lucid"].append(timed(lucid, arrays, args.ops))
         results["torch"].append(timed(torch, arrays, args.ops))
 
-    print(f"{args.ops}-op elementwise chain on float32 tensors of {args.size} elements, forward + backward, "
-          f"min of {args.repeats} (torch {torch.__version__}, 1 thread)")
+    print(
+        f"{args.ops}-op elementwise chain on float32 tensors of {args.size} elements, forward + backward, "
+        f"min of {args.repeats} (torch {torch.__version__}, 1 thread)"
+    )
     print(f"{'':8}{'forward':>12}{'backward':>12}{'total':>12}   (µs per op)")
     per_op = {}
     for name, runs in results.items():

@@ -10,6 +10,7 @@ processes each run the 1-process step at once without communicating: how much tw
 processes slow each other down on this machine with no communication at all.
 Writes the table to benchmarks/RESULTS.md (section "distributed").
 """
+
 import argparse
 import json
 import os
@@ -43,6 +44,7 @@ class TimedComm:
             kind = "sync" if name == "Allgather" or getattr(arr, "ndim", 1) == 2 else "ddp"
             self.log.append((kind, time.perf_counter() - start))
             return out
+
         return timed
 
 
@@ -86,8 +88,12 @@ def worker(args):
                 for kind in comm:
                     comm[kind].append(sum(s for k, s in log if k == kind))
         i = int(np.argmin(steps))
-        out[variant] = {"step": steps[i], "median": float(np.median(steps)),
-                        "sync": float(np.median(comm["sync"])), "ddp": float(np.median(comm["ddp"]))}
+        out[variant] = {
+            "step": steps[i],
+            "median": float(np.median(steps)),
+            "sync": float(np.median(comm["sync"])),
+            "ddp": float(np.median(comm["ddp"])),
+        }
     if group.rank == 0:
         print("RESULT " + json.dumps(out), flush=True)
 
@@ -95,13 +101,30 @@ def worker(args):
 def launch(n, mode, args):
     exe = Path(sys.executable).parent / "mpiexec"
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
-    cmd = [str(exe), "-n", str(n), sys.executable, __file__, "--worker", mode, "--batch", str(args.batch),
-           "--steps", str(args.steps), "--warmup", str(args.warmup), "--c1", str(args.c1), "--c2", str(args.c2)]
+    cmd = [
+        str(exe),
+        "-n",
+        str(n),
+        sys.executable,
+        __file__,
+        "--worker",
+        mode,
+        "--batch",
+        str(args.batch),
+        "--steps",
+        str(args.steps),
+        "--warmup",
+        str(args.warmup),
+        "--c1",
+        str(args.c1),
+        "--c2",
+        str(args.c2),
+    ]
     run = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     if run.returncode:
         raise SystemExit(run.stdout + run.stderr)
     line = next(line for line in run.stdout.splitlines() if line.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    return json.loads(line[len("RESULT ") :])
 
 
 def main():
@@ -125,23 +148,30 @@ def main():
             for v in VARIANTS:
                 if key not in best.get(v, {}) or res[v]["step"] < best[v][key]["step"]:
                     best.setdefault(v, {})[key] = res[v]
-    rows = ["| variant | 1 process (ms) | 2 processes (ms) | speedup | efficiency | SyncBN comm | DDP comm "
-            "| 2 alone (ms) | ceiling |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| variant | 1 process (ms) | 2 processes (ms) | speedup | efficiency | SyncBN comm | DDP comm "
+        "| 2 alone (ms) | ceiling |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for v in VARIANTS:
         one, two, alone = best[v]["1"], best[v]["2"], best[v]["2 alone"]
         speedup = one["step"] / two["step"]
         ceiling = one["step"] / alone["step"]  # 1.0: two processes at once cost nothing; 0.5: they share one core
-        rows.append(f"| {v} | {1e3 * one['step']:.1f} | {1e3 * two['step']:.1f} | {speedup:.2f}x | "
-                    f"{100 * speedup / 2:.0f}% | {100 * two['sync'] / two['median']:.0f}% | "
-                    f"{100 * two['ddp'] / two['median']:.0f}% | {1e3 * alone['step']:.1f} | {100 * ceiling:.0f}% |")
+        rows.append(
+            f"| {v} | {1e3 * one['step']:.1f} | {1e3 * two['step']:.1f} | {speedup:.2f}x | "
+            f"{100 * speedup / 2:.0f}% | {100 * two['sync'] / two['median']:.0f}% | "
+            f"{100 * two['ddp'] / two['median']:.0f}% | {1e3 * alone['step']:.1f} | {100 * ceiling:.0f}% |"
+        )
     table = "\n".join(rows)
-    note = (f"Global batch {args.batch} of 1x8x8 images, ConvNet(c1={args.c1}, c2={args.c2}); fastest of "
-            f"{args.steps} steps x {args.rounds} alternating launches; one thread per process. "
-            "Speedup: 1-process step over 2-process step; efficiency: speedup/2. Comm: median share of the "
-            "2-process step spent inside the collectives (waiting for the other rank included). 2 alone: each of "
-            "2 processes runs the whole 1-process step at once, no communication; ceiling: 1-process step over "
-            f"that, the efficiency the machine itself allows. Load average during the runs: "
-            f"{min(load):.1f} to {max(load):.1f}.")
+    note = (
+        f"Global batch {args.batch} of 1x8x8 images, ConvNet(c1={args.c1}, c2={args.c2}); fastest of "
+        f"{args.steps} steps x {args.rounds} alternating launches; one thread per process. "
+        "Speedup: 1-process step over 2-process step; efficiency: speedup/2. Comm: median share of the "
+        "2-process step spent inside the collectives (waiting for the other rank included). 2 alone: each of "
+        "2 processes runs the whole 1-process step at once, no communication; ceiling: 1-process step over "
+        f"that, the efficiency the machine itself allows. Load average during the runs: "
+        f"{min(load):.1f} to {max(load):.1f}."
+    )
     print(table)
     print()
     print(note)

@@ -27,6 +27,7 @@ the input's size as often as a forward+backward must (each pass over memory of a
 algorithm, with nothing computed), next to lucid's kernels and both libraries' layers. PyTorch's
 time over the floor is the best ratio any implementation could reach on this machine.
 """
+
 import argparse
 import gc
 import os
@@ -56,17 +57,23 @@ def cases(small=False):
     weighs more."""
     L, T = lucid.nn, torch.nn
     n, hw, rows = (8, 28, 256) if small else (32, 56, 4096)  # batch, height = width, rows
-    inst = 32 if small else 128                               # InstanceNorm2d's height = width
+    inst = 32 if small else 128  # InstanceNorm2d's height = width
     return [
         ("BatchNorm2d", (n, 64, hw, hw), L.BatchNorm2d(64), T.BatchNorm2d(64), (n, 64, 1, hw * hw), 64, True),
         ("BatchNorm1d", (rows, 1024), L.BatchNorm1d(1024), T.BatchNorm1d(1024), (rows, 1024, 1, 1), 1024, True),
         # lucid's InstanceNorm keeps running statistics by default; PyTorch is given the same settings
-        ("InstanceNorm2d", (8, 64, inst, inst), L.InstanceNorm2d(64),
-         T.InstanceNorm2d(64, affine=True, track_running_stats=True), (1, 512, 1, inst * inst), 64, True),
+        (
+            "InstanceNorm2d",
+            (8, 64, inst, inst),
+            L.InstanceNorm2d(64),
+            T.InstanceNorm2d(64, affine=True, track_running_stats=True),
+            (1, 512, 1, inst * inst),
+            64,
+            True,
+        ),
         ("LayerNorm", (rows, 1024), L.LayerNorm(1024), T.LayerNorm(1024), (1, rows, 1024, 1), 1, True),
         ("GroupNorm", (n, 64, hw, hw), L.GroupNorm(32, 64), T.GroupNorm(32, 64), (1, n * 32, 2, hw * hw), 32, True),
-        ("RMSNorm", (rows, 1024), L.RMSNorm(1024, eps=1e-6), T.RMSNorm(1024, eps=1e-6), (1, rows, 1024, 1), 1,
-         False),
+        ("RMSNorm", (rows, 1024), L.RMSNorm(1024, eps=1e-6), T.RMSNorm(1024, eps=1e-6), (1, rows, 1024, 1), 1, False),
     ]
 
 
@@ -195,8 +202,10 @@ ALONE = """
 
 def alone(labels, threads, repeats):
     """Forward+backward of each case, each library alone in a fresh process: min and median ms, page faults."""
-    print(f"each library alone (a fresh process each, forward+backward, {repeats} steps after a first one): "
-          "min / median ms, median page faults per step")
+    print(
+        f"each library alone (a fresh process each, forward+backward, {repeats} steps after a first one): "
+        "min / median ms, median page faults per step"
+    )
     print("| layer | torch ms | torch faults | lucid ms | lucid faults | ratio of minima | ratio of medians |")
     print("|" + "---|" * 7)
     for label in labels:
@@ -208,16 +217,18 @@ def alone(labels, threads, repeats):
             cells += [f"{t.min():.2f} / {np.median(t):.2f}", f"{faults:.0f}"]
             mins.append(t.min())
             meds.append(np.median(t))
-        print(f"| {label} | " + " | ".join(cells) + f" | {mins[0] / mins[1]:.2f} | {meds[0] / meds[1]:.2f} |",
-              flush=True)
+        print(
+            f"| {label} | " + " | ".join(cells) + f" | {mins[0] / mins[1]:.2f} | {meds[0] / meds[1]:.2f} |", flush=True
+        )
 
 
 def run_fresh(code, env=None):
     """Run ``code`` in a fresh Python and return what it prints (stripped)."""
     e = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     e.update(env or {})
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=e, cwd=ROOT,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], env=e, cwd=ROOT, capture_output=True, text=True, check=True
+    )
     return out.stdout.strip()
 
 
@@ -238,6 +249,7 @@ def floor_fns(n, threads):
     """One function per memory pass pattern over float32 arrays of n elements: read r, write w."""
     import numba
     from numba import njit, prange
+
     numba.set_num_threads(threads)
 
     @njit(parallel=True, fastmath=True)
@@ -246,7 +258,7 @@ def floor_fns(n, threads):
         out = np.zeros(64, np.float32)
         for c in prange(64):
             s = np.float32(0.0)
-            xa, xb = a[c * m:(c + 1) * m], b[c * m:(c + 1) * m]
+            xa, xb = a[c * m : (c + 1) * m], b[c * m : (c + 1) * m]
             if reads == 1:
                 for i in range(xa.size):
                     s += xa[i]
@@ -260,7 +272,7 @@ def floor_fns(n, threads):
     def read_write(a, b, y, reads):
         m = a.size // 64
         for c in prange(64):
-            xa, xb, ys = a[c * m:(c + 1) * m], b[c * m:(c + 1) * m], y[c * m:(c + 1) * m]
+            xa, xb, ys = a[c * m : (c + 1) * m], b[c * m : (c + 1) * m], y[c * m : (c + 1) * m]
             if reads == 1:
                 for i in range(xa.size):
                     ys[i] = xa[i] * np.float32(2.0)
@@ -269,16 +281,23 @@ def floor_fns(n, threads):
                     ys[i] = xa[i] * xb[i]
 
     a, b, y = (np.random.default_rng(1).standard_normal(n, dtype=np.float32) for _ in range(3))
-    return {(r, w): (lambda r=r: read(a, b, r)) if w == 0 else (lambda r=r: read_write(a, b, y, r))
-            for r in (1, 2) for w in (0, 1)}
+    return {
+        (r, w): (lambda r=r: read(a, b, r)) if w == 0 else (lambda r=r: read_write(a, b, y, r))
+        for r in (1, 2)
+        for w in (0, 1)
+    }
 
 
 def floors(labels, threads, repeats):
     """Per case: the memory floor of a forward+backward step against lucid's kernels and both layers."""
-    print(f"memory floor of one forward+backward step ({threads} threads, min of {repeats}): compiled loops "
-          "making the passes over memory an exact algorithm must make, computing nothing")
-    print("| layer | passes (reads, writes) | floor ms | lucid kernels ms | lucid ms | torch ms "
-          "| lucid kernels / floor | best possible ratio (torch / floor) |")
+    print(
+        f"memory floor of one forward+backward step ({threads} threads, min of {repeats}): compiled loops "
+        "making the passes over memory an exact algorithm must make, computing nothing"
+    )
+    print(
+        "| layer | passes (reads, writes) | floor ms | lucid kernels ms | lucid ms | torch ms "
+        "| lucid kernels / floor | best possible ratio (torch / floor) |"
+    )
     print("|" + "---|" * 8)
     rng = np.random.default_rng(0)
     for label, shape, lm, tm, view, P, center in cases():
@@ -289,13 +308,20 @@ def floors(labels, threads, repeats):
         running = label.startswith(("Batch", "Instance"))
         passes = PASSES.get(label, IN_CACHE)
         loops = floor_fns(xa.size, threads)
-        fns = [lambda: [loops[p]() for p in passes], kernel_fns(view, P, center, running, xa, ga)[1],
-               lucid_fns(lm, xa, ga)[1], torch_fns(tm, xa, ga)[1]]
+        fns = [
+            lambda: [loops[p]() for p in passes],
+            kernel_fns(view, P, center, running, xa, ga)[1],
+            lucid_fns(lm, xa, ga)[1],
+            torch_fns(tm, xa, ga)[1],
+        ]
         for f in fns:
             f()
         floor, kern, ours, theirs = (t * 1e3 for t in best_of(fns, repeats))
-        print(f"| {label} | {' + '.join(f'{r}r{w}w' for r, w in passes)} | {floor:.2f} | {kern:.2f} | {ours:.2f} "
-              f"| {theirs:.2f} | {kern / floor:.2f} | {theirs / floor:.2f} |", flush=True)
+        print(
+            f"| {label} | {' + '.join(f'{r}r{w}w' for r, w in passes)} | {floor:.2f} | {kern:.2f} | {ours:.2f} "
+            f"| {theirs:.2f} | {kern / floor:.2f} | {theirs / floor:.2f} |",
+            flush=True,
+        )
 
 
 def ms(times):
@@ -362,52 +388,68 @@ def startup(threads, runs=7, diagnostic_runs=5):
     """Cold ``import lucid`` and the first call of a layer with numba's cache empty, then warm, each
     in fresh processes (``runs`` of them: min and median); then where the warm first call's time
     goes, and what it is without SciPy (``diagnostic_runs`` processes each)."""
-    (imp,) = fresh_times("""
+    (imp,) = fresh_times(
+        """
         import sys, time
         t0 = time.perf_counter()
         import lucid
         assert "numba" not in sys.modules, "import lucid imported numba"
         print(time.perf_counter() - t0)
-    """, runs)
+    """,
+        runs,
+    )
     with tempfile.TemporaryDirectory() as cache:
         env = {"NUMBA_CACHE_DIR": cache}
         first = FIRST_CALL % ("", threads)
         cold = fresh_times(first, 1, env)
         warm = fresh_times(first, runs, env)
         steps = fresh_times(FIRST_CALL_STEPS % threads, diagnostic_runs, env)
-        no_scipy = fresh_times(FIRST_CALL % ('sys.modules["scipy"] = None  # as if SciPy were not installed',
-                                             threads), diagnostic_runs, env)
-        own_probe = fresh_times(FIRST_CALL % ("import lucid.backends.startup; "
-                                              "lucid.backends.startup.answer_blas_probe = lambda: None",
-                                              threads), diagnostic_runs, env)
-        (scipy_import,) = fresh_times("""
+        no_scipy = fresh_times(
+            FIRST_CALL % ('sys.modules["scipy"] = None  # as if SciPy were not installed', threads),
+            diagnostic_runs,
+            env,
+        )
+        own_probe = fresh_times(
+            FIRST_CALL
+            % ("import lucid.backends.startup; lucid.backends.startup.answer_blas_probe = lambda: None", threads),
+            diagnostic_runs,
+            env,
+        )
+        (scipy_import,) = fresh_times(
+            """
             import importlib.util, time
             import numba
             t0 = time.perf_counter()
             if importlib.util.find_spec("scipy") is not None:
                 import scipy.linalg.cython_blas
             print(time.perf_counter() - t0)
-        """, diagnostic_runs)
+        """,
+            diagnostic_runs,
+        )
     compiled = " (sources compiled: bytecode writing is off)" if sys.dont_write_bytecode else ""
     print(f"import lucid (fresh process, numba not imported), {runs} runs: {ms(imp)}{compiled}")
-    print(f"first BatchNorm2d forward+backward (numba imported inside), cache empty (compiles): "
-          f"{cold[0][0] * 1e3:.0f} ms")
-    for what, n, (t_call,) in (("cache warm (loads)", runs, warm),
-                               ("cache warm, SciPy not installed (lucid's own dependencies)",
-                                diagnostic_runs, no_scipy),
-                               ("cache warm, numba probing for SciPy's BLAS itself (imports it)",
-                                diagnostic_runs, own_probe)):
-        print(f"first BatchNorm2d forward+backward (numba imported inside), {what}, {n} fresh processes: "
-              f"{ms(t_call)}")
+    print(
+        f"first BatchNorm2d forward+backward (numba imported inside), cache empty (compiles): {cold[0][0] * 1e3:.0f} ms"
+    )
+    for what, n, (t_call,) in (
+        ("cache warm (loads)", runs, warm),
+        ("cache warm, SciPy not installed (lucid's own dependencies)", diagnostic_runs, no_scipy),
+        ("cache warm, numba probing for SciPy's BLAS itself (imports it)", diagnostic_runs, own_probe),
+    ):
+        print(f"first BatchNorm2d forward+backward (numba imported inside), {what}, {n} fresh processes: {ms(t_call)}")
     print("  the warm first call, step by step (median of each step; of which Python's garbage collector):")
-    labels = ("import numba",
-              "numba's CPU target start (its BLAS probe answered by lucid)",
-              "forward: load the kernel from the cache, start the threads, run",
-              "backward: load the kernel from the cache, run")
+    labels = (
+        "import numba",
+        "numba's CPU target start (its BLAS probe answered by lucid)",
+        "forward: load the kernel from the cache, start the threads, run",
+        "backward: load the kernel from the cache, run",
+    )
     for label, times, collecting in zip(labels, steps[:4], steps[4:]):
         print(f"    {label}: {np.median(times) * 1e3:.0f} ms (gc {np.median(collecting) * 1e3:.0f} ms)")
-    print(f"  import scipy.linalg.cython_blas after numba, which numba's own probe would do: "
-          f"median {np.median(scipy_import) * 1e3:.0f} ms")
+    print(
+        f"  import scipy.linalg.cython_blas after numba, which numba's own probe would do: "
+        f"median {np.median(scipy_import) * 1e3:.0f} ms"
+    )
 
 
 def main():
@@ -432,13 +474,19 @@ def main():
         return
     rng = np.random.default_rng(0)
 
-    title = (f"lucid {lucid.__version__} ({backends.kernels('norm').__name__}), torch {torch.__version__}, "
-             f"{args.threads} threads, float32, min of {args.repeats}"
-             + (", lucid kernels alone" if args.kernels else "") + (", inputs 16 times smaller" if args.small else ""))
-    lines = [title, "",
-             "| layer | shape | forward ms torch / lucid | ratio | fwd+bwd ms torch / lucid | ratio "
-             "| eval fwd ms torch / lucid | ratio | no_grad fwd ms torch / lucid | ratio |",
-             "|" + "---|" * 10]
+    title = (
+        f"lucid {lucid.__version__} ({backends.kernels('norm').__name__}), torch {torch.__version__}, "
+        f"{args.threads} threads, float32, min of {args.repeats}"
+        + (", lucid kernels alone" if args.kernels else "")
+        + (", inputs 16 times smaller" if args.small else "")
+    )
+    lines = [
+        title,
+        "",
+        "| layer | shape | forward ms torch / lucid | ratio | fwd+bwd ms torch / lucid | ratio "
+        "| eval fwd ms torch / lucid | ratio | no_grad fwd ms torch / lucid | ratio |",
+        "|" + "---|" * 10,
+    ]
     print("\n".join(lines), flush=True)
     for label, shape, lm, tm, view, P, center in cases(args.small):
         if args.only and label not in args.only:
@@ -457,13 +505,17 @@ def main():
             cells += [f"{tt:.2f} / {tl:.2f}", f"{tt / tl:.2f}"]
         lines.append(f"| {label} | {shape} | " + " | ".join(cells) + " |")
         print(lines[-1], flush=True)
-    lines += ["", "eval fwd: module in eval mode under no_grad (LayerNorm, GroupNorm and RMSNorm keep no running "
-              "statistics: theirs is the training forward without the graph); no_grad fwd: module in training "
-              "mode under no_grad, as a Transformer runs LayerNorm at inference."]
+    lines += [
+        "",
+        "eval fwd: module in eval mode under no_grad (LayerNorm, GroupNorm and RMSNorm keep no running "
+        "statistics: theirs is the training forward without the graph); no_grad fwd: module in training "
+        "mode under no_grad, as a Transformer runs LayerNorm at inference.",
+    ]
     print(lines[-1])
     if not args.only:
-        write_section("bench_norm" + (" --kernels" if args.kernels else "") + (" --small" if args.small else ""),
-                      "\n".join(lines))
+        write_section(
+            "bench_norm" + (" --kernels" if args.kernels else "") + (" --small" if args.small else ""), "\n".join(lines)
+        )
     if not args.no_alone and not args.kernels and not args.small:
         print()
         alone([c[0] for c in cases() if not args.only or c[0] in args.only], args.threads, args.repeats)

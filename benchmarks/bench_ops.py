@@ -5,6 +5,7 @@ take turns, and each figure is the minimum over the repeats. Ratio: PyTorch's ti
 
     python benchmarks/bench_ops.py [--threads 2] [--repeats 10] [--only gelu,relu]
 """
+
 import argparse
 import gc
 import time
@@ -17,8 +18,10 @@ import lucid
 
 def _ops():
     """name -> (input shapes, function of (lib, functional module, *tensors))."""
+
     def conv(k):
         return lambda lib, F, x, w: F.conv2d(x, w, padding=k // 2)
+
     return {
         "gelu (256, 2048)": ([(256, 2048)], lambda lib, F, x: F.gelu(x)),
         "gelu tanh (256, 2048)": ([(256, 2048)], lambda lib, F, x: F.gelu(x, approximate="tanh")),
@@ -29,8 +32,7 @@ def _ops():
         "tanh (256, 2048)": ([(256, 2048)], lambda lib, F, x: lib.tanh(x)),
         "max_pool2d 2x2 (64, 32, 32, 32)": ([(64, 32, 32, 32)], lambda lib, F, x: F.max_pool2d(x, 2)),
         "avg_pool2d 2x2 (64, 32, 32, 32)": ([(64, 32, 32, 32)], lambda lib, F, x: F.avg_pool2d(x, 2)),
-        "max_pool2d 3x3 s1 p1 (64, 32, 32, 32)": ([(64, 32, 32, 32)],
-                                                  lambda lib, F, x: F.max_pool2d(x, 3, 1, 1)),
+        "max_pool2d 3x3 s1 p1 (64, 32, 32, 32)": ([(64, 32, 32, 32)], lambda lib, F, x: F.max_pool2d(x, 3, 1, 1)),
         "softmax (64, 8, 128, 128)": ([(64, 8, 128, 128)], lambda lib, F, x: F.softmax(x, dim=-1)),
         "log_softmax (64, 8, 128, 128)": ([(64, 8, 128, 128)], lambda lib, F, x: F.log_softmax(x, dim=-1)),
         "cross_entropy (1024, 1000)": ([(1024, 1000)], None),
@@ -91,8 +93,12 @@ def main():
     table = "\n".join(rows)
     if not args.no_write and not args.only:
         from results import write_section
-        write_section(f"bench_ops, {args.threads} threads", f"Forward + backward of one op, float32, {args.threads} threads, lucid and "
-                      f"PyTorch interleaved in one process, minimum of {args.repeats}.\n\n{table}")
+
+        write_section(
+            f"bench_ops, {args.threads} threads",
+            f"Forward + backward of one op, float32, {args.threads} threads, lucid and "
+            f"PyTorch interleaved in one process, minimum of {args.repeats}.\n\n{table}",
+        )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Networks (float32, cross-entropy over 10 classes):
   [conv3x3-BatchNorm2d-ReLU] ×2, 2x2 max pool, linear. Channels 32, 32, 64, 64.
 * ``mlp``: input (256, 512); [Linear-LayerNorm-GELU] ×4 at width 512, linear.
 """
+
 import argparse
 import json
 import os
@@ -29,10 +30,20 @@ NETS = {"convnet": ((64, 3, 32, 32), 10), "mlp": ((256, 512), 10)}
 
 def build(nn, name):
     if name == "convnet":
+
         def block(cin, cout):
             return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]
-        return nn.Sequential(*block(3, 32), *block(32, 32), nn.MaxPool2d(2), *block(32, 64), *block(64, 64),
-                             nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * 8 * 8, 10))
+
+        return nn.Sequential(
+            *block(3, 32),
+            *block(32, 32),
+            nn.MaxPool2d(2),
+            *block(32, 64),
+            *block(64, 64),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(64 * 8 * 8, 10),
+        )
     layers = []
     for _ in range(4):
         layers += [nn.Linear(512, 512), nn.LayerNorm(512), nn.GELU()]
@@ -47,10 +58,12 @@ def worker(framework, name, steps, threads):
     t = rng.integers(0, classes, shape[0])
     if framework == "torch":
         import torch as lib
+
         lib.set_num_threads(threads)
         xs, ts = lib.from_numpy(x), lib.from_numpy(t)
     else:
         import lucid as lib
+
         lib.set_num_threads(threads)
         xs, ts = lib.tensor(x), lib.tensor(t)
     lib.manual_seed(0)
@@ -103,10 +116,20 @@ def gemm_floor(name, N, repeats=3):
 
 
 def run(framework, name, steps, threads):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads), NUMBA_NUM_THREADS=str(threads))
-    out = subprocess.run([sys.executable, __file__, "--worker", framework, name, str(steps), str(threads)],
-                         capture_output=True, text=True, env=env, check=True)
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS=str(threads),
+        OPENBLAS_NUM_THREADS=str(threads),
+        MKL_NUM_THREADS=str(threads),
+        NUMBA_NUM_THREADS=str(threads),
+    )
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", framework, name, str(steps), str(threads)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -121,8 +144,11 @@ def main():
     if args.worker:
         framework, name, steps, threads = args.worker
         return worker(framework, name, int(steps), int(threads))
-    rows = ["| network | PyTorch step (ms) | lucid step (ms) | ratio | its matrix products alone (ms) "
-            "| PyTorch peak RSS (MB) | lucid peak RSS (MB) |", "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| network | PyTorch step (ms) | lucid step (ms) | ratio | its matrix products alone (ms) "
+        "| PyTorch peak RSS (MB) | lucid peak RSS (MB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name in args.nets.split(","):
         best = {"torch": np.inf, "lucid": np.inf}
         rss = {"torch": 0.0, "lucid": 0.0}
@@ -135,16 +161,21 @@ def main():
                 if r["floor"] is not None:
                     floor = min(floor, r["floor"])
         ratio = best["torch"] / best["lucid"]
-        rows.append(f"| {name} | {best['torch'] * 1e3:.1f} | {best['lucid'] * 1e3:.1f} | {ratio:.2f} | "
-                    f"{floor * 1e3:.1f} | {rss['torch']:.0f} | {rss['lucid']:.0f} |")
+        rows.append(
+            f"| {name} | {best['torch'] * 1e3:.1f} | {best['lucid'] * 1e3:.1f} | {ratio:.2f} | "
+            f"{floor * 1e3:.1f} | {rss['torch']:.0f} | {rss['lucid']:.0f} |"
+        )
         print(rows[-1], flush=True)
     table = "\n".join(rows)
-    note = (f"One training step (forward, backward, SGD momentum 0.9), float32, {args.threads} threads per "
-            f"framework, each in its own process; {args.rounds} alternating rounds of {args.steps} steps, "
-            "minimum step time. Ratio: PyTorch's time over lucid's. 'Its matrix products alone': the "
-            "same step's GEMMs (im2col layout for the convolutions) timed on NumPy's BLAS in lucid's process, "
-            "the floor of an im2col design on this BLAS.")
+    note = (
+        f"One training step (forward, backward, SGD momentum 0.9), float32, {args.threads} threads per "
+        f"framework, each in its own process; {args.rounds} alternating rounds of {args.steps} steps, "
+        "minimum step time. Ratio: PyTorch's time over lucid's. 'Its matrix products alone': the "
+        "same step's GEMMs (im2col layout for the convolutions) timed on NumPy's BLAS in lucid's process, "
+        "the floor of an im2col design on this BLAS."
+    )
     from results import write_section
+
     write_section(f"bench_train, {args.threads} threads", note + "\n\n" + table)
     print(table)
 

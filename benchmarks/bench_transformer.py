@@ -11,6 +11,7 @@ RESULTS.md gives the times and the ratio PyTorch/lucid (above 1: lucid is faster
 ``--threads`` sets PyTorch's threads, lucid's compiled kernels and NumPy's BLAS (which
 reads OPENBLAS_NUM_THREADS once, when NumPy loads: hence the order of the imports).
 """
+
 import argparse
 import gc
 import os
@@ -90,11 +91,15 @@ def main(args=ARGS):
         return 1e3 * min(r[k] for r in runs[name]) if k < 2 else 1e3 * min(sum(r) for r in runs[name])
 
     layout = "pre-norm" if args.norm_first else "post-norm"
-    rows = [f"TransformerEncoderLayer ({layout}, d_model {D_MODEL}, {HEADS} heads, feed-forward {FF}, causal "
-            f"mask), input ({BATCH}, {SEQ}, {D_MODEL}) float32, forward + backward; min of {args.repeats}, "
-            f"interleaved; {args.threads} thread{'s' * (args.threads > 1)} each (torch {torch.__version__}). "
-            f"Largest output difference lucid - PyTorch: {err:.1e}.", "",
-            "| | forward (ms) | backward (ms) | total (ms) |", "|---|---:|---:|---:|"]
+    rows = [
+        f"TransformerEncoderLayer ({layout}, d_model {D_MODEL}, {HEADS} heads, feed-forward {FF}, causal "
+        f"mask), input ({BATCH}, {SEQ}, {D_MODEL}) float32, forward + backward; min of {args.repeats}, "
+        f"interleaved; {args.threads} thread{'s' * (args.threads > 1)} each (torch {torch.__version__}). "
+        f"Largest output difference lucid - PyTorch: {err:.1e}.",
+        "",
+        "| | forward (ms) | backward (ms) | total (ms) |",
+        "|---|---:|---:|---:|",
+    ]
     for name in runs:
         rows.append(f"| {name} | {ms(name, 0):.1f} | {ms(name, 1):.1f} | {ms(name, 2):.1f} |")
     rows += ["", f"Ratio PyTorch / lucid (total): {ms('torch', 2) / ms('lucid', 2):.2f}"]

@@ -16,6 +16,7 @@ Each row includes the rows above it.
 
     python benchmarks/overhead.py [--threads 2] [--repeats 80]
 """
+
 import argparse
 import gc
 import os
@@ -76,8 +77,14 @@ def main():
         with torch.no_grad():
             tbn(tx)
 
-    fns = {"dispatch": dispatch, "kernel API": kernel_api, "Function": function, "functional": functional,
-           "module": module, "torch": whole_torch}
+    fns = {
+        "dispatch": dispatch,
+        "kernel API": kernel_api,
+        "Function": function,
+        "functional": functional,
+        "module": module,
+        "torch": whole_torch,
+    }
     for f in fns.values():  # load the kernels
         f()
     flush = np.ones(64 << 20 >> 3)
@@ -94,9 +101,13 @@ def main():
             times[name].append(time.perf_counter() - t0)
             gc.enable()
     assert N * C < compiled.SERIAL
-    lines = [f"tiny BatchNorm1d eval forward {(N, C)}, cold, {args.threads} threads, {args.repeats} runs, "
-             "each row includes the rows above it", "",
-             "| layer of the call | min µs | first quartile µs | median µs |", "|---|---|---|---|"]
+    lines = [
+        f"tiny BatchNorm1d eval forward {(N, C)}, cold, {args.threads} threads, {args.repeats} runs, "
+        "each row includes the rows above it",
+        "",
+        "| layer of the call | min µs | first quartile µs | median µs |",
+        "|---|---|---|---|",
+    ]
     for name, t in times.items():
         t = np.array(t) * 1e6
         lines.append(f"| {name} | {t.min():.0f} | {np.percentile(t, 25):.0f} | {np.median(t):.0f} |")

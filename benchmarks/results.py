@@ -4,6 +4,7 @@ Each script calls ``write_section(name, markdown)``; the section is headed with 
 and the machine it ran on, and replaces the previous section of that name (other scripts'
 sections are kept).
 """
+
 import os
 import platform
 import re
@@ -11,15 +12,18 @@ import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PATH = os.path.join(HERE, "RESULTS.md")
-HEADER = ("# Benchmark results\n\nWritten by the scripts in `benchmarks/`; each section says the commit and the "
-          "machine it ran on. Ratios are PyTorch's time over lucid's: above 1, lucid is faster.\n")
+HEADER = (
+    "# Benchmark results\n\nWritten by the scripts in `benchmarks/`; each section says the commit and the "
+    "machine it ran on. Ratios are PyTorch's time over lucid's: above 1, lucid is faster.\n"
+)
 
 
 def _commit():
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True)
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE,
-                                capture_output=True, text=True).stdout.splitlines()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=HERE, capture_output=True, text=True
+        ).stdout.splitlines()
         dirty = [line for line in status if not line.endswith("benchmarks/RESULTS.md")]  # the file being written
         return out.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
     except OSError:

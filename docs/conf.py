@@ -1,4 +1,5 @@
 """Sphinx configuration of lucid's documentation: ``make docs`` builds docs/_build/html, warnings as errors."""
+
 import sys
 from pathlib import Path
 

@@ -6,6 +6,7 @@ dtype (``lucid.float32``), a NumPy dtype or type (``np.float32``), or a name
 ``"int"``, ``"long"``, ``"bool"``, which mean what they mean in PyTorch:
 ``"float"`` is float32 and ``"int"`` is int32).
 """
+
 import numpy as np
 
 float16 = np.dtype("float16")

@@ -3,6 +3,7 @@
 The ops (``+``, ``sum``, ``reshape``, ...) are attached as methods by ``lucid/ops/__init__.py``;
 this file holds what a Tensor is: its data, its gradient, its place in the graph, and how it prints.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -33,7 +34,9 @@ def _to_array(data, dtype=None):
     dtype = _dtype.as_dtype(dtype)
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, (np.ndarray, np.generic)) or (hasattr(data, "__array__") and not isinstance(data, (list, tuple))):
+    if isinstance(data, (np.ndarray, np.generic)) or (
+        hasattr(data, "__array__") and not isinstance(data, (list, tuple))
+    ):
         arr = np.asarray(data)  # an array, or an object that converts to one (keeps its dtype)
         return arr if dtype is None or arr.dtype == dtype else arr.astype(dtype)
     try:
@@ -42,8 +45,11 @@ def _to_array(data, dtype=None):
         raise TypeError(f"cannot make a Tensor from {type(data).__name__} {data!r:.60}: {e}") from None
     if arr.dtype == object:
         raise TypeError(f"cannot make a Tensor from {type(data).__name__} {data!r:.60}")
-    if dtype is None and arr.dtype == np.float64 and not isinstance(_first_leaf(data), (np.ndarray, np.generic,
-                                                                                          Tensor)):
+    if (
+        dtype is None
+        and arr.dtype == np.float64
+        and not isinstance(_first_leaf(data), (np.ndarray, np.generic, Tensor))
+    ):
         arr = arr.astype(np.float32)
     return arr
 
@@ -142,8 +148,10 @@ class Tensor:
     is_leaf = property(lambda self: self._ctx is None, doc="True for tensors made by the user, not by an op.")
     grad_fn = property(lambda self: self._ctx, doc="The graph node that made this tensor (None for a leaf).")
     device = property(lambda self: "cpu")
-    _version = property(lambda self: self._vc.value, doc="How many in-place writes this tensor (or a view of it, "
-                                                          "or a tensor it is a view of) has had.")
+    _version = property(
+        lambda self: self._vc.value,
+        doc="How many in-place writes this tensor (or a view of it, or a tensor it is a view of) has had.",
+    )
     T = property(lambda self: self.permute(*reversed(range(self.ndim))), doc="The dimensions reversed.")
     mT = property(lambda self: self.transpose(-2, -1), doc="The last two dimensions swapped.")
 
@@ -270,14 +278,20 @@ class Tensor:
         if not _grad_mode.is_grad_enabled():
             return
         if self.requires_grad and self._ctx is None:
-            raise RuntimeError(f"{what}: a leaf Tensor that requires grad cannot be modified in place; "
-                               "wrap the update in `with lucid.no_grad():`")
+            raise RuntimeError(
+                f"{what}: a leaf Tensor that requires grad cannot be modified in place; "
+                "wrap the update in `with lucid.no_grad():`"
+            )
         if self.requires_grad:
-            raise RuntimeError(f"{what}: lucid does not record in-place operations on tensors that are part of a "
-                               "graph; use the out-of-place form (y = x + 1, not x += 1 on x itself)")
+            raise RuntimeError(
+                f"{what}: lucid does not record in-place operations on tensors that are part of a "
+                "graph; use the out-of-place form (y = x + 1, not x += 1 on x itself)"
+            )
         if isinstance(value, Tensor) and value.requires_grad:
-            raise RuntimeError(f"{what}: the value requires grad, but an in-place change is not recorded in the "
-                               "graph; build the result out of place (cat, stack, where) or detach() the value")
+            raise RuntimeError(
+                f"{what}: the value requires grad, but an in-place change is not recorded in the "
+                "graph; build the result out of place (cat, stack, where) or detach() the value"
+            )
 
     def copy_(self, src: Tensor | np.ndarray) -> Tensor:
         self._check_inplace("copy_", src)

@@ -9,6 +9,7 @@ Tensor([0, 1, 2, 3], grad=None)
 >>> lucid.full((2,), 0.5, dtype="float64")
 Tensor([0.5, 0.5], dtype=lucid.float64, grad=None)
 """
+
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,8 +54,9 @@ def ones(*size: int | Sequence[int], dtype: DTypeLike | None = None, requires_gr
     return _make(np.ones(_shape(size), dtype=_dtype.as_dtype(dtype) or _dtype.float32), None, requires_grad)
 
 
-def full(size: int | Sequence[int], fill_value: float,
-         dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def full(
+    size: int | Sequence[int], fill_value: float, dtype: DTypeLike | None = None, requires_grad: bool = False
+) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``; the dtype follows the value (float -> float32)."""
     if dtype is None:
         dtype = _to_array(fill_value).dtype
@@ -66,8 +68,9 @@ def empty(*size: int | Sequence[int], dtype: DTypeLike | None = None, requires_g
     return _make(np.empty(_shape(size), dtype=_dtype.as_dtype(dtype) or _dtype.float32), None, requires_grad)
 
 
-def arange(start: float, end: float | None = None, step: float = 1,
-           dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def arange(
+    start: float, end: float | None = None, step: float = 1, dtype: DTypeLike | None = None, requires_grad: bool = False
+) -> Tensor:
     """``start, start + step, ...`` up to, not including, ``end`` (``arange(n)``: 0 to n−1).
     int64 when every argument is an int, float32 otherwise."""
     if end is None:
@@ -78,11 +81,11 @@ def arange(start: float, end: float | None = None, step: float = 1,
     return _make(arr, dtype, requires_grad)
 
 
-def linspace(start: float, end: float, steps: int,
-             dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def linspace(
+    start: float, end: float, steps: int, dtype: DTypeLike | None = None, requires_grad: bool = False
+) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
-    return _make(np.linspace(start, end, steps).astype(_dtype.as_dtype(dtype) or _dtype.float32), None,
-                 requires_grad)
+    return _make(np.linspace(start, end, steps).astype(_dtype.as_dtype(dtype) or _dtype.float32), None, requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
@@ -102,8 +105,13 @@ def randn(*size: int | Sequence[int], dtype: DTypeLike | None = None, requires_g
     return _make(_random.generator().standard_normal(_shape(size)), dtype, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: int | Sequence[int] = (),
-            dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def randint(
+    low: int,
+    high: int | None = None,
+    size: int | Sequence[int] = (),
+    dtype: DTypeLike | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """Integers uniform on [low, high) (``randint(high, size)``: from 0), int64 by default."""
     if high is None:
         low, high = 0, low
@@ -128,7 +136,8 @@ def full_like(input: Tensor, fill_value: float, dtype: DTypeLike | None = None, 
     return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
-def randint_like(input: Tensor, low: int, high: int | None = None,
-                 dtype: DTypeLike | None = None, requires_grad: bool = False) -> Tensor:
+def randint_like(
+    input: Tensor, low: int, high: int | None = None, dtype: DTypeLike | None = None, requires_grad: bool = False
+) -> Tensor:
     """``randint`` with the shape (and, unless ``dtype`` is given, the dtype) of ``input``."""
     return randint(low, high, input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)

@@ -8,6 +8,7 @@ one Tensor (``default_collate``)::
     for xb, yb in loader:      # xb: (32, ...), yb: (32,)
         ...
 """
+
 import math
 import numbers
 from collections.abc import Callable, Iterator
@@ -41,8 +42,10 @@ class TensorDataset(Dataset):
         tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
         sizes = [t.shape[0] if t.ndim else None for t in tensors]
         if None in sizes or len(set(sizes)) != 1:
-            raise ValueError(f"Size mismatch between tensors: every tensor needs the same first dimension "
-                             f"(got shapes {[tuple(t.shape) for t in tensors]})")
+            raise ValueError(
+                f"Size mismatch between tensors: every tensor needs the same first dimension "
+                f"(got shapes {[tuple(t.shape) for t in tensors]})"
+            )
         self.tensors = tensors
 
     def __getitem__(self, index: int) -> tuple[Tensor, ...]:
@@ -76,12 +79,15 @@ def default_collate(batch: list) -> Any:
             raise RuntimeError("each element in list of batch should be of equal size")
         fields = [default_collate(list(f)) for f in zip(*batch)]
         return tuple(fields) if isinstance(first, tuple) else fields
-    raise TypeError(f"default_collate: batch must contain Tensors, arrays, numbers, str, dicts or lists "
-                    f"(got {type(first).__name__})")
+    raise TypeError(
+        f"default_collate: batch must contain Tensors, arrays, numbers, str, dicts or lists "
+        f"(got {type(first).__name__})"
+    )
 
 
 class DataLoader:
-    """``DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, generator=None, seed=None)``.
+    """``DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, generator=None,
+    seed=None)``.
 
     Each pass (``for batch in loader``) visits every sample once, in order, or in a new
     random order if ``shuffle``. The order comes from ``generator`` (a
@@ -90,9 +96,16 @@ class DataLoader:
     unless ``drop_last``. ``batch_size=None`` yields single samples, not collated.
     """
 
-    def __init__(self, dataset: Any, batch_size: int | None = 1, shuffle: bool = False, drop_last: bool = False,
-                 collate_fn: Callable[[list], Any] | None = None, generator: np.random.Generator | None = None,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        dataset: Any,
+        batch_size: int | None = 1,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        collate_fn: Callable[[list], Any] | None = None,
+        generator: np.random.Generator | None = None,
+        seed: int | None = None,
+    ) -> None:
         # PyTorch's checks and messages; a bool is not a number of samples
         if batch_size is not None and (type(batch_size) is bool or not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size should be a positive integer value, but got batch_size={batch_size}")
@@ -132,7 +145,7 @@ class DataLoader:
             return
         stop = len(self) * self.batch_size if self.drop_last else len(order)
         for start in range(0, stop, self.batch_size):
-            idx = order[start:start + self.batch_size]
+            idx = order[start : start + self.batch_size]
             yield self.collate_fn([self.dataset[int(i)] for i in idx])
 
     def __len__(self) -> int:
@@ -156,14 +169,23 @@ class DistributedSampler:
     Iterate it for the indices, e.g. ``x[np.fromiter(sampler, int)]``.
     """
 
-    def __init__(self, dataset: Any, num_replicas: int | None = None, rank: int | None = None, shuffle: bool = True,
-                 seed: int = 0, drop_last: bool = False) -> None:
+    def __init__(
+        self,
+        dataset: Any,
+        num_replicas: int | None = None,
+        rank: int | None = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        drop_last: bool = False,
+    ) -> None:
         if num_replicas is None or rank is None:
             from . import distributed as dist
 
             if not dist.is_initialized():
-                raise RuntimeError("DistributedSampler: give num_replicas and rank, or call "
-                                   "lucid.distributed.init_process_group() first")
+                raise RuntimeError(
+                    "DistributedSampler: give num_replicas and rank, or call "
+                    "lucid.distributed.init_process_group() first"
+                )
             num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
             rank = dist.get_rank() if rank is None else rank
         if isinstance(num_replicas, bool) or not isinstance(num_replicas, numbers.Integral) or num_replicas < 1:
@@ -183,10 +205,10 @@ class DistributedSampler:
         n = len(self.dataset)
         order = np.random.default_rng(self.seed + self.epoch).permutation(n) if self.shuffle else np.arange(n)
         if self.drop_last:
-            order = order[:self.total_size]
+            order = order[: self.total_size]
         elif self.total_size > n:  # pad with the first indices, repeated as often as needed
             order = np.concatenate([order, np.resize(order, self.total_size - n)])
-        return iter(order[self.rank:self.total_size:self.num_replicas].tolist())
+        return iter(order[self.rank : self.total_size : self.num_replicas].tolist())
 
     def __len__(self) -> int:
         return self.num_samples

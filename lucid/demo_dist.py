@@ -8,6 +8,7 @@ checks that all ranks hold the same parameters, bit for bit, and says whether th
 statistics agree too: SyncBatchNorm's always do; BatchNorm2d's are each rank's own after
 its last step (DDP copies rank 0's at the start of every training forward).
 """
+
 import time
 
 import numpy as np
@@ -44,7 +45,7 @@ def train_variant(variant, data, epochs, seed, global_batch=64, lr=3e-3):
         model.train()
         total, start = 0.0, time.perf_counter()
         for lo in range(0, len(order), local_batch):
-            idx = order[lo:lo + local_batch]
+            idx = order[lo : lo + local_batch]
             loss = F.cross_entropy(model(lucid.Tensor(x_train[idx])), lucid.Tensor(y_train[idx]))
             opt.zero_grad()
             loss.backward()
@@ -58,8 +59,11 @@ def train_variant(variant, data, epochs, seed, global_batch=64, lr=3e-3):
         if rank == 0:
             hist["acc"].append(evaluate(model.module, x_test, y_test)[0])
     if rank == 0:
-        print(f"{variant:>14}: test accuracy {100 * hist['acc'][-1]:5.1f}%  ({np.mean(hist['secs']):.2f} s/epoch "
-              f"on {world} ranks)", flush=True)
+        print(
+            f"{variant:>14}: test accuracy {100 * hist['acc'][-1]:5.1f}%  ({np.mean(hist['secs']):.2f} s/epoch "
+            f"on {world} ranks)",
+            flush=True,
+        )
     return hist, model
 
 
@@ -77,8 +81,11 @@ def main_distributed(args):
     start = time.perf_counter()
     data = load_data(args.seed, args.limit)
     if rank == 0:
-        print(f"digits: {len(data[1])} training and {len(data[3])} test images, {world} rank(s), global batch 64 "
-              f"({64 // world} per rank), {args.epochs} epoch{'s' * (args.epochs != 1)} per variant", flush=True)
+        print(
+            f"digits: {len(data[1])} training and {len(data[3])} test images, {world} rank(s), global batch 64 "
+            f"({64 // world} per rank), {args.epochs} epoch{'s' * (args.epochs != 1)} per variant",
+            flush=True,
+        )
     histories, same, buffers = {}, {}, {}
     for variant in VARIANTS:
         histories[variant], model = train_variant(variant, data, args.epochs, args.seed)
@@ -89,8 +96,11 @@ def main_distributed(args):
         print(results_table(histories))
     ok = all(same.values())
     verdict = "parameters identical on all" if ok else "parameters DIFFER across"
-    print(f"rank {rank}: {verdict} {world} ranks ({', '.join(f'{v}: {same[v]}' for v in VARIANTS)}); "
-          f"running statistics identical: {', '.join(f'{v}: {buffers[v]}' for v in VARIANTS)}", flush=True)
+    print(
+        f"rank {rank}: {verdict} {world} ranks ({', '.join(f'{v}: {same[v]}' for v in VARIANTS)}); "
+        f"running statistics identical: {', '.join(f'{v}: {buffers[v]}' for v in VARIANTS)}",
+        flush=True,
+    )
     dist.barrier()
     if rank == 0:
         print(f"total time: {time.perf_counter() - start:.0f} s")

@@ -10,6 +10,7 @@ dropout masks, data shuffling) comes from ``generator()``, so one call to
 >>> bool((a == b).data.all())
 True
 """
+
 import numpy as np
 
 _rng = np.random.default_rng()

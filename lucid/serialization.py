@@ -16,6 +16,7 @@ bfloat16 and the float8 formats (files written by PyTorch) are decoded with
 ``ml_dtypes`` and returned as float32, which holds every one of their values
 exactly; lucid has no tensors of these dtypes yet.
 """
+
 import errno
 import json
 import os
@@ -33,9 +34,14 @@ __all__ = ["save", "load"]
 _RESERVED = "__metadata__"  # the header's own entry: safetensors cannot hold a tensor of that name
 _TMP_SUFFIX = ".lucid-tmp"
 # safetensors dtype name -> the ml_dtypes type that decodes it (returned upcast to float32)
-_UPCAST = {"BF16": ml_dtypes.bfloat16, "F8_E4M3": ml_dtypes.float8_e4m3fn, "F8_E5M2": ml_dtypes.float8_e5m2,
-           "F8_E4M3FNUZ": ml_dtypes.float8_e4m3fnuz, "F8_E5M2FNUZ": ml_dtypes.float8_e5m2fnuz,
-           "F8_E8M0": ml_dtypes.float8_e8m0fnu}
+_UPCAST = {
+    "BF16": ml_dtypes.bfloat16,
+    "F8_E4M3": ml_dtypes.float8_e4m3fn,
+    "F8_E5M2": ml_dtypes.float8_e5m2,
+    "F8_E4M3FNUZ": ml_dtypes.float8_e4m3fnuz,
+    "F8_E5M2FNUZ": ml_dtypes.float8_e5m2fnuz,
+    "F8_E8M0": ml_dtypes.float8_e8m0fnu,
+}
 _NUMPY = {"BOOL", "U8", "I8", "U16", "I16", "F16", "U32", "I32", "F32", "U64", "I64", "F64", "C64"}
 
 
@@ -46,8 +52,10 @@ def _array(name, value):
     elif isinstance(value, (np.ndarray, np.generic)):
         arr = np.asarray(value)
     else:
-        raise TypeError(f"lucid.save stores a flat dict of name -> Tensor (or array); "
-                        f"the value for {name!r} is a {type(value).__name__}")
+        raise TypeError(
+            f"lucid.save stores a flat dict of name -> Tensor (or array); "
+            f"the value for {name!r} is a {type(value).__name__}"
+        )
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"lucid.save: the array for {name!r} has dtype {arr.dtype}, which safetensors cannot store")
     # (not np.ascontiguousarray: it turns a 0-d array, like num_batches_tracked, into shape (1,))
@@ -77,10 +85,13 @@ def save(state_dict: dict[str, Tensor], path: str | os.PathLike, metadata: dict[
         if not isinstance(name, str):
             raise TypeError(f"lucid.save: every name must be a str (got {name!r})")
         if name == _RESERVED:
-            raise ValueError(f"lucid.save: the name {name!r} is reserved by the safetensors format for the "
-                             "file's metadata; rename that entry")
-    if metadata is not None and not (isinstance(metadata, dict) and
-                                     all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())):
+            raise ValueError(
+                f"lucid.save: the name {name!r} is reserved by the safetensors format for the "
+                "file's metadata; rename that entry"
+            )
+    if metadata is not None and not (
+        isinstance(metadata, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())
+    ):
         raise TypeError(f"lucid.save: metadata must be a dict of str -> str (got {metadata!r:.80})")
     data = _serialize({name: _array(name, value) for name, value in state_dict.items()}, metadata=metadata)
 
@@ -129,8 +140,10 @@ def _decode(path, name, info, start):
     """An entry numpy cannot read: the ml_dtypes formats, as float32; anything else is an error."""
     dtype = info["dtype"]
     if dtype not in _UPCAST:
-        raise ValueError(f"lucid.load: {path!r}: the entry {name!r} has dtype {dtype}, which lucid cannot "
-                         f"read (it reads {', '.join(sorted(_NUMPY | set(_UPCAST)))})")
+        raise ValueError(
+            f"lucid.load: {path!r}: the entry {name!r} has dtype {dtype}, which lucid cannot "
+            f"read (it reads {', '.join(sorted(_NUMPY | set(_UPCAST)))})"
+        )
     lo, hi = info["data_offsets"]
     with open(path, "rb") as f:
         f.seek(start + lo)

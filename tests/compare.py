@@ -1,4 +1,5 @@
 """lucid against PyTorch: the two checks most differential tests are made of."""
+
 import numpy as np
 import torch
 

@@ -1,4 +1,5 @@
 """Shared pytest fixtures."""
+
 import zlib
 
 import numpy as np

@@ -5,6 +5,7 @@ test reads. Each rank computes its figures; rank 0 gathers them. The reference i
 process's BatchNorm2d (or model) over the whole batch, computed on every rank from the
 same seeded data.
 """
+
 import json
 import sys
 
@@ -66,7 +67,8 @@ def syncbn_vs_batchnorm(sizes, dtype, seed=0):
         errs["y_ulps"] = gather_max(float((np.abs(got[0] - ref[0][part]) / spacing).max(initial=0)))
     errs["batches_tracked"] = int(got[4].num_batches_tracked.data)
     errs["running_bitwise_equal_across_ranks"] = same_on_all_ranks(
-        np.concatenate([got[4].running_mean.data, got[4].running_var.data]))
+        np.concatenate([got[4].running_mean.data, got[4].running_var.data])
+    )
     return errs
 
 
@@ -116,8 +118,11 @@ def ddp_training(steps=5):
     mine, theirs = model.state_dict(), ref.state_dict()
     err = max(float(np.abs(mine[k].data.astype(np.float64) - theirs[k].data).max()) for k in theirs)
     flat = np.concatenate([p.data.ravel() for p in model.parameters()])
-    return {"max_err": gather_max(err), "bitwise_equal_across_ranks": same_on_all_ranks(flat),
-            "keys": sorted(mine) == sorted(theirs)}
+    return {
+        "max_err": gather_max(err),
+        "bitwise_equal_across_ranks": same_on_all_ranks(flat),
+        "keys": sorted(mine) == sorted(theirs),
+    }
 
 
 def ddp_plain_batchnorm_stays_equal(steps=3):
@@ -157,8 +162,10 @@ def ddp_no_sync():
     for r in range(world):
         for m in range(2):
             sq(ref(lucid.Tensor(x[r, m]))).backward()
-    err = max(np.abs(model.module.weight.grad - ref.weight.grad / world).max(),
-              np.abs(model.module.bias.grad - ref.bias.grad / world).max())
+    err = max(
+        np.abs(model.module.weight.grad - ref.weight.grad / world).max(),
+        np.abs(model.module.bias.grad - ref.bias.grad / world).max(),
+    )
     return {"local_only_inside": local_only, "max_err": gather_max(float(err))}
 
 
@@ -198,15 +205,23 @@ def main(mode):
     dist.init_process_group(backend="mpi")
     rank, world = dist.get_rank(), dist.get_world_size()
     if mode == "main":
-        result = {"world": world, "collectives": collectives(),
-                  "syncbn64": syncbn_vs_batchnorm([3, 2], np.float64),
-                  "syncbn32": syncbn_vs_batchnorm([3, 2], np.float32),
-                  "ddp": ddp_training(), "plain_bn_equal": ddp_plain_batchnorm_stays_equal(),
-                  "no_sync": ddp_no_sync()}
+        result = {
+            "world": world,
+            "collectives": collectives(),
+            "syncbn64": syncbn_vs_batchnorm([3, 2], np.float64),
+            "syncbn32": syncbn_vs_batchnorm([3, 2], np.float32),
+            "ddp": ddp_training(),
+            "plain_bn_equal": ddp_plain_batchnorm_stays_equal(),
+            "no_sync": ddp_no_sync(),
+        }
     elif mode == "unequal":
-        result = {"world": world, "syncbn64": syncbn_vs_batchnorm([3, 0, 2], np.float64, seed=5),
-                  "syncbn32": syncbn_vs_batchnorm([1, 4, 0], np.float32, seed=6),
-                  "too_few": too_few_values([1, 0, 0]), "ddp": ddp_training(steps=2)}
+        result = {
+            "world": world,
+            "syncbn64": syncbn_vs_batchnorm([3, 0, 2], np.float64, seed=5),
+            "syncbn32": syncbn_vs_batchnorm([1, 4, 0], np.float32, seed=6),
+            "too_few": too_few_values([1, 0, 0]),
+            "ddp": ddp_training(steps=2),
+        }
     elif mode == "fail":
         if rank == 1:
             raise RuntimeError("rank 1 fails on purpose")

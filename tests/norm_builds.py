@@ -1,5 +1,6 @@
 """The ways lucid can compute a norm: the NumPy reference, and the compiled kernels built serial or
 parallel, at 1 or 2 threads. Tests run one call under each and compare."""
+
 import contextlib
 
 import lucid

@@ -1,18 +1,21 @@
 """adaptive_max_pool2d and AdaptiveMaxPool2d against PyTorch in float64 (values, indices, gradients)."""
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from compare import close, differential
 
 import lucid
 import lucid.nn as nn
 import lucid.nn.functional as F
-from compare import close, differential
 from lucid.autograd import gradcheck
 
 
-@pytest.mark.parametrize("shape, out", [((2, 3, 7, 5), (3, 2)), ((2, 3, 4, 4), 4), ((1, 2, 5, 9), (None, 4)),
-                                        ((3, 6, 5), (4, 7)), ((2, 1, 3, 3), 1)])
+@pytest.mark.parametrize(
+    "shape, out",
+    [((2, 3, 7, 5), (3, 2)), ((2, 3, 4, 4), 4), ((1, 2, 5, 9), (None, 4)), ((3, 6, 5), (4, 7)), ((2, 1, 3, 3), 1)],
+)
 def test_matches_torch(shape, out):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape)
@@ -25,8 +28,12 @@ def test_matches_torch(shape, out):
 
 def test_ties_overlaps_nan_and_gradcheck():
     x = np.zeros((1, 1, 5, 5))  # all ties: the first element of each window takes the gradient
-    differential(lambda x: F.adaptive_max_pool2d(x, (3, 3)), lambda x: TF.adaptive_max_pool2d(x, (3, 3)), [x],
-                 np.random.default_rng(1))
+    differential(
+        lambda x: F.adaptive_max_pool2d(x, (3, 3)),
+        lambda x: TF.adaptive_max_pool2d(x, (3, 3)),
+        [x],
+        np.random.default_rng(1),
+    )
     x = np.random.default_rng(2).standard_normal((1, 2, 4, 4))
     x[0, 0, 1, 2] = np.nan
     y, ty = F.adaptive_max_pool2d(lucid.Tensor(x), 2), TF.adaptive_max_pool2d(torch.tensor(x), 2)

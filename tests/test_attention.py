@@ -1,28 +1,37 @@
 """scaled_dot_product_attention and MultiheadAttention against PyTorch in float64 (1e-10): outputs, the
 gradient of every input and parameter, masks of every kind (rows with every key masked included), and
 finite differences."""
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from compare import close, differential
 
 import lucid
 import lucid.nn as nn
 import lucid.nn.functional as F
-from compare import close, differential
 
 TOL = dict(rtol=1e-10, atol=1e-10)
 
 
 def qkv(rng, batch=(2, 3), L=4, S=5, E=6, Ev=3):
-    return [rng.standard_normal(batch + (L, E)), rng.standard_normal(batch + (S, E)),
-            rng.standard_normal(batch + (S, Ev))]
+    return [
+        rng.standard_normal(batch + (L, E)),
+        rng.standard_normal(batch + (S, E)),
+        rng.standard_normal(batch + (S, Ev)),
+    ]
 
 
 def sdpa_check(rng, arrays, diff=None, **kw):
     """lucid against PyTorch (outputs and gradients), then finite differences; ``kw`` goes to both."""
-    differential(lambda *t: F.scaled_dot_product_attention(*t, **kw),
-                 lambda *t: TF.scaled_dot_product_attention(*t, **kw), arrays, rng, diff)
+    differential(
+        lambda *t: F.scaled_dot_product_attention(*t, **kw),
+        lambda *t: TF.scaled_dot_product_attention(*t, **kw),
+        arrays,
+        rng,
+        diff,
+    )
     if diff is None:
         diff = [a is not None and np.asarray(a).dtype == np.float64 for a in arrays]
     ts = [None if a is None else lucid.tensor(a, requires_grad=d) for a, d in zip(arrays, diff)]
@@ -70,8 +79,12 @@ def test_sdpa_rows_with_every_key_masked(rng):
 
 def test_sdpa_large_scores_do_not_overflow(rng):
     q, k, v = qkv(rng)
-    differential(lambda *t: F.scaled_dot_product_attention(*t), lambda *t: TF.scaled_dot_product_attention(*t),
-                 [q * 300, k * 300, v], rng)
+    differential(
+        lambda *t: F.scaled_dot_product_attention(*t),
+        lambda *t: TF.scaled_dot_product_attention(*t),
+        [q * 300, k * 300, v],
+        rng,
+    )
 
 
 def test_sdpa_nan_propagates(rng):
@@ -150,8 +163,9 @@ def mha_check(ours, theirs, arrays, rng, self_attention, **kw):
 def test_mha_self_attention(batch_first, need_weights, average, rng):
     ours, theirs = twin_mha(batch_first)
     shape = (2, 5, 8) if batch_first else (5, 2, 8)
-    mha_check(ours, theirs, [rng.standard_normal(shape)], rng, True, need_weights=need_weights,
-              average_attn_weights=average)
+    mha_check(
+        ours, theirs, [rng.standard_normal(shape)], rng, True, need_weights=need_weights, average_attn_weights=average
+    )
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -163,8 +177,7 @@ def test_mha_cross_attention_and_masks(bias, rng):
     pad = np.zeros((2, 6), bool)
     pad[1, 4:] = True
     mha_check(ours, theirs, [q, k, v], rng, False, attn_mask=attn_mask, key_padding_mask=pad)
-    mha_check(ours, theirs, [q, k, v], rng, False, attn_mask=rng.standard_normal((2 * 2, 4, 6)),
-              need_weights=False)
+    mha_check(ours, theirs, [q, k, v], rng, False, attn_mask=rng.standard_normal((2 * 2, 4, 6)), need_weights=False)
 
 
 def test_mha_rows_with_every_key_masked(rng):

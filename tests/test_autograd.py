@@ -1,5 +1,6 @@
 """The autograd engine: seeding, accumulation, graph release, long chains, grad modes, ``grad``,
 ``gradcheck``, user-written Functions, in-place rules, and the errors."""
+
 import gc
 import threading
 
@@ -150,7 +151,7 @@ def test_long_chain_backward_has_no_recursion_limit():
     for i in range(20_000):
         y = y * 1.0001 if i % 2 else y + 0.5
     y.sum().backward()
-    np.testing.assert_allclose(x.grad, np.full(2, 1.0001 ** 10_000), rtol=1e-10)
+    np.testing.assert_allclose(x.grad, np.full(2, 1.0001**10_000), rtol=1e-10)
     del y
     gc.collect()  # freeing a 20,000-node graph must not overflow the C stack either
 
@@ -325,7 +326,7 @@ class Cube(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x ** 3
+        return x**3
 
     @staticmethod
     def backward(ctx, g):
@@ -401,8 +402,14 @@ def test_user_function_saving_nothing_and_returning_a_broadcast_gradient():
 # ---- in place ---------------------------------------------------------------------------
 def test_inplace_on_a_leaf_that_requires_grad():
     w = lucid.ones(3, requires_grad=True)
-    for change in (lambda: w.add_(1), lambda: w.zero_(), lambda: w.fill_(2.0), lambda: w.copy_([1.0, 2.0, 3.0]),
-                   lambda: w.__setitem__(0, 5.0), lambda: w.mul_(2)):
+    for change in (
+        lambda: w.add_(1),
+        lambda: w.zero_(),
+        lambda: w.fill_(2.0),
+        lambda: w.copy_([1.0, 2.0, 3.0]),
+        lambda: w.__setitem__(0, 5.0),
+        lambda: w.mul_(2),
+    ):
         with pytest.raises(RuntimeError, match="leaf Tensor that requires grad"):
             change()
     with pytest.raises(RuntimeError, match="leaf Tensor that requires grad"):
@@ -420,8 +427,12 @@ def test_inplace_on_a_leaf_that_requires_grad():
 def test_inplace_never_silently_drops_a_gradient():
     x = lucid.ones(2, requires_grad=True)
     buf = lucid.zeros(3)
-    for change in (lambda: buf.__setitem__(slice(0, 2), x * 2), lambda: buf[:2].copy_(x),
-                   lambda: buf[:2].add_(x), lambda: (x * 2).mul_(3)):
+    for change in (
+        lambda: buf.__setitem__(slice(0, 2), x * 2),
+        lambda: buf[:2].copy_(x),
+        lambda: buf[:2].add_(x),
+        lambda: (x * 2).mul_(3),
+    ):
         with pytest.raises(RuntimeError, match="not record"):
             change()
     np.testing.assert_array_equal(buf.data, np.zeros(3))

@@ -1,5 +1,6 @@
 """The kernels' reusable large arrays (lucid/backends/memory.py): a buffer is never handed out while
 an array or a view still uses it, comes back once they are gone, and the idle store keeps its limit."""
+
 import gc
 import threading
 
@@ -79,8 +80,8 @@ def test_the_idle_store_keeps_its_limit(monkeypatch):
     assert buffers.idle_bytes() == 3 << 20
     idle = buffers._idle
     assert sorted(idle) == [1 << 20, 2 << 20] and len(idle[1 << 20]) == 1
-    again = buffers.empty((256, 1024), np.float32)  # the 1 MB buffer left serves
-    assert buffers.idle_bytes() == 2 << 20 and sorted(idle) == [2 << 20]
+    again = buffers.empty((256, 1024), np.float32)  # the 1 MB buffer left serves, while `again` lives
+    assert buffers.idle_bytes() == 2 << 20 and sorted(idle) == [2 << 20] and again.nbytes == 1 << 20
     lucid.empty_cache()
     assert buffers.idle_bytes() == 0
 
@@ -129,9 +130,14 @@ def test_norm_outputs_reuse_buffers_and_stay_intact():
     assert buffers.idle_bytes() > 0
 
 
-@pytest.mark.parametrize("make,shape", [(lambda: lucid.nn.LayerNorm(512), (1024, 512)),
-                                        (lambda: lucid.nn.BatchNorm1d(512), (1024, 512)),
-                                        (lambda: lucid.nn.GroupNorm(4, 8), (16, 8, 64, 64))])
+@pytest.mark.parametrize(
+    "make,shape",
+    [
+        (lambda: lucid.nn.LayerNorm(512), (1024, 512)),
+        (lambda: lucid.nn.BatchNorm1d(512), (1024, 512)),
+        (lambda: lucid.nn.GroupNorm(4, 8), (16, 8, 64, 64)),
+    ],
+)
 def test_reused_buffers_give_the_same_bits(make, shape, monkeypatch):
     """Outputs and scratch taken from buffers full of an earlier step's values: the results are bit for bit
     those computed in fresh memory."""

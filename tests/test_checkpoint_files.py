@@ -1,5 +1,6 @@
 """Checkpoint files on disk: what a save leaves behind when it fails or is killed, file modes, the
 names safetensors reserves, and dtypes written by PyTorch that NumPy has no type for."""
+
 import errno
 import os
 import signal
@@ -62,9 +63,11 @@ def test_an_overwritten_file_keeps_its_mode(old, umask, mode):
 
 def test_a_killed_save_leaves_the_old_file_and_a_hidden_temp_that_the_next_save_removes(tmp_path, old):
     before = old.read_bytes()
-    killed = ("import os, signal, lucid\n"
-              "os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)\n"
-              f"lucid.save({{'w': lucid.zeros(1000)}}, {str(old)!r})\n")
+    killed = (
+        "import os, signal, lucid\n"
+        "os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"lucid.save({{'w': lucid.zeros(1000)}}, {str(old)!r})\n"
+    )
     proc = subprocess.run([sys.executable, "-c", killed], capture_output=True)
     assert proc.returncode == -signal.SIGKILL
     assert old.read_bytes() == before
@@ -108,11 +111,16 @@ def _odd_values():
     return torch.tensor([0.0, -0.0, 1.5, -2.25, 3.0e-3, 448.0, 1e-6, float("nan"), float("inf"), -7.0])
 
 
-@pytest.mark.parametrize("dtype, ml", [(torch.bfloat16, ml_dtypes.bfloat16),
-                                       (torch.float8_e4m3fn, ml_dtypes.float8_e4m3fn),
-                                       (torch.float8_e5m2, ml_dtypes.float8_e5m2),
-                                       (torch.float8_e4m3fnuz, ml_dtypes.float8_e4m3fnuz),
-                                       (torch.float8_e5m2fnuz, ml_dtypes.float8_e5m2fnuz)])
+@pytest.mark.parametrize(
+    "dtype, ml",
+    [
+        (torch.bfloat16, ml_dtypes.bfloat16),
+        (torch.float8_e4m3fn, ml_dtypes.float8_e4m3fn),
+        (torch.float8_e5m2, ml_dtypes.float8_e5m2),
+        (torch.float8_e4m3fnuz, ml_dtypes.float8_e4m3fnuz),
+        (torch.float8_e5m2fnuz, ml_dtypes.float8_e5m2fnuz),
+    ],
+)
 def test_bfloat16_and_float8_from_pytorch_load_as_exact_float32(tmp_path, dtype, ml):
     values = _odd_values().reshape(2, 5).to(dtype)
     path = tmp_path / "t.safetensors"

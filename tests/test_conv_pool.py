@@ -1,15 +1,17 @@
 """Convolution and pooling against PyTorch (float64, 1e-10: outputs and every gradient) and finite differences."""
+
 import numpy as np
 import pytest
 import torch
 import torch.nn as tnn
 import torch.nn.functional as TF
+from compare import close, differential
 
 import lucid
 import lucid.nn as nn
 import lucid.nn.functional as F
 from lucid.autograd import gradcheck
-from compare import close, differential
+
 
 def random_conv(rng, n):
     """A random valid convolution: arrays (x, w, b) and keyword arguments."""
@@ -27,8 +29,7 @@ def random_conv(rng, n):
         padding = tuple(int(p) for p in rng.integers(0, 3, size=n))
     pad = (0,) * n if isinstance(padding, str) else padding
     # each spatial size at least the dilated kernel, after padding
-    spatial = tuple(max(int(rng.integers(1, 7)), d * (k - 1) + 1 - 2 * p)
-                    for k, d, p in zip(kernel, dilation, pad))
+    spatial = tuple(max(int(rng.integers(1, 7)), d * (k - 1) + 1 - 2 * p) for k, d, p in zip(kernel, dilation, pad))
     batch = int(rng.integers(1, 4))
     x = rng.standard_normal((batch, cin) + spatial)
     w = rng.standard_normal((cout, cin // groups) + kernel)
@@ -51,16 +52,21 @@ def test_conv_matches_torch_on_random_configurations(n, seed):
 def test_conv2d_padding_forms(rng, padding):
     # an even kernel with 'same': the extra padding goes to the end, as PyTorch does
     x, w, b = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((4, 3, 4, 2)), rng.standard_normal(4)
-    y = differential(lambda x, w, b: F.conv2d(x, w, b, padding=padding, dilation=(1, 3)),
-                     lambda x, w, b: TF.conv2d(x, w, b, padding=padding, dilation=(1, 3)), [x, w, b], rng)
+    y = differential(
+        lambda x, w, b: F.conv2d(x, w, b, padding=padding, dilation=(1, 3)),
+        lambda x, w, b: TF.conv2d(x, w, b, padding=padding, dilation=(1, 3)),
+        [x, w, b],
+        rng,
+    )
     if padding == "same":
         assert y.shape == (2, 4, 6, 5)
 
 
 def test_conv_depthwise_and_unbatched(rng):
     x, w = rng.standard_normal((4, 7, 6)), rng.standard_normal((8, 1, 3, 3))  # unbatched (C, H, W), groups=C
-    y = differential(lambda x, w: F.conv2d(x, w, None, 2, 1, 1, 4), lambda x, w: TF.conv2d(x, w, None, 2, 1, 1, 4),
-                     [x, w], rng)
+    y = differential(
+        lambda x, w: F.conv2d(x, w, None, 2, 1, 1, 4), lambda x, w: TF.conv2d(x, w, None, 2, 1, 1, 4), [x, w], rng
+    )
     assert y.shape == (8, 4, 3)
 
 
@@ -100,33 +106,42 @@ def test_conv_nan_propagates():
     assert np.isnan(y.data[0, 0, 0, 0]) and not np.isnan(y.data[0, 0, 2, 2])
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: F.conv2d(lucid.zeros(3, 4), lucid.zeros(2, 3, 1, 1)), r"Expected 3D \(unbatched\) or 4D \(batched\)"),
-    (lambda: F.conv2d(lucid.zeros(1, 4, 5, 5), lucid.zeros(2, 3, 1, 1)), "to have 3 channels, but got 4"),
-    (lambda: F.conv2d(lucid.zeros(1, 4, 5, 5), lucid.zeros(3, 2, 1, 1), groups=2), "divisible by 2"),
-    (lambda: F.conv2d(lucid.zeros(1, 3, 2, 2), lucid.zeros(2, 3, 3, 3)), "Kernel size can't be greater"),
-    (lambda: F.conv2d(lucid.zeros(1, 3, 5, 5), lucid.zeros(2, 3, 3, 3), stride=2, padding="same"), "strided"),
-    (lambda: F.conv2d(lucid.zeros(1, 3, 5, 5), lucid.zeros(2, 3, 3, 3), padding="full"), "Invalid padding string"),
-    (lambda: F.conv2d(lucid.zeros(1, 3, 5, 5), lucid.zeros(2, 3, 3, 3), lucid.zeros(3)), "expected bias"),
-    (lambda: F.conv2d(lucid.zeros(1, 3, 5, 5), lucid.zeros(2, 3, 3, 3), stride=0), "non-positive stride"),
-    (lambda: F.conv2d(lucid.zeros(1, 3, 5, 5), lucid.zeros(2, 3, 3, 3), padding=-1), "negative padding"),
-    (lambda: F.conv1d(lucid.zeros(1, 3, 5, dtype="float64"), lucid.zeros(2, 3, 3)), "one dtype"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: F.conv2d(lucid.zeros(3, 4), lucid.zeros(2, 3, 1, 1)), r"Expected 3D \(unbatched\) or 4D \(batched\)"),
+        (lambda: F.conv2d(lucid.zeros(1, 4, 5, 5), lucid.zeros(2, 3, 1, 1)), "to have 3 channels, but got 4"),
+        (lambda: F.conv2d(lucid.zeros(1, 4, 5, 5), lucid.zeros(3, 2, 1, 1), groups=2), "divisible by 2"),
+        (lambda: F.conv2d(lucid.zeros(1, 3, 2, 2), lucid.zeros(2, 3, 3, 3)), "Kernel size can't be greater"),
+        (lambda: F.conv2d(lucid.zeros(1, 3, 5, 5), lucid.zeros(2, 3, 3, 3), stride=2, padding="same"), "strided"),
+        (lambda: F.conv2d(lucid.zeros(1, 3, 5, 5), lucid.zeros(2, 3, 3, 3), padding="full"), "Invalid padding string"),
+        (lambda: F.conv2d(lucid.zeros(1, 3, 5, 5), lucid.zeros(2, 3, 3, 3), lucid.zeros(3)), "expected bias"),
+        (lambda: F.conv2d(lucid.zeros(1, 3, 5, 5), lucid.zeros(2, 3, 3, 3), stride=0), "non-positive stride"),
+        (lambda: F.conv2d(lucid.zeros(1, 3, 5, 5), lucid.zeros(2, 3, 3, 3), padding=-1), "negative padding"),
+        (lambda: F.conv1d(lucid.zeros(1, 3, 5, dtype="float64"), lucid.zeros(2, 3, 3)), "one dtype"),
+    ],
+)
 def test_conv_bad_input_says_what_was_expected(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
 
 
 # ---- Conv modules ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("n, kwargs", [
-    (1, dict(in_channels=2, out_channels=3, kernel_size=3, padding=1)),
-    (2, dict(in_channels=4, out_channels=6, kernel_size=(3, 2), stride=2, padding=1, dilation=(1, 2), groups=2)),
-    (2, dict(in_channels=3, out_channels=2, kernel_size=3, padding="same", bias=False)),
-    (2, dict(in_channels=2, out_channels=2, kernel_size=3, padding=2, padding_mode="reflect")),
-    (2, dict(in_channels=2, out_channels=4, kernel_size=(2, 3), padding=(1, 2), padding_mode="replicate", stride=2)),
-    (1, dict(in_channels=2, out_channels=2, kernel_size=4, padding="same", padding_mode="circular")),
-    (3, dict(in_channels=2, out_channels=2, kernel_size=2, padding=1, padding_mode="circular")),
-])
+@pytest.mark.parametrize(
+    "n, kwargs",
+    [
+        (1, dict(in_channels=2, out_channels=3, kernel_size=3, padding=1)),
+        (2, dict(in_channels=4, out_channels=6, kernel_size=(3, 2), stride=2, padding=1, dilation=(1, 2), groups=2)),
+        (2, dict(in_channels=3, out_channels=2, kernel_size=3, padding="same", bias=False)),
+        (2, dict(in_channels=2, out_channels=2, kernel_size=3, padding=2, padding_mode="reflect")),
+        (
+            2,
+            dict(in_channels=2, out_channels=4, kernel_size=(2, 3), padding=(1, 2), padding_mode="replicate", stride=2),
+        ),
+        (1, dict(in_channels=2, out_channels=2, kernel_size=4, padding="same", padding_mode="circular")),
+        (3, dict(in_channels=2, out_channels=2, kernel_size=2, padding=1, padding_mode="circular")),
+    ],
+)
 def test_conv_module_matches_torch_with_the_same_weights(rng, n, kwargs):
     ours = getattr(nn, f"Conv{n}d")(**kwargs).double()
     theirs = getattr(tnn, f"Conv{n}d")(**kwargs).double()
@@ -164,15 +179,18 @@ def test_conv_default_init_is_pytorchs():
     assert w.shape == (8, 3, 3, 5) and w.dtype == np.float32
     assert np.abs(w).max() <= bound and np.abs(b).max() <= bound
     # uniform on ±bound: mean ≈ 0, variance ≈ bound²/3 (360 samples)
-    assert abs(w.mean()) < 0.1 * bound and abs(w.var() / (bound ** 2 / 3) - 1) < 0.25
+    assert abs(w.mean()) < 0.1 * bound and abs(w.var() / (bound**2 / 3) - 1) < 0.25
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(in_channels=3, out_channels=4, kernel_size=3, groups=2), "in_channels must be divisible by groups"),
-    (dict(in_channels=4, out_channels=3, kernel_size=3, groups=2), "out_channels must be divisible by groups"),
-    (dict(in_channels=4, out_channels=4, kernel_size=3, padding_mode="mirror"), "padding_mode must be one of"),
-    (dict(in_channels=4, out_channels=4, kernel_size=3, stride=2, padding="same"), "strided"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(in_channels=3, out_channels=4, kernel_size=3, groups=2), "in_channels must be divisible by groups"),
+        (dict(in_channels=4, out_channels=3, kernel_size=3, groups=2), "out_channels must be divisible by groups"),
+        (dict(in_channels=4, out_channels=4, kernel_size=3, padding_mode="mirror"), "padding_mode must be one of"),
+        (dict(in_channels=4, out_channels=4, kernel_size=3, stride=2, padding="same"), "strided"),
+    ],
+)
 def test_conv_module_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         nn.Conv2d(**kwargs)
@@ -243,8 +261,16 @@ def test_avg_pool_matches_torch(n, seed):
         differential(lambda x: ours(x, *args, 7), lambda x: theirs(x, *args, 7), [x], rng)  # divisor_override
 
 
-@pytest.mark.parametrize("shape, out", [((2, 3, 7, 5), (3, 2)), ((2, 3, 8, 8), 1), ((3, 6, 9), (4, None)),
-                                        ((1, 2, 5, 10), (5, 3)), ((2, 2, 3, 3), (5, 4))])
+@pytest.mark.parametrize(
+    "shape, out",
+    [
+        ((2, 3, 7, 5), (3, 2)),
+        ((2, 3, 8, 8), 1),
+        ((3, 6, 9), (4, None)),
+        ((1, 2, 5, 10), (5, 3)),
+        ((2, 2, 3, 3), (5, 4)),
+    ],
+)
 def test_adaptive_avg_pool2d_matches_torch(rng, shape, out):
     x = rng.standard_normal(shape)
     differential(lambda x: F.adaptive_avg_pool2d(x, out), lambda x: TF.adaptive_avg_pool2d(x, out), [x], rng)
@@ -263,14 +289,20 @@ def test_pool_gradcheck():
     assert gradcheck(lambda x: F.adaptive_avg_pool2d(x, (3, 3)), (x,))
 
 
-@pytest.mark.parametrize("ours, theirs", [
-    (nn.MaxPool2d(3, 2, 1), tnn.MaxPool2d(3, 2, 1)),
-    (nn.MaxPool1d(2, ceil_mode=True), tnn.MaxPool1d(2, ceil_mode=True)),
-    (nn.AvgPool2d((2, 3), 1, (1, 0), count_include_pad=False), tnn.AvgPool2d((2, 3), 1, (1, 0), count_include_pad=False)),
-    (nn.AvgPool1d(3, 2, 1), tnn.AvgPool1d(3, 2, 1)),
-    (nn.AdaptiveAvgPool2d((2, None)), tnn.AdaptiveAvgPool2d((2, None))),
-    (nn.AdaptiveAvgPool2d(1), tnn.AdaptiveAvgPool2d(1)),
-])
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (nn.MaxPool2d(3, 2, 1), tnn.MaxPool2d(3, 2, 1)),
+        (nn.MaxPool1d(2, ceil_mode=True), tnn.MaxPool1d(2, ceil_mode=True)),
+        (
+            nn.AvgPool2d((2, 3), 1, (1, 0), count_include_pad=False),
+            tnn.AvgPool2d((2, 3), 1, (1, 0), count_include_pad=False),
+        ),
+        (nn.AvgPool1d(3, 2, 1), tnn.AvgPool1d(3, 2, 1)),
+        (nn.AdaptiveAvgPool2d((2, None)), tnn.AdaptiveAvgPool2d((2, None))),
+        (nn.AdaptiveAvgPool2d(1), tnn.AdaptiveAvgPool2d(1)),
+    ],
+)
 def test_pool_modules_match_torch(rng, ours, theirs):
     assert repr(ours) == repr(theirs)
     n = 1 if "1d" in type(ours).__name__ else 2
@@ -278,14 +310,17 @@ def test_pool_modules_match_torch(rng, ours, theirs):
     differential(ours, theirs, [x], rng)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: F.max_pool2d(lucid.zeros(1, 1, 5, 5), 3, padding=2), "pad should be at most half"),
-    (lambda: F.avg_pool2d(lucid.zeros(1, 1, 5, 5), 3, padding=2), "pad should be at most half"),
-    (lambda: F.max_pool2d(lucid.zeros(1, 1, 2, 2), 3), "too small"),
-    (lambda: F.max_pool2d(lucid.zeros(5, 5), 2), r"expected 3D \(unbatched\) or 4D \(batched\) input"),
-    (lambda: F.avg_pool1d(lucid.zeros(1, 1, 5), 2, stride=0), "stride must be greater than zero"),
-    (lambda: F.adaptive_avg_pool2d(lucid.zeros(1, 2, 4, 4), (0, 2)), "positive"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: F.max_pool2d(lucid.zeros(1, 1, 5, 5), 3, padding=2), "pad should be at most half"),
+        (lambda: F.avg_pool2d(lucid.zeros(1, 1, 5, 5), 3, padding=2), "pad should be at most half"),
+        (lambda: F.max_pool2d(lucid.zeros(1, 1, 2, 2), 3), "too small"),
+        (lambda: F.max_pool2d(lucid.zeros(5, 5), 2), r"expected 3D \(unbatched\) or 4D \(batched\) input"),
+        (lambda: F.avg_pool1d(lucid.zeros(1, 1, 5), 2, stride=0), "stride must be greater than zero"),
+        (lambda: F.adaptive_avg_pool2d(lucid.zeros(1, 2, 4, 4), (0, 2)), "positive"),
+    ],
+)
 def test_pool_bad_input_says_what_was_expected(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -1,13 +1,14 @@
 """conv_transpose2d and ConvTranspose2d against PyTorch in float64: output and every gradient to 1e-10."""
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from compare import close, differential
 
 import lucid
 import lucid.nn as nn
 import lucid.nn.functional as F
-from compare import close, differential
 from lucid.autograd import gradcheck
 
 CASES = [  # (N, C_in, H, W), C_out/groups, kernel, kwargs
@@ -29,18 +30,25 @@ def test_conv_transpose2d_matches_torch(shape, cog, kernel, kw, with_bias):
     x = rng.standard_normal(shape)
     w = rng.standard_normal((shape[1], cog) + kernel)
     b = rng.standard_normal(cog * groups) if with_bias else None
-    differential(lambda x, w, b: F.conv_transpose2d(x, w, b, **kw),
-                 lambda x, w, b: TF.conv_transpose2d(x, w, b, **kw), [x, w, b], rng)
+    differential(
+        lambda x, w, b: F.conv_transpose2d(x, w, b, **kw),
+        lambda x, w, b: TF.conv_transpose2d(x, w, b, **kw),
+        [x, w, b],
+        rng,
+    )
 
 
 def test_unbatched_input_and_gradcheck():
     rng = np.random.default_rng(1)
     x, w, b = rng.standard_normal((2, 3, 3)), rng.standard_normal((2, 2, 2, 3)), rng.standard_normal(2)
-    differential(lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=(0, 1)),
-                 lambda x, w, b: TF.conv_transpose2d(x, w, b, stride=2, padding=(0, 1)), [x, w, b], rng)
+    differential(
+        lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=(0, 1)),
+        lambda x, w, b: TF.conv_transpose2d(x, w, b, stride=2, padding=(0, 1)),
+        [x, w, b],
+        rng,
+    )
     xs = [lucid.Tensor(a, requires_grad=True) for a in (x[None], w, b)]
-    assert gradcheck(lambda x, w, b: F.conv_transpose2d(x, w, b, stride=(2, 1), output_padding=(1, 0), dilation=2),
-                     xs)
+    assert gradcheck(lambda x, w, b: F.conv_transpose2d(x, w, b, stride=(2, 1), output_padding=(1, 0), dilation=2), xs)
 
 
 def test_conv_transpose_is_the_adjoint_of_conv():
@@ -81,19 +89,22 @@ def test_default_initialization_bounds():
     assert nn.ConvTranspose2d(2, 2, 1, bias=False).bias is None
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda x, w: F.conv_transpose2d(x[0, 0], w), RuntimeError, "Expected 3D \\(unbatched\\) or 4D"),
-    (lambda x, w: F.conv_transpose2d(x, w[0]), RuntimeError, "4-dimensional weight"),
-    (lambda x, w: F.conv_transpose2d(x, w, output_padding=1), RuntimeError, "output padding must be smaller"),
-    (lambda x, w: F.conv_transpose2d(x, w, stride=0), RuntimeError, "non-positive stride"),
-    (lambda x, w: F.conv_transpose2d(x, w, groups=0), RuntimeError, "non-positive groups"),
-    (lambda x, w: F.conv_transpose2d(x, w[:1]), RuntimeError, "to have 1 channels, but got 2 channels"),
-    (lambda x, w: F.conv_transpose2d(x, w, padding=3), RuntimeError, "Output size is too small"),
-    (lambda x, w: F.conv_transpose2d(x, w, lucid.Tensor(np.ones(2))), RuntimeError, "bias to be 1-dimensional"),
-    (lambda x, w: nn.ConvTranspose2d(3, 2, 2), ValueError, None),
-    (lambda x, w: nn.ConvTranspose2d(2, 3, 2, groups=2), ValueError, "out_channels must be divisible"),
-    (lambda x, w: nn.ConvTranspose2d(2, 2, 2, padding_mode="reflect"), ValueError, "zeros"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda x, w: F.conv_transpose2d(x[0, 0], w), RuntimeError, "Expected 3D \\(unbatched\\) or 4D"),
+        (lambda x, w: F.conv_transpose2d(x, w[0]), RuntimeError, "4-dimensional weight"),
+        (lambda x, w: F.conv_transpose2d(x, w, output_padding=1), RuntimeError, "output padding must be smaller"),
+        (lambda x, w: F.conv_transpose2d(x, w, stride=0), RuntimeError, "non-positive stride"),
+        (lambda x, w: F.conv_transpose2d(x, w, groups=0), RuntimeError, "non-positive groups"),
+        (lambda x, w: F.conv_transpose2d(x, w[:1]), RuntimeError, "to have 1 channels, but got 2 channels"),
+        (lambda x, w: F.conv_transpose2d(x, w, padding=3), RuntimeError, "Output size is too small"),
+        (lambda x, w: F.conv_transpose2d(x, w, lucid.Tensor(np.ones(2))), RuntimeError, "bias to be 1-dimensional"),
+        (lambda x, w: nn.ConvTranspose2d(3, 2, 2), ValueError, None),
+        (lambda x, w: nn.ConvTranspose2d(2, 3, 2, groups=2), ValueError, "out_channels must be divisible"),
+        (lambda x, w: nn.ConvTranspose2d(2, 2, 2, padding_mode="reflect"), ValueError, "zeros"),
+    ],
+)
 def test_bad_arguments(call, error, message):
     x, w = lucid.Tensor(np.ones((1, 2, 3, 3))), lucid.Tensor(np.ones((2, 3, 2, 2)))
     if message is None:  # a valid construction: no error

@@ -1,4 +1,5 @@
 """Dataset, TensorDataset, DataLoader."""
+
 import numpy as np
 import pytest
 
@@ -101,10 +102,22 @@ def test_bad_arguments():
         Dataset()[0]
 
 
-@pytest.mark.parametrize("kwargs", [dict(batch_size=True), dict(batch_size=False), dict(batch_size=0),
-                                    dict(batch_size=-2), dict(batch_size=2.0), dict(batch_size="4"),
-                                    dict(batch_size=np.int64(2)), dict(drop_last=1), dict(drop_last="yes"),
-                                    dict(drop_last=None), dict(batch_size=None, drop_last=True)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(batch_size=True),
+        dict(batch_size=False),
+        dict(batch_size=0),
+        dict(batch_size=-2),
+        dict(batch_size=2.0),
+        dict(batch_size="4"),
+        dict(batch_size=np.int64(2)),
+        dict(drop_last=1),
+        dict(drop_last="yes"),
+        dict(drop_last=None),
+        dict(batch_size=None, drop_last=True),
+    ],
+)
 def test_arguments_are_checked_as_pytorch_checks_them(kwargs):
     import torch
 
@@ -121,12 +134,15 @@ def test_arguments_pytorch_accepts_are_accepted():
         assert len(list(loader)) == len(loader)
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(dataset=5), TypeError, "dataset must support indexing and len"),
-    (dict(collate_fn=3), TypeError, "collate_fn must be callable"),
-    (dict(seed=True), ValueError, "seed should be a non-negative integer, but got seed=True"),
-    (dict(seed=-1), ValueError, "seed should be a non-negative integer"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(dataset=5), TypeError, "dataset must support indexing and len"),
+        (dict(collate_fn=3), TypeError, "collate_fn must be callable"),
+        (dict(seed=True), ValueError, "seed should be a non-negative integer, but got seed=True"),
+        (dict(seed=-1), ValueError, "seed should be a non-negative integer"),
+    ],
+)
 def test_lucid_arguments_are_checked_too(kwargs, error, message):
     kwargs.setdefault("dataset", make())
     with pytest.raises(error, match=message):

@@ -1,4 +1,5 @@
 """The demo (python -m lucid.demo): a tiny end-to-end run, the reload check, data and flags."""
+
 import numpy as np
 import pytest
 

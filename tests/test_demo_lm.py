@@ -1,4 +1,5 @@
 """The language-model demo (python -m lucid.demo lm): a tiny end-to-end run, the reload check, data, flags."""
+
 import contextlib
 import io
 
@@ -15,9 +16,31 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("lm-output")
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        code = demo.main(["lm", "--steps", "6", "--evals", "2", "--batch", "4", "--context", "16", "--d-model",
-                          "16", "--heads", "2", "--layers", "1", "--variants", "pre-rmsnorm,none", "--limit",
-                          "20000", "--out", str(out)])
+        code = demo.main(
+            [
+                "lm",
+                "--steps",
+                "6",
+                "--evals",
+                "2",
+                "--batch",
+                "4",
+                "--context",
+                "16",
+                "--d-model",
+                "16",
+                "--heads",
+                "2",
+                "--layers",
+                "1",
+                "--variants",
+                "pre-rmsnorm,none",
+                "--limit",
+                "20000",
+                "--out",
+                str(out),
+            ]
+        )
     return code, buf.getvalue(), out
 
 
@@ -39,8 +62,14 @@ def test_lm_demo_writes_table_curves_checkpoints_and_text(run):
 def test_checkpoint_holds_pytorch_style_names(run):
     _, _, out = run
     state = lucid.load(out / "pre-RMSNorm.safetensors")
-    assert {"embed.weight", "blocks.layers.0.self_attn.in_proj_weight", "blocks.layers.0.self_attn.out_proj.weight",
-            "blocks.layers.0.norm1.weight", "blocks.norm.weight", "head.bias"} <= set(state)
+    assert {
+        "embed.weight",
+        "blocks.layers.0.self_attn.in_proj_weight",
+        "blocks.layers.0.self_attn.out_proj.weight",
+        "blocks.layers.0.norm1.weight",
+        "blocks.norm.weight",
+        "head.bias",
+    } <= set(state)
     assert "blocks.layers.0.norm1.bias" not in state  # RMSNorm only scales
     assert not any("norm" in k for k in lucid.load(out / "none.safetensors"))
 

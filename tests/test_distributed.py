@@ -4,11 +4,13 @@ The multi-process checks are in test_distributed_mpi.py; here: the single-proces
 the errors, SyncBatchNorm against PyTorch's (which is plain BatchNorm on one process), the
 cross-rank math by finite differences with a stand-in communicator, and PyTorch's sampler.
 """
+
 import re
 
 import numpy as np
 import pytest
 import torch
+from compare import close
 
 import lucid
 import lucid.distributed as dist
@@ -16,8 +18,6 @@ import lucid.nn as nn
 from lucid.autograd import gradcheck
 from lucid.autograd.engine import queue_callback
 from lucid.nn.functional.sync_batch_norm import _SyncBatchNorm, chan_merge
-
-from compare import close
 
 NOT_INITIALIZED = "Default process group has not been initialized, please make sure to call init_process_group."
 LAUNCH_VARS = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS")
@@ -43,8 +43,7 @@ def test_without_a_group_every_call_says_to_initialize():
 
 
 def test_default_outside_mpiexec_is_one_process_and_collectives_change_nothing(group):
-    assert (dist.get_rank(), dist.get_world_size(), dist.get_backend(), dist.is_initialized()) == (0, 1, "single",
-                                                                                                   True)
+    assert (dist.get_rank(), dist.get_world_size(), dist.get_backend(), dist.is_initialized()) == (0, 1, "single", True)
     t = lucid.Tensor([1.5, -2.0])
     for op in (dist.ReduceOp.SUM, dist.ReduceOp.AVG, dist.ReduceOp.MAX, dist.ReduceOp.PRODUCT):
         dist.all_reduce(t, op=op)
@@ -128,7 +127,7 @@ def test_chan_merge_gives_the_moments_of_the_concatenation(rng):
     x = 1e8 + rng.standard_normal((sum(sizes), 2))
     parts, lo = [], 0
     for n in sizes:
-        p = x[lo:lo + n]
+        p = x[lo : lo + n]
         mean = p.mean(axis=0) if n else np.zeros(2)
         parts.append([np.full(2, n), mean, ((p - mean) ** 2).sum(axis=0)])
         lo += n
@@ -147,8 +146,13 @@ class _OtherRank:
     Allgather adds the peer's (count, mean, M2); Allreduce adds the peer's backward sums, which are 0."""
 
     def __init__(self, other):
-        self.stats = np.stack([np.full(other.shape[1], other.shape[0] * other.shape[2]), other.mean(axis=(0, 2)),
-                               ((other - other.mean(axis=(0, 2))[None, :, None]) ** 2).sum(axis=(0, 2))])
+        self.stats = np.stack(
+            [
+                np.full(other.shape[1], other.shape[0] * other.shape[2]),
+                other.mean(axis=(0, 2)),
+                ((other - other.mean(axis=(0, 2))[None, :, None]) ** 2).sum(axis=(0, 2)),
+            ]
+        )
 
     def Allgather(self, send, out):
         out[0], out[1] = send, self.stats
@@ -169,8 +173,9 @@ def test_sync_batch_norm_gradient_across_ranks_by_finite_differences(rng):
     other = rng.standard_normal((3, 2, 4))
     peer = dist.ProcessGroup(_OtherRank(other), 0, 2, "mpi")
     whole = np.concatenate([x.data.reshape(2, 2, 4), other])
-    ref = torch.nn.functional.batch_norm(torch.tensor(whole), None, None, torch.tensor(w.data),
-                                         torch.tensor(b.data), training=True)
+    ref = torch.nn.functional.batch_norm(
+        torch.tensor(whole), None, None, torch.tensor(w.data), torch.tensor(b.data), training=True
+    )
     y = _SyncBatchNorm.apply(x, w, b, eps=1e-5, running=None, group=peer)
     close(y.reshape(2, 2, 4), ref[:2])
 
@@ -207,10 +212,13 @@ def test_syncbatchnorm_state_dict_keys_are_batchnorms_and_pytorchs():
     assert sync.running_mean.tolist() == [1, 2, 3, 4]
 
 
-@pytest.mark.parametrize("shape, message", [
-    ((4,), "expected at least 2D input (got 1D input)"),
-    ((4, 0, 3), "SyncBatchNorm number of input channels should be non-zero"),
-])
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        ((4,), "expected at least 2D input (got 1D input)"),
+        ((4, 0, 3), "SyncBatchNorm number of input channels should be non-zero"),
+    ],
+)
 def test_syncbatchnorm_input_errors_are_pytorchs(shape, message):
     x = np.zeros(shape, np.float32)
     for module, t in ((nn.SyncBatchNorm(3), lucid.Tensor(x)), (torch.nn.SyncBatchNorm(3), torch.tensor(x))):
@@ -221,8 +229,12 @@ def test_syncbatchnorm_input_errors_are_pytorchs(shape, message):
 
 
 def test_convert_sync_batchnorm_shares_parameters_buffers_and_mode():
-    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.Sequential(nn.BatchNorm1d(2, affine=False)),
-                          nn.BatchNorm3d(5, track_running_stats=False))
+    model = nn.Sequential(
+        nn.Conv2d(1, 3, 3),
+        nn.BatchNorm2d(3),
+        nn.Sequential(nn.BatchNorm1d(2, affine=False)),
+        nn.BatchNorm3d(5, track_running_stats=False),
+    )
     model[1].running_mean.data[...] = [1, 2, 3]
     model[1].num_batches_tracked.data[...] = 7
     model.eval()

@@ -4,6 +4,7 @@ Few launches, many checks: ``tests/dist_worker.py`` runs every check of one laun
 prints the figures as JSON, which these tests assert on. mpiexec comes from the venv
 (the ``mpich`` package), next to ``sys.executable``.
 """
+
 import json
 import os
 import shutil
@@ -27,10 +28,15 @@ def mpiexec():
 
 def launch(n, *args):
     """Run ``mpiexec -n n python *args`` with one thread per process; returns the CompletedProcess."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1",
-               PYTHONUNBUFFERED="1")
-    return subprocess.run([mpiexec(), "-n", str(n), sys.executable, *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=TIMEOUT)
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", NUMBA_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    return subprocess.run(
+        [mpiexec(), "-n", str(n), sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
 
 
 def result(n, mode):
@@ -38,7 +44,7 @@ def result(n, mode):
     assert run.returncode == 0, run.stdout + run.stderr
     lines = [line for line in run.stdout.splitlines() if line.startswith("RESULT ")]
     assert len(lines) == 1, run.stdout + run.stderr
-    return json.loads(lines[0][len("RESULT "):])
+    return json.loads(lines[0][len("RESULT ") :])
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +97,10 @@ def test_three_ranks_have_unequal_and_empty_batches(three):
 
 
 def test_fewer_than_two_values_over_all_ranks_raises_on_every_rank(three):
-    assert three["too_few"] == ("Expected more than 1 value per channel when training, got input size (1, 2) "
-                                "(1 value(s) per channel over all 3 ranks)")
+    assert three["too_few"] == (
+        "Expected more than 1 value per channel when training, got input size (1, 2) "
+        "(1 value(s) per channel over all 3 ranks)"
+    )
 
 
 @pytest.mark.parametrize("case", ["two", "three"])

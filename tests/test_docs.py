@@ -1,4 +1,5 @@
 """The README and the docs site: the README's examples run, every norm module has its page, the site builds."""
+
 import doctest
 import re
 import subprocess
@@ -11,8 +12,14 @@ import lucid.nn.modules.normalization as normalization
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-SECTIONS = ["Class Signature", "Parameters", "Attributes", "Forward Calculation", "Backward Gradient Calculation",
-            "Examples"]
+SECTIONS = [
+    "Class Signature",
+    "Parameters",
+    "Attributes",
+    "Forward Calculation",
+    "Backward Gradient Calculation",
+    "Examples",
+]
 
 
 def _examples(text):
@@ -21,8 +28,14 @@ def _examples(text):
 
 
 def test_readme_examples_print_what_they_show():
-    result = doctest.testfile(str(ROOT / "README.md"), module_relative=False, verbose=False, report=True,
-                              optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS, globs={})
+    result = doctest.testfile(
+        str(ROOT / "README.md"),
+        module_relative=False,
+        verbose=False,
+        report=True,
+        optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS,
+        globs={},
+    )
     assert result.attempted >= 10
     assert result.failed == 0
 
@@ -31,7 +44,7 @@ def test_readme_quickstart_is_the_docs_quickstart():
     """The README's examples are the first examples of docs/quickstart.rst, word for word."""
     readme = _examples((ROOT / "README.md").read_text())
     docs = _examples((DOCS / "quickstart.rst").read_text())
-    assert readme and readme == docs[:len(readme)]
+    assert readme and readme == docs[: len(readme)]
 
 
 def test_readme_starts_with_the_two_commands():
@@ -60,6 +73,10 @@ def test_every_norm_module_has_a_page_with_the_reference_sections(name):
 
 def test_docs_site_builds_without_warnings(tmp_path):
     """The same build as `make docs` (warnings are errors), with the builder that writes nothing."""
-    proc = subprocess.run([sys.executable, "-m", "sphinx", "-W", "-E", "-q", "-b", "dummy", str(DOCS),
-                           str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "-E", "-q", "-b", "dummy", str(DOCS), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]

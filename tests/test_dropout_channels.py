@@ -1,4 +1,5 @@
 """Dropout1d and Dropout2d: whole channels dropped, the rest scaled, the backward through the same mask."""
+
 import warnings
 
 import numpy as np
@@ -10,11 +11,14 @@ import lucid.nn as nn
 import lucid.nn.functional as F
 
 
-@pytest.mark.parametrize("fn, module, shape, planes", [
-    (F.dropout1d, nn.Dropout1d, (40, 30, 7), (40, 30)),
-    (F.dropout1d, nn.Dropout1d, (50, 9), (50,)),
-    (F.dropout2d, nn.Dropout2d, (30, 40, 3, 4), (30, 40)),
-])
+@pytest.mark.parametrize(
+    "fn, module, shape, planes",
+    [
+        (F.dropout1d, nn.Dropout1d, (40, 30, 7), (40, 30)),
+        (F.dropout1d, nn.Dropout1d, (50, 9), (50,)),
+        (F.dropout2d, nn.Dropout2d, (30, 40, 3, 4), (30, 40)),
+    ],
+)
 @pytest.mark.parametrize("p", [0.25, 0.6])
 def test_whole_channels_are_dropped_and_the_rest_scaled(fn, module, shape, planes, p):
     lucid.manual_seed(0)

@@ -1,11 +1,12 @@
 """Tensor.register_hook and Module full backward hooks, against PyTorch in float64."""
+
 import numpy as np
 import pytest
 import torch
+from compare import close
 
 import lucid
 import lucid.nn as nn
-from compare import close
 
 
 def both(a):
@@ -66,8 +67,8 @@ def test_hook_applies_to_autograd_grad():
     x, tx = both(a)
     x.register_hook(lambda g: g * 10)
     tx.register_hook(lambda g: g * 10)
-    (g,) = lucid.autograd.grad((x ** 3).sum(), x)
-    (tg,) = torch.autograd.grad((tx ** 3).sum(), tx)
+    (g,) = lucid.autograd.grad((x**3).sum(), x)
+    (tg,) = torch.autograd.grad((tx**3).sum(), tx)
     close(g, tg)
     assert x.grad is None
 
@@ -90,6 +91,7 @@ def test_full_backward_hook_sees_what_torch_sees(input_requires_grad):
     def hook(name):
         def fn(module, grad_input, grad_output):
             rec[name] = (grad_input, grad_output)
+
         return fn
 
     m.register_full_backward_hook(hook("lucid"))

@@ -6,6 +6,7 @@ between forward and backward. lucid must raise exactly where PyTorch raises, wit
 same versions in the message, and where neither raises, lucid's gradients must be
 those of an unchanged run: nothing silently wrong.
 """
+
 import importlib
 import pkgutil
 import re
@@ -13,10 +14,10 @@ import re
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as TF
 
 import lucid
 import lucid.nn.functional as LF
-import torch.nn.functional as TF
 from lucid.autograd import Function
 from lucid.nn.functional.conv import pad_mode
 from lucid.nn.functional.sync_batch_norm import sync_batch_norm
@@ -101,17 +102,22 @@ CASES = [
     ("Mul", "a * 3", lambda L, F, a: a * 3.0, [R(3, 4)], False),
     ("Div", "a / b", lambda L, F, a, b: a / b, [R(3, 4), P(3, 4)], False),
     ("Div", "a / 3", lambda L, F, a: a / 3.0, [R(3, 4)], False),
-    ("Pow", "a ** b", lambda L, F, a, b: a ** b, [P(3, 4), R(3, 4)], False),
-    ("Pow", "a ** 3", lambda L, F, a: a ** 3.0, [R(3, 4)], False),
-    ("Pow", "2 ** b", lambda L, F, b: 2.0 ** b, [R(3, 4)], False),
+    ("Pow", "a ** b", lambda L, F, a, b: a**b, [P(3, 4), R(3, 4)], False),
+    ("Pow", "a ** 3", lambda L, F, a: a**3.0, [R(3, 4)], False),
+    ("Pow", "2 ** b", lambda L, F, b: 2.0**b, [R(3, 4)], False),
     ("Neg", "-a", lambda L, F, a: -a, [R(3, 4)], False),
     ("Exp", "exp", lambda L, F, a: a.exp(), [R(3, 4)], False),
     ("Log", "log", lambda L, F, a: a.log(), [P(3, 4)], False),
     ("Sqrt", "sqrt", lambda L, F, a: a.sqrt(), [P(3, 4)], False),
     ("Rsqrt", "rsqrt", lambda L, F, a: a.rsqrt(), [P(3, 4)], False),
     ("Abs", "abs", lambda L, F, a: a.abs(), [R(3, 4)], False),
-    ("Clip", "clamp(a, lo, hi)", lambda L, F, a, lo, hi: L.clamp(a, lo, hi), [R(3, 4), R(3, 4) - 1, R(3, 4) + 1],
-     False),
+    (
+        "Clip",
+        "clamp(a, lo, hi)",
+        lambda L, F, a, lo, hi: L.clamp(a, lo, hi),
+        [R(3, 4), R(3, 4) - 1, R(3, 4) + 1],
+        False,
+    ),
     ("Clip", "clamp(a, -1, 1)", lambda L, F, a: L.clamp(a, -1.0, 1.0), [R(3, 4)], False),
     ("Tanh", "tanh", lambda L, F, a: a.tanh(), [R(3, 4)], False),
     ("Sigmoid", "sigmoid", lambda L, F, a: a.sigmoid(), [R(3, 4)], False),
@@ -136,17 +142,19 @@ CASES = [
     ("Stack", "stack", lambda L, F, a, b: L.stack([a, b], 0), [R(3, 4), R(3, 4)], False),
     ("Split", "split", lambda L, F, a: a.split(2)[0], [R(3, 4)], True),
     ("Pad", "pad constant", lambda L, F, a: (L.pad if L is lucid else F.pad)(a, (1, 2)), [R(3, 4)], False),
-    ("Pad", "pad reflect", lambda L, F, a: (L.pad if L is lucid else F.pad)(a, (1, 2), mode="reflect"),
-     [R(2, 3, 4)], False),
+    (
+        "Pad",
+        "pad reflect",
+        lambda L, F, a: (L.pad if L is lucid else F.pad)(a, (1, 2), mode="reflect"),
+        [R(2, 3, 4)],
+        False,
+    ),
     ("ConvNd", "conv2d", lambda L, F, x, w, b: F.conv2d(x, w, b), [R(1, 2, 5, 5), R(3, 2, 3, 3), R(3)], False),
-    ("ModePad", "reflect padding", lambda L, F, x: lib_pad(L, F, x, (1, 1, 2, 1), "reflect"), [R(1, 2, 4, 4)],
-     False),
-    ("ModePad", "circular padding", lambda L, F, x: lib_pad(L, F, x, (1, 1, 2, 1), "circular"), [R(1, 2, 4, 4)],
-     False),
+    ("ModePad", "reflect padding", lambda L, F, x: lib_pad(L, F, x, (1, 1, 2, 1), "reflect"), [R(1, 2, 4, 4)], False),
+    ("ModePad", "circular padding", lambda L, F, x: lib_pad(L, F, x, (1, 1, 2, 1), "circular"), [R(1, 2, 4, 4)], False),
     ("MaxPoolNd", "max_pool2d", lambda L, F, x: F.max_pool2d(x, 2), [R(1, 2, 4, 4)], False),
     ("AvgPoolNd", "avg_pool2d", lambda L, F, x: F.avg_pool2d(x, 2), [R(1, 2, 4, 4)], False),
-    ("AdaptiveAvgPoolNd", "adaptive_avg_pool2d", lambda L, F, x: F.adaptive_avg_pool2d(x, 3), [R(1, 2, 5, 5)],
-     False),
+    ("AdaptiveAvgPoolNd", "adaptive_avg_pool2d", lambda L, F, x: F.adaptive_avg_pool2d(x, 3), [R(1, 2, 5, 5)], False),
     ("LeakyRelu", "leaky_relu", lambda L, F, x: F.leaky_relu(x, 0.1), [R(3, 4)], False),
     ("Gelu", "gelu", lambda L, F, x: F.gelu(x), [R(3, 4)], False),
     ("GeluTanh", "gelu tanh", lambda L, F, x: F.gelu(x, approximate="tanh"), [R(3, 4)], False),
@@ -155,44 +163,87 @@ CASES = [
     ("LogSoftmax", "log_softmax", lambda L, F, x: F.log_softmax(x, 1), [R(3, 4)], False),
     ("MSELoss", "mse_loss", lambda L, F, a, b: F.mse_loss(a, b), [R(3, 4), R(3, 4)], False),
     ("L1Loss", "l1_loss", lambda L, F, a, b: F.l1_loss(a, b), [R(3, 4), R(3, 4)], False),
-    ("CrossEntropy", "cross_entropy, probabilities", lambda L, F, x, t: F.cross_entropy(x, t),
-     [R(3, 4), probs(3, 4)], False),
-    ("NLLLoss", "nll_loss", lambda L, F, x, t, w: F.nll_loss(x, t, weight=w),
-     [R(3, 4), np.array([0, 3, 1]), Fixed(P(4))], False),
-    ("BCEWithLogits", "bce_with_logits",
-     lambda L, F, x, t, w, pw: F.binary_cross_entropy_with_logits(x, t, weight=w, pos_weight=pw),
-     [R(3, 4), Fixed(rng.uniform(0, 1, (3, 4))), Fixed(P(3, 4)), Fixed(P(4))], False),
+    (
+        "CrossEntropy",
+        "cross_entropy, probabilities",
+        lambda L, F, x, t: F.cross_entropy(x, t),
+        [R(3, 4), probs(3, 4)],
+        False,
+    ),
+    (
+        "NLLLoss",
+        "nll_loss",
+        lambda L, F, x, t, w: F.nll_loss(x, t, weight=w),
+        [R(3, 4), np.array([0, 3, 1]), Fixed(P(4))],
+        False,
+    ),
+    (
+        "BCEWithLogits",
+        "bce_with_logits",
+        lambda L, F, x, t, w, pw: F.binary_cross_entropy_with_logits(x, t, weight=w, pos_weight=pw),
+        [R(3, 4), Fixed(rng.uniform(0, 1, (3, 4))), Fixed(P(3, 4)), Fixed(P(4))],
+        False,
+    ),
     ("Embedding", "embedding", lambda L, F, i, w: F.embedding(i, w), [np.array([[0, 2], [3, 2]]), R(4, 3)], False),
     ("Dropout", "dropout p=0", lambda L, F, x: F.dropout(x, 0.0, training=True), [R(3, 4)], False),
     ("Linear", "linear", lambda L, F, x, w, b: F.linear(x, w, b), [R(3, 4), R(2, 4), R(2)], False),
-    ("_Normalize", "batch_norm", lambda L, F, x, w, b: F.batch_norm(x, None, None, w, b, training=True),
-     [R(4, 3, 2), P(3), R(3)], False),
+    (
+        "_Normalize",
+        "batch_norm",
+        lambda L, F, x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        [R(4, 3, 2), P(3), R(3)],
+        False,
+    ),
     ("_Normalize", "group_norm", lambda L, F, x, w, b: F.group_norm(x, 2, w, b), [R(2, 4, 3), P(4), R(4)], False),
     ("_Normalize", "rms_norm", lambda L, F, x, w: F.rms_norm(x, (4,), w), [R(3, 4), P(4)], False),
     ("Sin", "sin", lambda L, F, a: a.sin(), [R(3, 4)], False),
     ("Cos", "cos", lambda L, F, a: a.cos(), [R(3, 4)], False),
     ("Cumsum", "cumsum(1)", lambda L, F, a: a.cumsum(1), [R(3, 4)], False),
     ("Einsum", "einsum ij,jk->ik", lambda L, F, a, b: L.einsum("ij,jk->ik", a, b), [R(3, 4), R(4, 2)], False),
-    ("Einsum", "einsum of three", lambda L, F, a, b, c: L.einsum("bij,bjk,k->bi", a, b, c),
-     [R(2, 3, 4), R(2, 4, 5), R(5)], False),
+    (
+        "Einsum",
+        "einsum of three",
+        lambda L, F, a, b, c: L.einsum("bij,bjk,k->bi", a, b, c),
+        [R(2, 3, 4), R(2, 4, 5), R(5)],
+        False,
+    ),
     ("Einsum", "einsum ii->i", lambda L, F, a: L.einsum("ii->i", a), [R(3, 3)], False),
-    ("Baddbmm", "baddbmm", lambda L, F, c, a, b: L.baddbmm(c, a, b, beta=0.5, alpha=2.0),
-     [R(2, 3, 2), R(2, 3, 4), R(2, 4, 2)], False),
+    (
+        "Baddbmm",
+        "baddbmm",
+        lambda L, F, c, a, b: L.baddbmm(c, a, b, beta=0.5, alpha=2.0),
+        [R(2, 3, 2), R(2, 3, 4), R(2, 4, 2)],
+        False,
+    ),
     ("Baddbmm", "bmm", lambda L, F, a, b: L.bmm(a, b), [R(2, 3, 4), R(2, 4, 2)], False),
     ("Triangle", "tril", lambda L, F, a: L.tril(a), [R(3, 4)], False),
     ("Triangle", "triu(1)", lambda L, F, a: a.triu(1), [R(2, 3, 4)], False),
-    ("MaskedFill", "masked_fill(mask, 0.5)", lambda L, F, a, m: a.masked_fill(m, 0.5), [R(3, 4), R(3, 4) > 0],
-     False),
-    ("MaskedFill", "masked_fill(mask, value)", lambda L, F, a, m, v: a.masked_fill(m, v),
-     [R(3, 4), R(1, 4) > 0, R()], False),
+    ("MaskedFill", "masked_fill(mask, 0.5)", lambda L, F, a, m: a.masked_fill(m, 0.5), [R(3, 4), R(3, 4) > 0], False),
+    (
+        "MaskedFill",
+        "masked_fill(mask, value)",
+        lambda L, F, a, m, v: a.masked_fill(m, v),
+        [R(3, 4), R(1, 4) > 0, R()],
+        False,
+    ),
     ("ScatterAdd", "scatter_add", lambda L, F, a, i, s: L.scatter_add(a, 1, i, s), [R(3, 4), IDX, R(3, 3)], False),
     ("Pick", "sort", lambda L, F, a: L.sort(a, 1)[0], [R(3, 4)], False),
     ("Pick", "topk", lambda L, F, a: L.topk(a, 2, 0)[0], [R(3, 4)], False),
     ("Resize", "interpolate nearest", lambda L, F, x: F.interpolate(x, scale_factor=2), [R(1, 2, 3, 3)], False),
-    ("Resize", "interpolate bilinear", lambda L, F, x: F.interpolate(x, size=(5, 4), mode="bilinear"),
-     [R(1, 2, 3, 3)], False),
-    ("ConvTranspose2d", "conv_transpose2d", lambda L, F, x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1),
-     [R(1, 2, 3, 3), R(2, 3, 3, 3), R(3)], False),
+    (
+        "Resize",
+        "interpolate bilinear",
+        lambda L, F, x: F.interpolate(x, size=(5, 4), mode="bilinear"),
+        [R(1, 2, 3, 3)],
+        False,
+    ),
+    (
+        "ConvTranspose2d",
+        "conv_transpose2d",
+        lambda L, F, x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1),
+        [R(1, 2, 3, 3), R(2, 3, 3, 3), R(3)],
+        False,
+    ),
     ("_SyncBatchNorm", "sync_batch_norm, one rank", sync_bn, [R(4, 3, 2), P(3), R(3)], False),
     ("_SyncAfterBackward", "DistributedDataParallel output", lambda L, F, a: ddp_output(L, a), [R(3, 4)], True),
     ("_InputsIdentity", "module with backward hooks", lambda L, F, x: hooked(L, x), [R(3, 4)], False),
@@ -203,25 +254,48 @@ CASES = [
 # normalizes a copy of the weight; lucid's one normalization keeps x and γ, for every member.
 OTHER_RULE_CASES = [
     ("_Normalize", "layer_norm", lambda L, F, x, w, b: F.layer_norm(x, (4,), w, b), [R(3, 4), P(4), R(4)], False),
-    ("_Normalize", "instance_norm", lambda L, F, x, w, b: F.instance_norm(x, weight=w, bias=b),
-     [R(2, 3, 4), P(3), R(3)], False),
+    (
+        "_Normalize",
+        "instance_norm",
+        lambda L, F, x, w, b: F.instance_norm(x, weight=w, bias=b),
+        [R(2, 3, 4), P(3), R(3)],
+        False,
+    ),
     # PyTorch's cross_entropy keeps log-probabilities; lucid's fused rows keep the logits (nothing of x's size made)
-    ("CrossEntropy", "cross_entropy, indices", lambda L, F, x, t, w: F.cross_entropy(x, t, weight=w),
-     [R(3, 4), np.array([0, 3, 1]), Fixed(P(4))], False),
+    (
+        "CrossEntropy",
+        "cross_entropy, indices",
+        lambda L, F, x, t, w: F.cross_entropy(x, t, weight=w),
+        [R(3, 4), np.array([0, 3, 1]), Fixed(P(4))],
+        False,
+    ),
     # PyTorch's gather keeps x (for its size only); lucid keeps the index and x's shape
     ("Gather", "gather", lambda L, F, a, i: L.gather(a, 1, i), [R(3, 4), IDX], False),
     # PyTorch's index_add keeps the source (for its size only); lucid keeps the index
-    ("IndexAdd", "index_add", lambda L, F, a, i, s: L.index_add(a, 0, i, s, alpha=2.0),
-     [R(3, 4), np.array([2, 0, 2]), R(3, 4)], False),
+    (
+        "IndexAdd",
+        "index_add",
+        lambda L, F, a, i, s: L.index_add(a, 0, i, s, alpha=2.0),
+        [R(3, 4), np.array([2, 0, 2]), R(3, 4)],
+        False,
+    ),
     # PyTorch's adaptive_max_pool2d keeps x and the indices output; lucid only a copy of the indices
-    ("AdaptiveMaxPool2d", "adaptive_max_pool2d", lambda L, F, x: F.adaptive_max_pool2d(x, 3), [R(1, 2, 5, 5)],
-     False),
+    ("AdaptiveMaxPool2d", "adaptive_max_pool2d", lambda L, F, x: F.adaptive_max_pool2d(x, 3), [R(1, 2, 5, 5)], False),
     # PyTorch's attention keeps scaled copies of q and k (a change of q or k cannot reach it); lucid keeps q, k
-    ("Attention", "scaled_dot_product_attention", lambda L, F, q, k, v: F.scaled_dot_product_attention(q, k, v),
-     [R(2, 3, 4), R(2, 5, 4), R(2, 5, 3)], False),
-    ("Attention", "scaled_dot_product_attention, float mask",
-     lambda L, F, q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
-     [R(2, 3, 4), R(2, 5, 4), R(2, 5, 3), R(3, 5)], False),
+    (
+        "Attention",
+        "scaled_dot_product_attention",
+        lambda L, F, q, k, v: F.scaled_dot_product_attention(q, k, v),
+        [R(2, 3, 4), R(2, 5, 4), R(2, 5, 3)],
+        False,
+    ),
+    (
+        "Attention",
+        "scaled_dot_product_attention, float mask",
+        lambda L, F, q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+        [R(2, 3, 4), R(2, 5, 4), R(2, 5, 3), R(3, 5)],
+        False,
+    ),
 ]
 
 # Functions whose backward reads nothing of what came in, or the memory of what they keep is found
@@ -302,8 +376,10 @@ def test_inplace_change_raises_exactly_where_pytorch_raises(name, label, fn, arr
                 if g is not None:
                     np.testing.assert_allclose(g, g0, rtol=1e-12, atol=1e-12, err_msg=f"changed {change}")
         else:
-            assert err.startswith("one of the variables needed for gradient computation has been modified by an "
-                                  "inplace operation: [lucid.")
+            assert err.startswith(
+                "one of the variables needed for gradient computation has been modified by an "
+                "inplace operation: [lucid."
+            )
             assert f"of {name}Backward," in err
             assert _versions(err) == _versions(torch_err)
 
@@ -359,10 +435,20 @@ def test_batchnorm_backward_after_an_inplace_change_raises_as_pytorch(change):
 
 
 def test_versions_count_every_inplace_write_as_pytorch():
-    seq = [lambda t, L: t.add_(1), lambda t, L: t.mul_(2), lambda t, L: t.sub_(1), lambda t, L: t.div_(2),
-           lambda t, L: t.zero_(), lambda t, L: t.fill_(3.0), lambda t, L: t.copy_(L.tensor(np.ones((2, 3)))),
-           lambda t, L: t.__setitem__(0, 5.0), lambda t, L: t.__iadd__(1), lambda t, L: t.__isub__(1),
-           lambda t, L: t.__imul__(2), lambda t, L: t.__itruediv__(2)]
+    seq = [
+        lambda t, L: t.add_(1),
+        lambda t, L: t.mul_(2),
+        lambda t, L: t.sub_(1),
+        lambda t, L: t.div_(2),
+        lambda t, L: t.zero_(),
+        lambda t, L: t.fill_(3.0),
+        lambda t, L: t.copy_(L.tensor(np.ones((2, 3)))),
+        lambda t, L: t.__setitem__(0, 5.0),
+        lambda t, L: t.__iadd__(1),
+        lambda t, L: t.__isub__(1),
+        lambda t, L: t.__imul__(2),
+        lambda t, L: t.__itruediv__(2),
+    ]
     t, tt = lucid.tensor(R(2, 3)), torch.tensor(R(2, 3))
     for op in seq:
         op(t, lucid), op(tt, torch)
@@ -444,8 +530,11 @@ def test_user_functions_are_checked_through_what_they_save():
 def test_a_change_of_the_indices_an_op_returns_leaves_its_gradient_right(op):
     """sort, topk and adaptive_max_pool2d return the indices their backward reads: it keeps its own copy."""
     x0 = R(2, 3, 4, 4)
-    calls = {"sort": lambda x: lucid.sort(x, -1), "topk": lambda x: lucid.topk(x, 2, -1),
-             "adaptive_max_pool2d": lambda x: LF.adaptive_max_pool2d(x, 2, return_indices=True)}
+    calls = {
+        "sort": lambda x: lucid.sort(x, -1),
+        "topk": lambda x: lucid.topk(x, 2, -1),
+        "adaptive_max_pool2d": lambda x: LF.adaptive_max_pool2d(x, 2, return_indices=True),
+    }
     grads = []
     for change in (False, True):
         x = lucid.tensor(x0, requires_grad=True)

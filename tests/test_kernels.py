@@ -5,6 +5,7 @@ same input under every compiled build (serial, parallel on 1 and 2 threads: ``no
 views chosen so that every loop strategy runs, in float16/float32/float64, with odd sizes, size-1 and
 zero-size dimensions and non-contiguous input. Then threads, start-up and the fallback without numba.
 """
+
 import os
 import subprocess
 import sys
@@ -80,27 +81,27 @@ def check_one(x, P, center, weight, bias, g, eps):
 
 # (A, G, K, L), P: every view kind, odd sizes, sizes around the 64-lane blocks, channels 1 and 1000+
 VIEWS = {
-    "batch_nchw": ((3, 5, 1, 67), 5),          # by group, several segments per group
-    "batch_nc": ((9, 1030, 1, 1), 1030),       # by rows, 1000+ channels
-    "batch_ncl_short": ((11, 6, 1, 3), 6),     # by rows, short rows
-    "batch_one_channel": ((7, 1, 1, 64), 1),   # one group
-    "instance": ((1, 2 * 1001, 1, 5), 1001),   # N·C groups, affine shared by the N instances
+    "batch_nchw": ((3, 5, 1, 67), 5),  # by group, several segments per group
+    "batch_nc": ((9, 1030, 1, 1), 1030),  # by rows, 1000+ channels
+    "batch_ncl_short": ((11, 6, 1, 3), 6),  # by rows, short rows
+    "batch_one_channel": ((7, 1, 1, 64), 1),  # one group
+    "instance": ((1, 2 * 1001, 1, 5), 1001),  # N·C groups, affine shared by the N instances
     "instance_long": ((1, 6, 1, 129), 3),
-    "group": ((1, 2 * 4, 3, 65), 4),           # K channels per group, each with its own affine entry
-    "group_2d": ((1, 2 * 32, 33, 1), 32),      # GroupNorm on (N, C): L = 1
+    "group": ((1, 2 * 4, 3, 65), 4),  # K channels per group, each with its own affine entry
+    "group_2d": ((1, 2 * 32, 33, 1), 32),  # GroupNorm on (N, C): L = 1
     "layer": ((1, 7, 1030, 1), 1),
     "layer_tiny": ((1, 5, 3, 1), 1),
     "layer_one_row": ((1, 1, 63, 1), 1),
-    "layer_many_rows": ((1, 203, 37, 1), 1),   # more rows than chunks: rows taken two at a time
-    "generic_rows": ((6, 4, 3, 5), 2),         # the contract in general, both layouts
+    "layer_many_rows": ((1, 203, 37, 1), 1),  # more rows than chunks: rows taken two at a time
+    "generic_rows": ((6, 4, 3, 5), 2),  # the contract in general, both layouts
     "generic_groups": ((3, 4, 2, 70), 2),
-    "generic_groups_l1": ((3, 4, 70, 1), 2),   # several segments per group, one affine entry per element
-    "size_one_dims": ((1, 1, 1, 1), 1),        # one value
-    "size_one_rows": ((5, 3, 1, 1), 3),        # by rows, one column per group
-    "size_one_segment": ((1, 4, 1, 1), 2),     # a group of one value per segment
-    "zero_rows": ((0, 3, 1, 4), 3),            # an empty batch
-    "zero_groups": ((2, 0, 1, 4), 1),          # no groups
-    "zero_segment": ((1, 3, 2, 0), 3),         # empty segments
+    "generic_groups_l1": ((3, 4, 70, 1), 2),  # several segments per group, one affine entry per element
+    "size_one_dims": ((1, 1, 1, 1), 1),  # one value
+    "size_one_rows": ((5, 3, 1, 1), 3),  # by rows, one column per group
+    "size_one_segment": ((1, 4, 1, 1), 2),  # a group of one value per segment
+    "zero_rows": ((0, 3, 1, 4), 3),  # an empty batch
+    "zero_groups": ((2, 0, 1, 4), 1),  # no groups
+    "zero_segment": ((1, 3, 2, 0), 3),  # empty segments
 }
 
 
@@ -119,8 +120,15 @@ def test_views_reach_every_strategy(monkeypatch, rng):
         for name in COMPILED:
             with build(name):
                 check_one(x, P, True, None, None, x, 1e-5)
-    kernels = {"forward_rows", "forward_segments", "forward_groups", "forward_fixed", "backward_rows",
-               "backward_segments", "backward_groups"}
+    kernels = {
+        "forward_rows",
+        "forward_segments",
+        "forward_groups",
+        "forward_fixed",
+        "backward_rows",
+        "backward_segments",
+        "backward_groups",
+    }
     assert ran == {(k, serial) for k in kernels for serial in (True, False)}
 
 
@@ -138,7 +146,7 @@ def test_every_view_against_reference(view, dtype, rng):
 def test_not_centered_and_no_affine(view, rng):
     shape, P = VIEWS[view]
     x = (rng.standard_normal(shape) + 0.5).astype(np.float32)
-    check_all(x, P, False, None, None, rng=rng)                              # RMS, no γ, β
+    check_all(x, P, False, None, None, rng=rng)  # RMS, no γ, β
     check_all(x, P, True, rng.uniform(0.5, 1.5, P * shape[2]), None, rng=rng)  # γ without β (γ float64)
 
 
@@ -162,7 +170,7 @@ def test_float16_and_mixed_dtypes(view, rng):
 def test_non_contiguous_input_through_the_caller(rng):
     """The functional layer hands the kernels np.ascontiguousarray of its view; the kernels accept any layout too."""
     base = rng.standard_normal((5, 6, 4, 3)).astype(np.float32)
-    x = base.transpose(0, 3, 2, 1)[:, :, ::-1, :]                            # (5, 3, 4, 6), strided
+    x = base.transpose(0, 3, 2, 1)[:, :, ::-1, :]  # (5, 3, 4, 6), strided
     assert not x.flags.c_contiguous
     view = (5, 3, 1, 24)
     xc = np.ascontiguousarray(x.reshape(view))
@@ -178,10 +186,10 @@ def test_hard_inputs_match_float64(dtype, rng):
     """Large offsets, a constant channel and huge values: the float64 statistics keep them exact."""
     for view, P in (VIEWS["batch_nchw"], VIEWS["batch_nc"], VIEWS["layer"]):
         A, G, K, L = view
-        x = (1e6 + 0.1 * rng.standard_normal(view)).astype(dtype)            # mean 1e6, std 0.1
-        x[:, 0] = 1e7                                                         # a constant group
-        x[:, -1] = (1e30 * rng.uniform(0.5, 2.0, (A, K, L))).astype(dtype)   # values near 1e30
-        xd = x.astype(np.float64)                                             # what the input really holds
+        x = (1e6 + 0.1 * rng.standard_normal(view)).astype(dtype)  # mean 1e6, std 0.1
+        x[:, 0] = 1e7  # a constant group
+        x[:, -1] = (1e30 * rng.uniform(0.5, 2.0, (A, K, L))).astype(dtype)  # values near 1e30
+        xd = x.astype(np.float64)  # what the input really holds
         mu = xd.mean(axis=(0, 2, 3), keepdims=True)
         var = ((xd - mu) ** 2).mean(axis=(0, 2, 3), keepdims=True)
         y, mean, v = nb.forward_train(x, None, None, P, 1e-5)
@@ -210,29 +218,30 @@ def test_nan_stays_in_its_group(rng):
 def test_scratch_stays_with_its_thread_and_large_scratch_is_lent(rng, monkeypatch):
     """Per chunk scratch: one pair per thread, reused from call to call and grown when a call needs more;
     beyond SCRATCH_KEPT it comes from buffers instead. Garbage left in it never reaches a result."""
+
     def pair_addresses(rows, cols):
         a, b = nb._scratch_pair(rows, cols)
         assert a.shape == b.shape == (rows, cols) and a.dtype == b.dtype == np.float64
         return a.__array_interface__["data"][0], b.__array_interface__["data"][0]
 
     first = pair_addresses(8, 100)
-    assert pair_addresses(4, 50) == first      # smaller: the same memory
+    assert pair_addresses(4, 50) == first  # smaller: the same memory
     other = []
     thread = threading.Thread(target=lambda: other.append(pair_addresses(8, 100)))
     thread.start()
     thread.join()
-    assert set(other[0]).isdisjoint(first)     # another thread: its own pair
-    grown = pair_addresses(64, 1000)           # larger: the thread's pair grows
+    assert set(other[0]).isdisjoint(first)  # another thread: its own pair
+    grown = pair_addresses(64, 1000)  # larger: the thread's pair grows
     assert pair_addresses(8, 100) == grown
     for view, P in (VIEWS["batch_nc"], VIEWS["layer"], VIEWS["group"]):
         x = rng.standard_normal(view).astype(np.float32)
-        check_all(x, P, rng=rng)                                   # kept scratch, left dirty by the calls before
+        check_all(x, P, rng=rng)  # kept scratch, left dirty by the calls before
         monkeypatch.setattr(nb, "SCRATCH_KEPT", 0)
         lent = nb._scratch_pair(64, 1000)  # 512 KB each: above buffers.MIN_BYTES
         assert all(a.base is not None and type(a.base).__name__ == "_Lease" for a in lent)
-        check_all(x, P, rng=rng)                                   # lent scratch
+        check_all(x, P, rng=rng)  # lent scratch
         monkeypatch.undo()
-    lucid.empty_cache()                                            # lets this thread's pair go
+    lucid.empty_cache()  # lets this thread's pair go
     assert getattr(nb._here, "scratch", None) is None
 
 
@@ -251,12 +260,12 @@ def test_rows_layout_statistics_exact_to_float64_rounding(rng, monkeypatch):
     1e-10 of the mean (a merge of rounded block means lost 7 digits there), when it is a few units
     in the last place of the mean (rounding the mean first gets σ² wrong by percents), and when
     every block starts with an outlier."""
-    monkeypatch.setattr(nb, "BLOCK_BYTES", 8 * 5 * 16)   # blocks of 16 rows
+    monkeypatch.setattr(nb, "BLOCK_BYTES", 8 * 5 * 16)  # blocks of 16 rows
     x = 1e4 + 1e-6 * rng.standard_normal((203, 5, 1, 1))
-    x[::16, 0] = 1e4 + 1e3                                 # every block starts with an outlier
+    x[::16, 0] = 1e4 + 1e3  # every block starts with an outlier
     x[:, 1, 0, 0] = 1e4 + 1e-12 * rng.standard_normal(203)  # a few units in the last place of 1e4
-    x[:, 2] = 7.0                                          # constant: exactly zero variance
-    x[:, 4, 0, 0] = -3e-200 * (1 + rng.uniform(0, 1, 203))    # tiny values
+    x[:, 2] = 7.0  # constant: exactly zero variance
+    x[:, 4, 0, 0] = -3e-200 * (1 + rng.uniform(0, 1, 203))  # tiny values
     _, mean, var = nb.forward_train(x, None, None, 5, 1e-5)
     for j in range(5):
         col = [Fraction(float(v)) for v in x[:, j, 0, 0]]
@@ -276,9 +285,9 @@ def test_groups_statistics_one_pass_exact_to_float64_rounding(view, rng):
     before."""
     A, G, K, L = view
     x = 1e4 + 1e-6 * rng.standard_normal(view)
-    x[0, 1, 0, 0] = 1e4 + 1e3                              # the first value of group 1 is an outlier
+    x[0, 1, 0, 0] = 1e4 + 1e3  # the first value of group 1 is an outlier
     x[:, 2] = 1e4 + 1e-12 * rng.standard_normal((A, K, L))  # a few units in the last place of 1e4
-    x[:, 3] = 7.0                                          # constant: exactly zero variance
+    x[:, 3] = 7.0  # constant: exactly zero variance
     x[:, 4] = -3e-150 * (1 + rng.uniform(0, 1, (A, K, L)))  # tiny values
     _, mean, var = nb.forward_train(x, None, None, G, 1e-5)
     for j in range(G):
@@ -330,11 +339,11 @@ def test_layers_same_with_compiled_and_reference_kernels(name, rng, monkeypatch)
 
 # ---- threads, start-up, fallback ---------------------------------------------------------------
 
+
 def run_python(code, **env):
     e = dict(os.environ, PYTHONPATH=ROOT)
     e.update(env)
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=e, cwd=ROOT,
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=e, cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     return out.stdout.split()
 
@@ -354,7 +363,8 @@ def test_set_num_threads_validates(monkeypatch):
 
 
 def test_threads_honour_numba_num_threads_and_do_not_change_results():
-    out = run_python("""
+    out = run_python(
+        """
         import numpy as np, numba, lucid
         print(lucid.get_num_threads())
         try:
@@ -371,7 +381,9 @@ def test_threads_honour_numba_num_threads_and_do_not_change_results():
             print(numba.get_num_threads())
             runs.append((y, m, v, dx, dw, db))
         print(all(np.array_equal(a, b) for a, b in zip(*runs)))
-    """, NUMBA_NUM_THREADS="3")
+    """,
+        NUMBA_NUM_THREADS="3",
+    )
     assert out == ["3", "refused", "1", "3", "True"]
 
 
@@ -386,6 +398,7 @@ def test_import_lucid_does_not_import_numba():
 def test_scipy_blas_found_on_disk_as_import_finds_it():
     try:
         import scipy.linalg.cython_blas  # noqa: F401
+
         importable = True
     except ImportError:
         importable = False

@@ -5,6 +5,7 @@ and float64, odd shapes, non-contiguous input, and inputs large enough to take t
 (PyTorch differential tests and gradchecks of the same ops are in test_nn_layers.py,
 test_conv_pool.py and test_losses.py.)
 """
+
 import math
 
 import numpy as np
@@ -80,12 +81,14 @@ def test_gelu_kernel_is_accurate_in_float64_far_into_the_tails():
     assert np.all(np.abs(got[tiny]) < 1e-290)
     g = np.ones_like(x)
     # Φ(x) + x·φ(x) crosses zero near x = −0.75, where its terms cancel: an absolute bound there
-    np.testing.assert_allclose(act.gelu_backward(g[:-2], x[:-2]), act_ref.gelu_backward(g[:-2], x[:-2]), rtol=2e-13,
-                               atol=1e-15)
+    np.testing.assert_allclose(
+        act.gelu_backward(g[:-2], x[:-2]), act_ref.gelu_backward(g[:-2], x[:-2]), rtol=2e-13, atol=1e-15
+    )
 
 
 def test_vectorized_exp_is_within_an_ulp_and_keeps_ieee_edges():
     from numba import njit
+
     from lucid._kernels.vmath import exp
 
     @njit
@@ -128,8 +131,11 @@ def test_cross_entropy_kernels_match_the_reference(rng, dtype, N, C):
         want, want_lse = soft_ref.cross_entropy_forward(xin, target, w)
         close(loss, want, TOL[dtype] * 4)
         close(lse, want_lse, 1e-13)
-        close(soft.cross_entropy_backward(g, xin, target, w, lse),
-              soft_ref.cross_entropy_backward(g, xin, target, w, want_lse), TOL[dtype] * 4)
+        close(
+            soft.cross_entropy_backward(g, xin, target, w, lse),
+            soft_ref.cross_entropy_backward(g, xin, target, w, want_lse),
+            TOL[dtype] * 4,
+        )
 
 
 POOLS = [  # spatial, kernel, stride, pads, dilation
@@ -157,10 +163,16 @@ def test_pooling_kernels_match_the_reference(rng, dtype, geometry):
         close(pool.max_pool_backward(g, idx, spatial), pool_ref.max_pool_backward(g, want_idx, spatial), TOL[dtype])
         if dilation == (1,) * len(spatial):
             divisor = rng.integers(1, 9, y.shape[1:]).astype(np.float64)
-            close(pool.avg_pool_forward(xin, kernel, stride, pads, divisor),
-                  pool_ref.avg_pool_forward(xin, kernel, stride, pads, divisor), TOL[dtype] * 4)
-            close(pool.avg_pool_backward(g, spatial, kernel, stride, pads, divisor),
-                  pool_ref.avg_pool_backward(g, spatial, kernel, stride, pads, divisor), TOL[dtype] * 4)
+            close(
+                pool.avg_pool_forward(xin, kernel, stride, pads, divisor),
+                pool_ref.avg_pool_forward(xin, kernel, stride, pads, divisor),
+                TOL[dtype] * 4,
+            )
+            close(
+                pool.avg_pool_backward(g, spatial, kernel, stride, pads, divisor),
+                pool_ref.avg_pool_backward(g, spatial, kernel, stride, pads, divisor),
+                TOL[dtype] * 4,
+            )
 
 
 CONVS = [  # x shape, w shape, stride, pads, dilation, groups
@@ -200,9 +212,17 @@ def test_reference_backend_gives_the_same_network_step(rng):
 
     def step():
         lucid.manual_seed(0)
-        model = lucid.nn.Sequential(lucid.nn.Conv2d(3, 4, 3, padding=1), lucid.nn.ReLU(), lucid.nn.MaxPool2d(2),
-                                    lucid.nn.Conv2d(4, 4, 1), lucid.nn.GELU(), lucid.nn.AvgPool2d(2),
-                                    lucid.nn.Flatten(), lucid.nn.Linear(16, 5), lucid.nn.SiLU())
+        model = lucid.nn.Sequential(
+            lucid.nn.Conv2d(3, 4, 3, padding=1),
+            lucid.nn.ReLU(),
+            lucid.nn.MaxPool2d(2),
+            lucid.nn.Conv2d(4, 4, 1),
+            lucid.nn.GELU(),
+            lucid.nn.AvgPool2d(2),
+            lucid.nn.Flatten(),
+            lucid.nn.Linear(16, 5),
+            lucid.nn.SiLU(),
+        )
         model.double()
         loss = F.cross_entropy(model(lucid.tensor(x)), lucid.tensor(t))
         loss.backward()
@@ -221,11 +241,17 @@ def test_reference_backend_gives_the_same_network_step(rng):
         np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("fn", [
-    lambda x: F.max_pool2d(x, 2, 1, 1), lambda x: F.avg_pool1d(x[0], 3, 2, 1),
-    lambda x: F.gelu(x), lambda x: F.silu(x), lambda x: F.softmax(x, -1),
-    lambda x: F.cross_entropy(x.reshape(6, 5), lucid.tensor(np.arange(6) % 5)),
-])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: F.max_pool2d(x, 2, 1, 1),
+        lambda x: F.avg_pool1d(x[0], 3, 2, 1),
+        lambda x: F.gelu(x),
+        lambda x: F.silu(x),
+        lambda x: F.softmax(x, -1),
+        lambda x: F.cross_entropy(x.reshape(6, 5), lucid.tensor(np.arange(6) % 5)),
+    ],
+)
 def test_gradcheck_through_the_compiled_kernels(fn):
     x = lucid.Tensor(np.random.default_rng(1).standard_normal((2, 3, 5)), requires_grad=True)
     assert gradcheck(fn, [x])

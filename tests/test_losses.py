@@ -1,6 +1,8 @@
 """Losses against PyTorch (float64, 1e-10: the value and every gradient) and finite differences."""
+
 import zlib
 
+import compare
 import numpy as np
 import pytest
 import torch
@@ -11,9 +13,6 @@ import lucid
 import lucid.nn as nn
 import lucid.nn.functional as F
 from lucid.autograd import gradcheck
-
-import compare
-from compare import close
 
 REDUCTIONS = ["mean", "sum", "none"]
 
@@ -36,8 +35,13 @@ def test_regression_losses_match_torch(name, reduction, seed):
     s = random_shape(rng)
     x, t = rng.standard_normal(s), rng.standard_normal(s)
     t.flat[0] = x.flat[0]  # a zero difference: L1's gradient there is 0 in both
-    differential(lambda a, b: getattr(F, name)(a, b, reduction=reduction),
-                 lambda a, b: getattr(TF, name)(a, b, reduction=reduction), [x, t], [True, True], rng)
+    differential(
+        lambda a, b: getattr(F, name)(a, b, reduction=reduction),
+        lambda a, b: getattr(TF, name)(a, b, reduction=reduction),
+        [x, t],
+        [True, True],
+        rng,
+    )
 
 
 def test_regression_broadcast_warns_like_torch_and_legacy_args():
@@ -75,8 +79,13 @@ def test_cross_entropy_with_class_indices_matches_torch(input_shape, weighted, i
     t = class_target(rng, tshape, C, ignore and len(input_shape) > 1)
     w = rng.uniform(0.2, 2.0, C) if weighted else None
     kw = dict(reduction=reduction, label_smoothing=smoothing)
-    differential(lambda x, t, w: F.cross_entropy(x, t, weight=w, **kw),
-                 lambda x, t, w: TF.cross_entropy(x, t, weight=w, **kw), [x, t, w], [True, False, False], rng)
+    differential(
+        lambda x, t, w: F.cross_entropy(x, t, weight=w, **kw),
+        lambda x, t, w: TF.cross_entropy(x, t, weight=w, **kw),
+        [x, t, w],
+        [True, False, False],
+        rng,
+    )
 
 
 @pytest.mark.parametrize("input_shape", [(4, 3), (2, 3, 4), (3,)])
@@ -93,8 +102,13 @@ def test_cross_entropy_with_class_probabilities_matches_torch(input_shape, weigh
     w = rng.uniform(0.2, 2.0, C) if weighted else None
     kw = dict(reduction=reduction, label_smoothing=smoothing)
     # the target is differentiable too
-    differential(lambda x, t, w: F.cross_entropy(x, t, weight=w, **kw),
-                 lambda x, t, w: TF.cross_entropy(x, t, weight=w, **kw), [x, t, w], [True, True, False], rng)
+    differential(
+        lambda x, t, w: F.cross_entropy(x, t, weight=w, **kw),
+        lambda x, t, w: TF.cross_entropy(x, t, weight=w, **kw),
+        [x, t, w],
+        [True, True, False],
+        rng,
+    )
 
 
 def test_cross_entropy_is_stable_on_huge_logits():
@@ -120,16 +134,16 @@ def test_cross_entropy_custom_ignore_index_and_gradcheck():
     x = rng.standard_normal((5, 3))
     t = np.array([0, 2, 1, 2, 1])
     kw = dict(ignore_index=2, label_smoothing=0.1, weight=None)
-    differential(lambda x, t: F.cross_entropy(x, t, **kw), lambda x, t: TF.cross_entropy(x, t, **kw),
-                 [x, t], [True, False], rng)
+    differential(
+        lambda x, t: F.cross_entropy(x, t, **kw), lambda x, t: TF.cross_entropy(x, t, **kw), [x, t], [True, False], rng
+    )
     w = lucid.Tensor(rng.uniform(0.5, 1.5, 3))
     xs = lucid.Tensor(rng.standard_normal((2, 3, 2)), requires_grad=True)
     ts = lucid.tensor([[0, 2], [-100, 1]])
     assert gradcheck(lambda x: F.cross_entropy(x, ts, weight=w, label_smoothing=0.2), [xs])
     probs = lucid.Tensor(rng.dirichlet(np.ones(3), size=2), requires_grad=True)
     xp = lucid.Tensor(rng.standard_normal((2, 3)), requires_grad=True)
-    assert gradcheck(lambda x, p: F.cross_entropy(x, p, weight=w, label_smoothing=0.3, reduction="none"),
-                     [xp, probs])
+    assert gradcheck(lambda x, p: F.cross_entropy(x, p, weight=w, label_smoothing=0.3, reduction="none"), [xp, probs])
 
 
 def test_cross_entropy_errors_name_what_was_expected():
@@ -166,9 +180,13 @@ def test_nll_loss_matches_torch(input_shape, weighted, ignore, reduction):
     x = rng.standard_normal(input_shape)
     t = class_target(rng, tshape, C, ignore and len(input_shape) > 1)
     w = rng.uniform(0.2, 2.0, C) if weighted else None
-    differential(lambda x, t, w: F.nll_loss(x, t, weight=w, reduction=reduction),
-                 lambda x, t, w: TF.nll_loss(x, t, weight=w, reduction=reduction), [x, t, w],
-                 [True, False, False], rng)
+    differential(
+        lambda x, t, w: F.nll_loss(x, t, weight=w, reduction=reduction),
+        lambda x, t, w: TF.nll_loss(x, t, weight=w, reduction=reduction),
+        [x, t, w],
+        [True, False, False],
+        rng,
+    )
 
 
 def test_log_softmax_then_nll_equals_cross_entropy_and_gradcheck():
@@ -197,10 +215,13 @@ def test_bce_with_logits_matches_torch(weighted, pos_weighted, reduction, seed):
     t.flat[::2] = np.round(t.flat[::2])  # hard labels and soft ones
     w = rng.uniform(0.1, 2, s[-2:]) if weighted else None  # broadcast over the batch
     pw = rng.uniform(0.5, 3, 3) if pos_weighted else None
-    differential(lambda x, t, w, pw: F.binary_cross_entropy_with_logits(x, t, w, reduction=reduction, pos_weight=pw),
-                 lambda x, t, w, pw: TF.binary_cross_entropy_with_logits(x, t, w, reduction=reduction,
-                                                                         pos_weight=pw),
-                 [x, t, w, pw], [True, True, False, False], rng)  # PyTorch has no gradient for weight, pos_weight
+    differential(
+        lambda x, t, w, pw: F.binary_cross_entropy_with_logits(x, t, w, reduction=reduction, pos_weight=pw),
+        lambda x, t, w, pw: TF.binary_cross_entropy_with_logits(x, t, w, reduction=reduction, pos_weight=pw),
+        [x, t, w, pw],
+        [True, True, False, False],
+        rng,
+    )  # PyTorch has no gradient for weight, pos_weight
 
 
 def test_bce_with_logits_is_stable_and_gradchecks():
@@ -218,14 +239,18 @@ def test_bce_with_logits_is_stable_and_gradchecks():
 
 
 # ---- loss modules ---------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("make,target", [
-    (lambda lib, w: lib.MSELoss(), "float"),
-    (lambda lib, w: lib.L1Loss(reduction="sum"), "float"),
-    (lambda lib, w: lib.CrossEntropyLoss(weight=w, ignore_index=1, label_smoothing=0.1), "index"),
-    (lambda lib, w: lib.NLLLoss(weight=w, reduction="none"), "index"),
-    (lambda lib, w: lib.BCEWithLogitsLoss(pos_weight=w), "prob"),
-    (lambda lib, w: lib.BCEWithLogitsLoss(weight=w, reduction="sum"), "prob"),
-], ids=["mse", "l1", "ce", "nll", "bce_pos", "bce_w"])
+@pytest.mark.parametrize(
+    "make,target",
+    [
+        (lambda lib, w: lib.MSELoss(), "float"),
+        (lambda lib, w: lib.L1Loss(reduction="sum"), "float"),
+        (lambda lib, w: lib.CrossEntropyLoss(weight=w, ignore_index=1, label_smoothing=0.1), "index"),
+        (lambda lib, w: lib.NLLLoss(weight=w, reduction="none"), "index"),
+        (lambda lib, w: lib.BCEWithLogitsLoss(pos_weight=w), "prob"),
+        (lambda lib, w: lib.BCEWithLogitsLoss(weight=w, reduction="sum"), "prob"),
+    ],
+    ids=["mse", "l1", "ce", "nll", "bce_pos", "bce_w"],
+)
 def test_loss_modules_match_torch(make, target):
     rng = np.random.default_rng(6)
     w = rng.uniform(0.5, 2, 4)
@@ -233,7 +258,9 @@ def test_loss_modules_match_torch(make, target):
     assert repr(ours) == repr(theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     x = rng.standard_normal((5, 4))
-    t = {"float": rng.standard_normal((5, 4)), "index": rng.integers(0, 4, 5), "prob": rng.uniform(0, 1, (5, 4))}[target]
+    t = {"float": rng.standard_normal((5, 4)), "index": rng.integers(0, 4, 5), "prob": rng.uniform(0, 1, (5, 4))}[
+        target
+    ]
     differential(ours, theirs, [x, t], [True, False], rng)
 
 
@@ -260,9 +287,13 @@ def test_float32_inputs_give_float32_losses_and_grads_even_with_float64_weights(
     x = lucid.randn(3, 4, requires_grad=True)
     w64 = lucid.ones(4, dtype="double")
     soft = lucid.Tensor(np.full((3, 4), 0.25))  # float64 probabilities
-    for loss in [F.cross_entropy(x, lucid.tensor([0, 1, 2]), weight=w64, label_smoothing=0.1),
-                 F.cross_entropy(x, soft), F.nll_loss(x, lucid.tensor([0, 1, 2]), weight=w64),
-                 F.binary_cross_entropy_with_logits(x, soft, pos_weight=w64), F.mse_loss(x, lucid.zeros(3, 4))]:
+    for loss in [
+        F.cross_entropy(x, lucid.tensor([0, 1, 2]), weight=w64, label_smoothing=0.1),
+        F.cross_entropy(x, soft),
+        F.nll_loss(x, lucid.tensor([0, 1, 2]), weight=w64),
+        F.binary_cross_entropy_with_logits(x, soft, pos_weight=w64),
+        F.mse_loss(x, lucid.zeros(3, 4)),
+    ]:
         x.grad = None
         loss.backward()
         assert loss.dtype == np.float32 and x.grad.dtype == np.float32

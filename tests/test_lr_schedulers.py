@@ -1,15 +1,16 @@
 """LambdaLR, LinearLR, SequentialLR (warm-up then cosine), ReduceLROnPlateau: PyTorch's lr sequences, exactly."""
+
 import math
 import pickle
 
 import numpy as np
 import pytest
 import torch
+from torch.optim import lr_scheduler as theirs
 
 import lucid.nn as nn
 from lucid import optim
 from lucid.optim import lr_scheduler as ours
-from torch.optim import lr_scheduler as theirs
 
 LRS = (0.1, 0.03)
 
@@ -36,21 +37,28 @@ class Warmup:
 
 
 def warm_cos(m, opt):
-    return m.SequentialLR(opt, [m.LinearLR(opt, start_factor=0.01, total_iters=10),
-                                m.CosineAnnealingLR(opt, T_max=30, eta_min=1e-4)], milestones=[10])
+    return m.SequentialLR(
+        opt,
+        [m.LinearLR(opt, start_factor=0.01, total_iters=10), m.CosineAnnealingLR(opt, T_max=30, eta_min=1e-4)],
+        milestones=[10],
+    )
 
 
 SCHEDULES = {
-    "lambda": lambda m, o: m.LambdaLR(o, lambda e: 0.97 ** e),
-    "lambda-list": lambda m, o: m.LambdaLR(o, [lambda e: 0.9 ** e, Warmup(5)]),
+    "lambda": lambda m, o: m.LambdaLR(o, lambda e: 0.97**e),
+    "lambda-list": lambda m, o: m.LambdaLR(o, [lambda e: 0.9**e, Warmup(5)]),
     "linear": lambda m, o: m.LinearLR(o),
     "linear-decay": lambda m, o: m.LinearLR(o, start_factor=1.0, end_factor=0.05, total_iters=17),
     "linear-warmup": lambda m, o: m.LinearLR(o, start_factor=0.001, total_iters=25),
     "warmup-cosine": warm_cos,
-    "three-phases": lambda m, o: m.SequentialLR(o, [m.LinearLR(o, 0.1, total_iters=4), m.StepLR(o, 3, gamma=0.5),
-                                                   m.LambdaLR(o, lambda e: 1 / (1 + e))], milestones=[5, 12]),
-    "const-then-linear": lambda m, o: m.SequentialLR(o, [m.LambdaLR(o, lambda e: 1.0),
-                                                        m.LinearLR(o, 1.0, 0.0, total_iters=20)], milestones=[3]),
+    "three-phases": lambda m, o: m.SequentialLR(
+        o,
+        [m.LinearLR(o, 0.1, total_iters=4), m.StepLR(o, 3, gamma=0.5), m.LambdaLR(o, lambda e: 1 / (1 + e))],
+        milestones=[5, 12],
+    ),
+    "const-then-linear": lambda m, o: m.SequentialLR(
+        o, [m.LambdaLR(o, lambda e: 1.0), m.LinearLR(o, 1.0, 0.0, total_iters=20)], milestones=[3]
+    ),
 }
 
 
@@ -113,8 +121,11 @@ def test_lambda_state_dict_keeps_callable_objects_only():
 
 @pytest.mark.parametrize("epoch", [0, 3, 12, 25])
 def test_step_with_epoch_uses_the_closed_form(epoch):
-    for make in (lambda m, o: m.LinearLR(o, 0.2, total_iters=15), lambda m, o: m.CosineAnnealingLR(o, 20, 0.01),
-                 lambda m, o: m.StepLR(o, 4, 0.3)):
+    for make in (
+        lambda m, o: m.LinearLR(o, 0.2, total_iters=15),
+        lambda m, o: m.CosineAnnealingLR(o, 20, 0.01),
+        lambda m, o: m.StepLR(o, 4, 0.3),
+    ):
         opt, topt = optimizers()
         sched, tsched = make(ours, opt), make(theirs, topt)
         with pytest.warns(UserWarning, match="epoch parameter"):
@@ -145,7 +156,11 @@ def test_reduce_on_plateau_matches_torch(kwargs):
         tsched.step(m)
         same_lrs(opt, sched, topt, tsched)
         assert (sched.num_bad_epochs, sched.cooldown_counter, sched.best, sched.last_epoch) == (
-            tsched.num_bad_epochs, tsched.cooldown_counter, tsched.best, tsched.last_epoch)
+            tsched.num_bad_epochs,
+            tsched.cooldown_counter,
+            tsched.best,
+            tsched.last_epoch,
+        )
     state = pickle.loads(pickle.dumps(sched.state_dict()))
     opt2, _ = optimizers()
     sched2 = ours.ReduceLROnPlateau(opt2)
@@ -159,23 +174,29 @@ def lucid_scalar(v):
     return lucid.Tensor(np.asarray(v))
 
 
-@pytest.mark.parametrize("make, error, message", [
-    (lambda o: ours.LambdaLR(o, [lambda e: 1.0]), ValueError, "Expected 2 lr_lambdas, but got 1"),
-    (lambda o: ours.LinearLR(o, start_factor=0), ValueError, "Starting multiplicative factor"),
-    (lambda o: ours.LinearLR(o, start_factor=1.5), ValueError, "Starting multiplicative factor"),
-    (lambda o: ours.LinearLR(o, end_factor=-0.1), ValueError, "Ending multiplicative factor"),
-    (lambda o: ours.SequentialLR(o, [], []), ValueError, "at least one scheduler"),
-    (lambda o: ours.SequentialLR(o, [ours.LinearLR(o)], [3]), ValueError, "one more than the number of milestone"),
-    (lambda o: ours.SequentialLR(o, [ours.LinearLR(o), ours.ReduceLROnPlateau(o)], [3]), ValueError,
-     "does not support `ReduceLROnPlateau`"),
-    (lambda o: ours.SequentialLR(o, [ours.LinearLR(optimizers()[0])], []), ValueError, "same optimizer"),
-    (lambda o: ours.SequentialLR(o, [object()], []), TypeError, "should have `optimizer`"),
-    (lambda o: ours.ReduceLROnPlateau(o, factor=1.0), ValueError, "Factor should be < 1.0"),
-    (lambda o: ours.ReduceLROnPlateau(o, mode="low"), ValueError, "mode low is unknown"),
-    (lambda o: ours.ReduceLROnPlateau(o, threshold_mode="pct"), ValueError, "threshold mode pct is unknown"),
-    (lambda o: ours.ReduceLROnPlateau(o, min_lr=[0.1]), ValueError, "expected 2 min_lrs, got 1"),
-    (lambda o: ours.ReduceLROnPlateau(object()), TypeError, "is not an Optimizer"),
-])
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (lambda o: ours.LambdaLR(o, [lambda e: 1.0]), ValueError, "Expected 2 lr_lambdas, but got 1"),
+        (lambda o: ours.LinearLR(o, start_factor=0), ValueError, "Starting multiplicative factor"),
+        (lambda o: ours.LinearLR(o, start_factor=1.5), ValueError, "Starting multiplicative factor"),
+        (lambda o: ours.LinearLR(o, end_factor=-0.1), ValueError, "Ending multiplicative factor"),
+        (lambda o: ours.SequentialLR(o, [], []), ValueError, "at least one scheduler"),
+        (lambda o: ours.SequentialLR(o, [ours.LinearLR(o)], [3]), ValueError, "one more than the number of milestone"),
+        (
+            lambda o: ours.SequentialLR(o, [ours.LinearLR(o), ours.ReduceLROnPlateau(o)], [3]),
+            ValueError,
+            "does not support `ReduceLROnPlateau`",
+        ),
+        (lambda o: ours.SequentialLR(o, [ours.LinearLR(optimizers()[0])], []), ValueError, "same optimizer"),
+        (lambda o: ours.SequentialLR(o, [object()], []), TypeError, "should have `optimizer`"),
+        (lambda o: ours.ReduceLROnPlateau(o, factor=1.0), ValueError, "Factor should be < 1.0"),
+        (lambda o: ours.ReduceLROnPlateau(o, mode="low"), ValueError, "mode low is unknown"),
+        (lambda o: ours.ReduceLROnPlateau(o, threshold_mode="pct"), ValueError, "threshold mode pct is unknown"),
+        (lambda o: ours.ReduceLROnPlateau(o, min_lr=[0.1]), ValueError, "expected 2 min_lrs, got 1"),
+        (lambda o: ours.ReduceLROnPlateau(object()), TypeError, "is not an Optimizer"),
+    ],
+)
 def test_bad_arguments(make, error, message):
     opt, _ = optimizers()
     with pytest.raises(error, match=message):
@@ -184,8 +205,11 @@ def test_bad_arguments(make, error, message):
 
 def test_bad_arguments_leave_the_optimizer_alone():
     opt, _ = optimizers()
-    for make in (lambda: ours.LinearLR(opt, start_factor=2.0), lambda: ours.ReduceLROnPlateau(opt, mode="x"),
-                 lambda: ours.LambdaLR(opt, [lambda e: 0.5])):
+    for make in (
+        lambda: ours.LinearLR(opt, start_factor=2.0),
+        lambda: ours.ReduceLROnPlateau(opt, mode="x"),
+        lambda: ours.LambdaLR(opt, [lambda e: 0.5]),
+    ):
         with pytest.raises(ValueError):
             make()
         assert [g["lr"] for g in opt.param_groups] == list(LRS)

@@ -1,4 +1,5 @@
 """Dense layers, activations, dropout, embedding and init against PyTorch (float64, 1e-10) and finite differences."""
+
 import math
 
 import numpy as np
@@ -6,13 +7,14 @@ import pytest
 import torch
 import torch.nn as tnn
 import torch.nn.functional as TF
+from compare import close, differential
 
 import lucid
 import lucid.nn as nn
 import lucid.nn.functional as F
 from lucid.autograd import gradcheck
 from lucid.nn import init
-from compare import close, differential
+
 
 def shape(rng, lead_max=2, lo=1, hi=5):
     return tuple(int(n) for n in rng.integers(lo, hi, size=rng.integers(0, lead_max + 1)))
@@ -84,13 +86,21 @@ def test_linear_default_init_matches_torch_distribution():
 
 
 @pytest.mark.parametrize("shape", [(40, 30), (16, 8, 3, 3), (20, 10, 5)])
-@pytest.mark.parametrize("fn,kwargs", [
-    ("xavier_uniform_", {}), ("xavier_uniform_", {"gain": 2.0}), ("xavier_normal_", {}),
-    ("kaiming_uniform_", {}), ("kaiming_uniform_", {"a": math.sqrt(5)}),
-    ("kaiming_uniform_", {"mode": "fan_out", "nonlinearity": "relu"}),
-    ("kaiming_normal_", {}), ("kaiming_normal_", {"mode": "fan_out", "nonlinearity": "tanh"}),
-    ("uniform_", {"a": -0.3, "b": 0.7}), ("normal_", {"mean": 1.0, "std": 0.5}),
-])
+@pytest.mark.parametrize(
+    "fn,kwargs",
+    [
+        ("xavier_uniform_", {}),
+        ("xavier_uniform_", {"gain": 2.0}),
+        ("xavier_normal_", {}),
+        ("kaiming_uniform_", {}),
+        ("kaiming_uniform_", {"a": math.sqrt(5)}),
+        ("kaiming_uniform_", {"mode": "fan_out", "nonlinearity": "relu"}),
+        ("kaiming_normal_", {}),
+        ("kaiming_normal_", {"mode": "fan_out", "nonlinearity": "tanh"}),
+        ("uniform_", {"a": -0.3, "b": 0.7}),
+        ("normal_", {"mean": 1.0, "std": 0.5}),
+    ],
+)
 def test_init_distributions_match_torch(shape, fn, kwargs):
     lucid.manual_seed(1)
     torch.manual_seed(1)
@@ -116,8 +126,9 @@ def test_init_constants_gain_and_fans_match_torch():
         assert init.calculate_gain(nl) == tnn.init.calculate_gain(nl)
     assert init.calculate_gain("leaky_relu", 0.2) == tnn.init.calculate_gain("leaky_relu", 0.2)
     for s in [(3, 4), (5, 3, 2), (6, 2, 3, 3), (2, 0)]:
-        assert init._calculate_fan_in_and_fan_out(lucid.empty(*s)) == \
-            tnn.init._calculate_fan_in_and_fan_out(torch.empty(*s))
+        assert init._calculate_fan_in_and_fan_out(lucid.empty(*s)) == tnn.init._calculate_fan_in_and_fan_out(
+            torch.empty(*s)
+        )
     with pytest.raises(ValueError, match="fewer than 2 dimensions"):
         init.xavier_uniform_(lucid.empty(3))
     with pytest.raises(ValueError, match="Unsupported nonlinearity"):
@@ -198,21 +209,36 @@ def test_softmax_dtype_and_implicit_dim():
         F.log_softmax(x, 2)
 
 
-@pytest.mark.parametrize("name,fn", [
-    ("leaky_relu", lambda x: F.leaky_relu(x, 0.2)), ("gelu", F.gelu),
-    ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh")), ("silu", F.silu),
-    ("softmax", lambda x: F.softmax(x, 1)), ("log_softmax", lambda x: F.log_softmax(x, 0)),
-])
+@pytest.mark.parametrize(
+    "name,fn",
+    [
+        ("leaky_relu", lambda x: F.leaky_relu(x, 0.2)),
+        ("gelu", F.gelu),
+        ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh")),
+        ("silu", F.silu),
+        ("softmax", lambda x: F.softmax(x, 1)),
+        ("log_softmax", lambda x: F.log_softmax(x, 0)),
+    ],
+)
 def test_activation_gradcheck(name, fn):
     x = lucid.Tensor(np.random.default_rng(4).standard_normal((3, 4)) * 2, requires_grad=True)
     assert gradcheck(fn, [x])
 
 
-@pytest.mark.parametrize("make", [
-    lambda lib: lib.ReLU(), lambda lib: lib.LeakyReLU(0.1), lambda lib: lib.GELU(),
-    lambda lib: lib.GELU("tanh"), lambda lib: lib.SiLU(), lambda lib: lib.Sigmoid(), lambda lib: lib.Tanh(),
-    lambda lib: lib.Softmax(dim=1), lambda lib: lib.LogSoftmax(dim=-1),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib: lib.ReLU(),
+        lambda lib: lib.LeakyReLU(0.1),
+        lambda lib: lib.GELU(),
+        lambda lib: lib.GELU("tanh"),
+        lambda lib: lib.SiLU(),
+        lambda lib: lib.Sigmoid(),
+        lambda lib: lib.Tanh(),
+        lambda lib: lib.Softmax(dim=1),
+        lambda lib: lib.LogSoftmax(dim=-1),
+    ],
+)
 def test_activation_modules_match_torch(make):
     rng = np.random.default_rng(5)
     ours, theirs = make(nn), make(tnn)

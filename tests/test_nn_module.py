@@ -1,4 +1,5 @@
 """lucid.nn.Module, Parameter and the containers, side by side with the same models built in PyTorch."""
+
 import copy
 from collections import OrderedDict
 
@@ -78,8 +79,7 @@ def copy_torch_to_lucid(lm, tm):
 
 def snapshot(m):
     """Every array of the module's state (by identity and by value), to check nothing changed."""
-    return [(name, t, t.data, t.data.copy()) for name, t in
-            list(m.named_parameters()) + list(m.named_buffers())]
+    return [(name, t, t.data, t.data.copy()) for name, t in list(m.named_parameters()) + list(m.named_buffers())]
 
 
 def assert_unchanged(m, snap):
@@ -256,15 +256,18 @@ def test_state_dict_keys_match_torch_and_exclude_non_persistent_buffers():
     assert all(isinstance(v, lucid.Tensor) and not isinstance(v, Parameter) for v in sd.values())
     assert sd["embed.weight"].data is lm.embed.weight.data  # shares memory, like PyTorch
     assert lm.state_dict(keep_vars=True)["embed.weight"] is lm.embed.weight
-    assert list(nn.CrossEntropyLoss(weight=lucid.ones(3)).state_dict()) == \
-        list(tnn.CrossEntropyLoss(weight=torch.ones(3)).state_dict())
+    assert list(nn.CrossEntropyLoss(weight=lucid.ones(3)).state_dict()) == list(
+        tnn.CrossEntropyLoss(weight=torch.ones(3)).state_dict()
+    )
 
 
 def test_load_state_dict_from_torch_gives_torch_outputs_and_keeps_objects():
     lm, tm = build_pair()
     ids = {n: (p, p.data) for n, p in lm.named_parameters()}
-    assert repr(lm.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})) == \
-        "<All keys matched successfully>"
+    assert (
+        repr(lm.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()}))
+        == "<All keys matched successfully>"
+    )
     for n, p in lm.named_parameters():
         assert ids[n][0] is p and ids[n][1] is p.data  # written in place
     idx = np.array([[1, 0, 7], [3, 3, 9]])
@@ -273,8 +276,9 @@ def test_load_state_dict_from_torch_gives_torch_outputs_and_keeps_objects():
     np.testing.assert_allclose(a.data, ta.detach().numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(b.data, tb.detach().numpy(), rtol=1e-10, atol=1e-12)
     # and lucid Tensors are accepted too, cast to each parameter's dtype
-    sd32 = {k: lucid.Tensor(v.data.astype(np.float32)) if v.dtype == np.float64 else v
-            for k, v in lm.state_dict().items()}
+    sd32 = {
+        k: lucid.Tensor(v.data.astype(np.float32)) if v.dtype == np.float64 else v for k, v in lm.state_dict().items()
+    }
     lm2 = make_net(nn)().double()
     lm2.load_state_dict(sd32)
     assert lm2.embed.weight.dtype == np.float64
@@ -285,8 +289,9 @@ def test_state_dict_round_trip_to_torch():
     lm, tm = build_pair()
     tm.load_state_dict({k: torch.from_numpy(np.array(v.data)) for k, v in lm.state_dict().items()})
     idx = np.array([[2, 4]])
-    np.testing.assert_allclose(lm(lucid.tensor(idx))[0].data, tm(torch.tensor(idx))[0].detach().numpy(),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        lm(lucid.tensor(idx))[0].data, tm(torch.tensor(idx))[0].detach().numpy(), rtol=1e-10, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("kind", ["missing", "unexpected", "shape", "shape_not_strict", "unreadable", "all"])
@@ -354,13 +359,26 @@ def test_training_keeps_working_after_load_state_dict():
 def test_repr_equals_torch():
     def model(lib):
         return lib.Sequential(
-            lib.Linear(4, 8), lib.ReLU(), lib.Dropout(0.1), lib.Linear(8, 8, bias=False),
-            lib.GELU(approximate="tanh"), lib.LeakyReLU(0.2), lib.SiLU(), lib.Sigmoid(), lib.Tanh(),
+            lib.Linear(4, 8),
+            lib.ReLU(),
+            lib.Dropout(0.1),
+            lib.Linear(8, 8, bias=False),
+            lib.GELU(approximate="tanh"),
+            lib.LeakyReLU(0.2),
+            lib.SiLU(),
+            lib.Sigmoid(),
+            lib.Tanh(),
             lib.ModuleList([lib.Linear(2, 2), lib.Linear(2, 2), lib.Linear(2, 2), lib.ReLU(), lib.ReLU()]),
             lib.ModuleDict({"emb": lib.Embedding(10, 3, padding_idx=0), "flat": lib.Flatten(0, 1)}),
-            lib.Softmax(dim=-1), lib.LogSoftmax(dim=1), lib.Identity(), lib.CrossEntropyLoss(),
-            lib.Embedding(5, 2, max_norm=1.0, norm_type=1.0, scale_grad_by_freq=True), lib.ModuleList(),
-            lib.Sequential(), lib.ReLU(inplace=True))
+            lib.Softmax(dim=-1),
+            lib.LogSoftmax(dim=1),
+            lib.Identity(),
+            lib.CrossEntropyLoss(),
+            lib.Embedding(5, 2, max_norm=1.0, norm_type=1.0, scale_grad_by_freq=True),
+            lib.ModuleList(),
+            lib.Sequential(),
+            lib.ReLU(inplace=True),
+        )
 
     assert repr(model(nn)) == repr(model(tnn))
     lm, tm = build_pair()

@@ -1,14 +1,15 @@
 """nn.utils against torch.nn.utils in float64: clipping by total norm and by value, flat parameter vectors."""
+
 import math
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from compare import close
 
 import lucid
 import lucid.nn as nn
-from compare import close
 
 SHAPES = [(3, 4), (5,), (2, 1, 3)]
 
@@ -45,10 +46,10 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm, scale):
 def test_clip_grad_norm_clips_to_max_norm_and_takes_a_single_tensor():
     rng = np.random.default_rng(1)
     ours, _ = pair(rng, scale=10.0)
-    before = math.sqrt(sum(float((p.grad ** 2).sum()) for p in ours))
+    before = math.sqrt(sum(float((p.grad**2).sum()) for p in ours))
     total = nn.utils.clip_grad_norm_(iter(ours), 2.0)
     assert abs(total.item() - before) < 1e-12
-    after = math.sqrt(sum(float((p.grad ** 2).sum()) for p in ours))
+    after = math.sqrt(sum(float((p.grad**2).sum()) for p in ours))
     assert abs(after - 2.0 * before / (before + 1e-6)) < 1e-12
     p = nn.Parameter(np.array([3.0, 4.0]))
     p.grad = np.array([3.0, 4.0])
@@ -74,7 +75,9 @@ def test_clip_grad_norm_nonfinite():
     ours, theirs = pair(rng)
     ours[2].grad[0, 0, 1] = np.inf
     theirs[2].grad[0, 0, 1] = math.inf
-    close(nn.utils.clip_grad_norm_(ours, 1.0, norm_type=math.inf), torch.nn.utils.clip_grad_norm_(theirs, 1.0, math.inf))
+    close(
+        nn.utils.clip_grad_norm_(ours, 1.0, norm_type=math.inf), torch.nn.utils.clip_grad_norm_(theirs, 1.0, math.inf)
+    )
     for p, t in zip(ours, theirs):
         np.testing.assert_array_equal(p.grad, t.grad.numpy())
 

@@ -1,13 +1,15 @@
 """lucid.nn.functional's normalization family against PyTorch (float64, 1e-10) and finite differences."""
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from compare import TOL, close
 
 import lucid
 import lucid.nn.functional as F
 from lucid.autograd import gradcheck
-from compare import close, TOL
+
 
 def arrays(seed, x_shape, n_affine):
     rng = np.random.default_rng(seed)
@@ -56,9 +58,13 @@ def running_stats(rng, C, running):
 def test_batch_norm_matches_torch(shape, affine, training, running):
     rng, x, params = arrays(1, shape, shape[1])
     rm0, lr, tr = running_stats(rng, shape[1], running)
-    differential(lambda x, w, b: F.batch_norm(x, *lr, w, b, training=training, momentum=0.3, eps=1e-3),
-                 lambda x, w, b: TF.batch_norm(x, *tr, w, b, training=training, momentum=0.3, eps=1e-3),
-                 x, pick(params, affine), rng)
+    differential(
+        lambda x, w, b: F.batch_norm(x, *lr, w, b, training=training, momentum=0.3, eps=1e-3),
+        lambda x, w, b: TF.batch_norm(x, *tr, w, b, training=training, momentum=0.3, eps=1e-3),
+        x,
+        pick(params, affine),
+        rng,
+    )
     for l, t in zip(lr, tr):
         if l is not None:
             close(l, t)
@@ -95,9 +101,13 @@ def test_batch_norm_running_stats_keep_their_dtype():
 def test_instance_norm_matches_torch(shape, affine, use_input_stats, running):
     rng, x, params = arrays(4, shape, shape[1])
     rm0, lr, tr = running_stats(rng, shape[1], running)
-    differential(lambda x, w, b: F.instance_norm(x, *lr, w, b, use_input_stats, momentum=0.3, eps=1e-3),
-                 lambda x, w, b: TF.instance_norm(x, *tr, w, b, use_input_stats, momentum=0.3, eps=1e-3),
-                 x, pick(params, affine), rng)
+    differential(
+        lambda x, w, b: F.instance_norm(x, *lr, w, b, use_input_stats, momentum=0.3, eps=1e-3),
+        lambda x, w, b: TF.instance_norm(x, *tr, w, b, use_input_stats, momentum=0.3, eps=1e-3),
+        x,
+        pick(params, affine),
+        rng,
+    )
     for l, t in zip(lr, tr):
         if l is not None:
             close(l, t)
@@ -109,17 +119,29 @@ def test_instance_norm_matches_torch(shape, affine, use_input_stats, running):
 def test_layer_norm_matches_torch(shape, normalized, affine):
     nshape = (normalized,) if isinstance(normalized, int) else tuple(normalized)
     rng, x, params = arrays(5, shape, nshape)
-    differential(lambda x, w, b: F.layer_norm(x, normalized, w, b, eps=1e-4),
-                 lambda x, w, b: TF.layer_norm(x, nshape, w, b, eps=1e-4), x, pick(params, affine), rng)
+    differential(
+        lambda x, w, b: F.layer_norm(x, normalized, w, b, eps=1e-4),
+        lambda x, w, b: TF.layer_norm(x, nshape, w, b, eps=1e-4),
+        x,
+        pick(params, affine),
+        rng,
+    )
 
 
-@pytest.mark.parametrize("shape,groups", [((2, 6, 3), 1), ((2, 6, 3), 2), ((2, 6, 3), 6), ((3, 4), 2),
-                                          ((2, 4, 2, 3), 2), ((1, 4, 2, 1, 2), 4)])
+@pytest.mark.parametrize(
+    "shape,groups",
+    [((2, 6, 3), 1), ((2, 6, 3), 2), ((2, 6, 3), 6), ((3, 4), 2), ((2, 4, 2, 3), 2), ((1, 4, 2, 1, 2), 4)],
+)
 @pytest.mark.parametrize("affine", AFFINE, ids=AFFINE_IDS)
 def test_group_norm_matches_torch(shape, groups, affine):
     rng, x, params = arrays(6, shape, shape[1])
-    differential(lambda x, w, b: F.group_norm(x, groups, w, b, eps=1e-4),
-                 lambda x, w, b: TF.group_norm(x, groups, w, b, eps=1e-4), x, pick(params, affine), rng)
+    differential(
+        lambda x, w, b: F.group_norm(x, groups, w, b, eps=1e-4),
+        lambda x, w, b: TF.group_norm(x, groups, w, b, eps=1e-4),
+        x,
+        pick(params, affine),
+        rng,
+    )
 
 
 @pytest.mark.parametrize("shape,normalized", [((4, 5), 5), ((2, 3, 4), (3, 4)), ((6,), (6,))])
@@ -128,8 +150,13 @@ def test_group_norm_matches_torch(shape, groups, affine):
 def test_rms_norm_matches_torch(shape, normalized, weight, eps):
     nshape = (normalized,) if isinstance(normalized, int) else tuple(normalized)
     rng, x, params = arrays(7, shape, nshape)
-    differential(lambda x, w: F.rms_norm(x, normalized, w, eps=eps),
-                 lambda x, w: TF.rms_norm(x, nshape, w, eps=eps), x, [params[0] if weight else None], rng)
+    differential(
+        lambda x, w: F.rms_norm(x, normalized, w, eps=eps),
+        lambda x, w: TF.rms_norm(x, nshape, w, eps=eps),
+        x,
+        [params[0] if weight else None],
+        rng,
+    )
 
 
 def test_rms_norm_default_eps_is_the_dtype_epsilon():
@@ -151,12 +178,26 @@ def _leaf(a):
 
 GRADCHECK = {
     "batch_norm_train": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), (3, 2, 2), 2),
-    "batch_norm_eval": (lambda x, w, b: F.batch_norm(x, lucid.Tensor([0.3, -0.2], dtype=lucid.float64),
-                                                      lucid.Tensor([0.5, 2.0], dtype=lucid.float64), w, b), (3, 2, 2), 2),
+    "batch_norm_eval": (
+        lambda x, w, b: F.batch_norm(
+            x, lucid.Tensor([0.3, -0.2], dtype=lucid.float64), lucid.Tensor([0.5, 2.0], dtype=lucid.float64), w, b
+        ),
+        (3, 2, 2),
+        2,
+    ),
     "instance_norm": (lambda x, w, b: F.instance_norm(x, None, None, w, b), (2, 2, 3), 2),
-    "instance_norm_running": (lambda x, w, b: F.instance_norm(
-        x, lucid.Tensor([0.3, -0.2], dtype=lucid.float64), lucid.Tensor([0.5, 2.0], dtype=lucid.float64), w, b,
-        use_input_stats=False), (2, 2, 3), 2),
+    "instance_norm_running": (
+        lambda x, w, b: F.instance_norm(
+            x,
+            lucid.Tensor([0.3, -0.2], dtype=lucid.float64),
+            lucid.Tensor([0.5, 2.0], dtype=lucid.float64),
+            w,
+            b,
+            use_input_stats=False,
+        ),
+        (2, 2, 3),
+        2,
+    ),
     "layer_norm": (lambda x, w, b: F.layer_norm(x, (2, 3), w, b), (2, 2, 3), (2, 3)),
     "group_norm": (lambda x, w, b: F.group_norm(x, 2, w, b), (2, 4, 2), 4),
     "rms_norm": (lambda x, w, b: F.rms_norm(x, 3, w, eps=1e-3), (2, 3), 3),
@@ -239,14 +280,20 @@ def _unchanged(rm, rv):
 def test_one_value_per_channel_when_training():
     rm, rv = _running()
     x = lucid.Tensor(np.array([[1.0, 2.0]]))
-    with pytest.raises(ValueError, match=r"^Expected more than 1 value per channel when training, "
-                                         r"got input size \(1, 2\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^Expected more than 1 value per channel when training, "
+        r"got input size \(1, 2\)$",
+    ):
         F.batch_norm(x, rm, rv, training=True)
     _unchanged(rm, rv)
     with pytest.raises(ValueError, match=r"got input size \(1, 2, 1\)"):
         F.batch_norm(lucid.Tensor(np.ones((1, 2, 1))), rm, rv, training=True)
-    with pytest.raises(ValueError, match=r"Expected more than 1 value per channel when training, "
-                                         r"got input size \(3, 2, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Expected more than 1 value per channel when training, "
+        r"got input size \(3, 2, 1\)",
+    ):
         F.instance_norm(lucid.Tensor(np.ones((3, 2, 1))), rm, rv)
     _unchanged(rm, rv)
     # eval needs no batch statistics: one value is fine
@@ -254,47 +301,104 @@ def test_one_value_per_channel_when_training():
     assert F.instance_norm(lucid.Tensor(np.ones((3, 2, 1))), rm, rv, use_input_stats=False).shape == (3, 2, 1)
 
 
-@pytest.mark.parametrize("call,exc,message", [
-    (lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 3))), rm, rv, training=True), ValueError,
-     r"expected running_mean of shape \(3,\) \(one entry per channel\), got running_mean of shape \(2,\)"),
-    (lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 2))), None, None), ValueError,
-     r"running_mean and running_var must be given in evaluation mode \(training=False\)"),
-    (lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 2))), rm, None, training=True), ValueError,
-     "running_mean and running_var must be given together"),
-    (lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 2))), rm, rv, lucid.ones(3), training=True), ValueError,
-     r"expected weight of shape \(2,\) \(one entry per channel\), got weight of shape \(3,\)"),
-    (lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 2))), rm, rv, None, lucid.ones(1), training=True),
-     ValueError, r"expected bias of shape \(2,\)"),
-    (lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones(4)), rm, rv, training=True), ValueError,
-     r"expected an input with at least 2 dimensions \(got 1D input of size \(4,\)\)"),
-    (lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 2), dtype=np.int64)), rm, rv, training=True), TypeError,
-     "expected a floating point input"),
-    (lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 2))), rm, rv, training=True, eps=0.0), ValueError,
-     "eps must be positive, got 0.0"),
-    (lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 2))), rm, rv, eps=-1e-5), ValueError,
-     "eps must be non-negative"),
-    (lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 2))), rm, rv, training=True, momentum=None), TypeError,
-     "momentum must be a number"),
-    (lambda rm, rv: F.instance_norm(lucid.Tensor(np.ones((4, 3, 2))), rm, rv), ValueError,
-     r"expected running_mean of shape \(3,\)"),
-    (lambda rm, rv: F.instance_norm(lucid.Tensor(np.ones((4, 2, 2))), None, None, use_input_stats=False),
-     ValueError, "use_input_stats=False needs running_mean and running_var"),
-    (lambda rm, rv: F.group_norm(lucid.Tensor(np.ones((2, 6, 3))), 4), ValueError,
-     r"divisible by num_groups, got 6 channels \(input of size \(2, 6, 3\)\) and num_groups=4"),
-    (lambda rm, rv: F.group_norm(lucid.Tensor(np.ones((2, 6, 3))), 0), ValueError, "num_groups must be a positive"),
-    (lambda rm, rv: F.group_norm(lucid.Tensor(np.ones((2, 6, 3))), 2, lucid.ones(3)), ValueError,
-     r"expected weight of shape \(6,\)"),
-    (lambda rm, rv: F.layer_norm(lucid.Tensor(np.ones((2, 4))), 3), ValueError,
-     r"given normalized_shape=\(3,\), expected input with shape \(\*, 3\), got input of size \(2, 4\)"),
-    (lambda rm, rv: F.layer_norm(lucid.Tensor(np.ones(4)), (2, 4)), ValueError, r"normalized_shape=\(2, 4\)"),
-    (lambda rm, rv: F.layer_norm(lucid.Tensor(np.ones((2, 4))), ()), ValueError, "at least 1 dimension"),
-    (lambda rm, rv: F.layer_norm(lucid.Tensor(np.ones((2, 4))), 4, lucid.ones((2, 2))), ValueError,
-     r"expected weight of shape \(4,\) \(normalized_shape\), got weight of shape \(2, 2\)"),
-    (lambda rm, rv: F.rms_norm(lucid.Tensor(np.ones((2, 4))), (2, 3)), ValueError,
-     r"expected input with shape \(\*, 2, 3\)"),
-    (lambda rm, rv: F.rms_norm(lucid.Tensor(np.ones((2, 4))), 4, lucid.ones(3)), ValueError,
-     r"expected weight of shape \(4,\)"),
-])
+@pytest.mark.parametrize(
+    "call,exc,message",
+    [
+        (
+            lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 3))), rm, rv, training=True),
+            ValueError,
+            r"expected running_mean of shape \(3,\) \(one entry per channel\), got running_mean of shape \(2,\)",
+        ),
+        (
+            lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 2))), None, None),
+            ValueError,
+            r"running_mean and running_var must be given in evaluation mode \(training=False\)",
+        ),
+        (
+            lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 2))), rm, None, training=True),
+            ValueError,
+            "running_mean and running_var must be given together",
+        ),
+        (
+            lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 2))), rm, rv, lucid.ones(3), training=True),
+            ValueError,
+            r"expected weight of shape \(2,\) \(one entry per channel\), got weight of shape \(3,\)",
+        ),
+        (
+            lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 2))), rm, rv, None, lucid.ones(1), training=True),
+            ValueError,
+            r"expected bias of shape \(2,\)",
+        ),
+        (
+            lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones(4)), rm, rv, training=True),
+            ValueError,
+            r"expected an input with at least 2 dimensions \(got 1D input of size \(4,\)\)",
+        ),
+        (
+            lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 2), dtype=np.int64)), rm, rv, training=True),
+            TypeError,
+            "expected a floating point input",
+        ),
+        (
+            lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 2))), rm, rv, training=True, eps=0.0),
+            ValueError,
+            "eps must be positive, got 0.0",
+        ),
+        (
+            lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 2))), rm, rv, eps=-1e-5),
+            ValueError,
+            "eps must be non-negative",
+        ),
+        (
+            lambda rm, rv: F.batch_norm(lucid.Tensor(np.ones((4, 2))), rm, rv, training=True, momentum=None),
+            TypeError,
+            "momentum must be a number",
+        ),
+        (
+            lambda rm, rv: F.instance_norm(lucid.Tensor(np.ones((4, 3, 2))), rm, rv),
+            ValueError,
+            r"expected running_mean of shape \(3,\)",
+        ),
+        (
+            lambda rm, rv: F.instance_norm(lucid.Tensor(np.ones((4, 2, 2))), None, None, use_input_stats=False),
+            ValueError,
+            "use_input_stats=False needs running_mean and running_var",
+        ),
+        (
+            lambda rm, rv: F.group_norm(lucid.Tensor(np.ones((2, 6, 3))), 4),
+            ValueError,
+            r"divisible by num_groups, got 6 channels \(input of size \(2, 6, 3\)\) and num_groups=4",
+        ),
+        (lambda rm, rv: F.group_norm(lucid.Tensor(np.ones((2, 6, 3))), 0), ValueError, "num_groups must be a positive"),
+        (
+            lambda rm, rv: F.group_norm(lucid.Tensor(np.ones((2, 6, 3))), 2, lucid.ones(3)),
+            ValueError,
+            r"expected weight of shape \(6,\)",
+        ),
+        (
+            lambda rm, rv: F.layer_norm(lucid.Tensor(np.ones((2, 4))), 3),
+            ValueError,
+            r"given normalized_shape=\(3,\), expected input with shape \(\*, 3\), got input of size \(2, 4\)",
+        ),
+        (lambda rm, rv: F.layer_norm(lucid.Tensor(np.ones(4)), (2, 4)), ValueError, r"normalized_shape=\(2, 4\)"),
+        (lambda rm, rv: F.layer_norm(lucid.Tensor(np.ones((2, 4))), ()), ValueError, "at least 1 dimension"),
+        (
+            lambda rm, rv: F.layer_norm(lucid.Tensor(np.ones((2, 4))), 4, lucid.ones((2, 2))),
+            ValueError,
+            r"expected weight of shape \(4,\) \(normalized_shape\), got weight of shape \(2, 2\)",
+        ),
+        (
+            lambda rm, rv: F.rms_norm(lucid.Tensor(np.ones((2, 4))), (2, 3)),
+            ValueError,
+            r"expected input with shape \(\*, 2, 3\)",
+        ),
+        (
+            lambda rm, rv: F.rms_norm(lucid.Tensor(np.ones((2, 4))), 4, lucid.ones(3)),
+            ValueError,
+            r"expected weight of shape \(4,\)",
+        ),
+    ],
+)
 def test_bad_input_raises_and_changes_nothing(call, exc, message):
     rm, rv = _running()
     with pytest.raises(exc, match=message):
@@ -303,8 +407,7 @@ def test_bad_input_raises_and_changes_nothing(call, exc, message):
 
 
 # ---- the NumPy reference kernels (used without numba) give the same answers ----------------------------
-@pytest.mark.parametrize("name", ["batch_train", "batch_eval", "instance", "instance_running", "layer", "group",
-                                  "rms"])
+@pytest.mark.parametrize("name", ["batch_train", "batch_eval", "instance", "instance_running", "layer", "group", "rms"])
 def test_numpy_reference_kernels(name, monkeypatch):
     from lucid import backends
     from lucid._kernels.norm import reference
@@ -314,12 +417,16 @@ def test_numpy_reference_kernels(name, monkeypatch):
     rm, rv = rng.standard_normal(4), rng.uniform(0.5, 2, 4)
     lr, tr = (lucid.Tensor(rm.copy()), lucid.Tensor(rv.copy())), (torch.tensor(rm), torch.tensor(rv))
     calls = {
-        "batch_train": (lambda x, w, b: F.batch_norm(x, *lr, w, b, training=True),
-                        lambda x, w, b: TF.batch_norm(x, *tr, w, b, training=True)),
+        "batch_train": (
+            lambda x, w, b: F.batch_norm(x, *lr, w, b, training=True),
+            lambda x, w, b: TF.batch_norm(x, *tr, w, b, training=True),
+        ),
         "batch_eval": (lambda x, w, b: F.batch_norm(x, *lr, w, b), lambda x, w, b: TF.batch_norm(x, *tr, w, b)),
         "instance": (lambda x, w, b: F.instance_norm(x, *lr, w, b), lambda x, w, b: TF.instance_norm(x, *tr, w, b)),
-        "instance_running": (lambda x, w, b: F.instance_norm(x, *lr, w, b, use_input_stats=False),
-                             lambda x, w, b: TF.instance_norm(x, *tr, w, b, use_input_stats=False)),
+        "instance_running": (
+            lambda x, w, b: F.instance_norm(x, *lr, w, b, use_input_stats=False),
+            lambda x, w, b: TF.instance_norm(x, *tr, w, b, use_input_stats=False),
+        ),
         "layer": (lambda x, w, b: F.layer_norm(x, 5), lambda x, w, b: TF.layer_norm(x, (5,))),
         "group": (lambda x, w, b: F.group_norm(x, 2, w, b), lambda x, w, b: TF.group_norm(x, 2, w, b)),
         "rms": (lambda x, w, b: F.rms_norm(x, 5), lambda x, w, b: TF.rms_norm(x, (5,))),

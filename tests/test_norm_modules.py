@@ -1,14 +1,16 @@
 """The normalization modules against PyTorch's (float64, 1e-10), step by step, plus their state and checks."""
+
 import inspect
 
 import numpy as np
 import pytest
 import torch
+from compare import close
 
 import lucid
 import lucid.nn as nn
 from lucid.autograd import gradcheck
-from compare import close
+
 
 def same_state(m, tm):
     """Parameters, their gradients, and buffers of a lucid module and a torch module agree."""
@@ -68,10 +70,18 @@ def step(m, tm, x, rng, instance_norm_bookkeeping=False):
     same_state(m, tm)
 
 
-NORM_SHAPES = [("BatchNorm1d", (4, 3)), ("BatchNorm1d", (3, 3, 4)), ("BatchNorm2d", (2, 3, 2, 3)),
-               ("BatchNorm3d", (2, 3, 2, 1, 2)), ("InstanceNorm1d", (2, 3, 4)), ("InstanceNorm1d", (3, 4)),
-               ("InstanceNorm2d", (2, 3, 2, 3)), ("InstanceNorm2d", (3, 2, 3)),
-               ("InstanceNorm3d", (2, 3, 2, 1, 2)), ("InstanceNorm3d", (3, 2, 2, 1))]
+NORM_SHAPES = [
+    ("BatchNorm1d", (4, 3)),
+    ("BatchNorm1d", (3, 3, 4)),
+    ("BatchNorm2d", (2, 3, 2, 3)),
+    ("BatchNorm3d", (2, 3, 2, 1, 2)),
+    ("InstanceNorm1d", (2, 3, 4)),
+    ("InstanceNorm1d", (3, 4)),
+    ("InstanceNorm2d", (2, 3, 2, 3)),
+    ("InstanceNorm2d", (3, 2, 3)),
+    ("InstanceNorm3d", (2, 3, 2, 1, 2)),
+    ("InstanceNorm3d", (3, 2, 2, 1)),
+]
 
 
 @pytest.mark.parametrize("cls,shape", NORM_SHAPES, ids=[f"{c}-{len(s)}D" for c, s in NORM_SHAPES])
@@ -80,8 +90,9 @@ NORM_SHAPES = [("BatchNorm1d", (4, 3)), ("BatchNorm1d", (3, 3, 4)), ("BatchNorm2
 @pytest.mark.parametrize("momentum", [0.1, None, 0.3])
 @pytest.mark.parametrize("mode", ["train", "eval"])
 def test_batch_and_instance_norm_match_torch(cls, shape, affine, track, momentum, mode):
-    m, tm = make_pair(cls, (3,), dict(eps=1e-3, momentum=momentum, affine=affine, track_running_stats=track),
-                      seed=len(shape))
+    m, tm = make_pair(
+        cls, (3,), dict(eps=1e-3, momentum=momentum, affine=affine, track_running_stats=track), seed=len(shape)
+    )
     rng = np.random.default_rng(hash((cls, shape)) % 2**32)
     inorm = cls.startswith("Instance")
     for i in range(3):  # several training steps: running statistics accumulate, gradients add up
@@ -94,19 +105,22 @@ def test_batch_and_instance_norm_match_torch(cls, shape, affine, track, momentum
         step(m, tm, rng.standard_normal(shape), rng, inorm)  # and back to training
 
 
-@pytest.mark.parametrize("cls,args,kwargs,shape", [
-    ("LayerNorm", (4,), {}, (3, 4)),
-    ("LayerNorm", ((2, 3),), dict(eps=1e-3), (2, 2, 3)),
-    ("LayerNorm", ([3],), dict(bias=False), (2, 2, 3)),
-    ("LayerNorm", (3,), dict(elementwise_affine=False), (5, 3)),
-    ("GroupNorm", (2, 4), {}, (3, 4, 5)),
-    ("GroupNorm", (1, 3), dict(eps=1e-3), (2, 3, 2, 2)),
-    ("GroupNorm", (3, 3), dict(affine=False), (2, 3, 4)),
-    ("GroupNorm", (2, 4), dict(bias=False), (2, 4)),
-    ("RMSNorm", (4,), {}, (3, 4)),
-    ("RMSNorm", ((2, 3),), dict(eps=1e-3), (2, 2, 3)),
-    ("RMSNorm", (3,), dict(elementwise_affine=False), (4, 3)),
-])
+@pytest.mark.parametrize(
+    "cls,args,kwargs,shape",
+    [
+        ("LayerNorm", (4,), {}, (3, 4)),
+        ("LayerNorm", ((2, 3),), dict(eps=1e-3), (2, 2, 3)),
+        ("LayerNorm", ([3],), dict(bias=False), (2, 2, 3)),
+        ("LayerNorm", (3,), dict(elementwise_affine=False), (5, 3)),
+        ("GroupNorm", (2, 4), {}, (3, 4, 5)),
+        ("GroupNorm", (1, 3), dict(eps=1e-3), (2, 3, 2, 2)),
+        ("GroupNorm", (3, 3), dict(affine=False), (2, 3, 4)),
+        ("GroupNorm", (2, 4), dict(bias=False), (2, 4)),
+        ("RMSNorm", (4,), {}, (3, 4)),
+        ("RMSNorm", ((2, 3),), dict(eps=1e-3), (2, 2, 3)),
+        ("RMSNorm", (3,), dict(elementwise_affine=False), (4, 3)),
+    ],
+)
 @pytest.mark.parametrize("mode", ["train", "eval"])
 def test_layer_group_rms_norm_match_torch(cls, args, kwargs, shape, mode):
     m, tm = make_pair(cls, args, kwargs, seed=1)
@@ -116,13 +130,16 @@ def test_layer_group_rms_norm_match_torch(cls, args, kwargs, shape, mode):
         step(m, tm, rng.standard_normal(shape) * 3 + 1, rng)
 
 
-@pytest.mark.parametrize("cls,args,shape", [
-    ("LayerNorm", (5,), (130, 5)),          # more rows than the kernels' chunks
-    ("RMSNorm", (6,), (3, 40, 6)),
-    ("GroupNorm", (2, 4), (3, 4, 7)),
-    ("InstanceNorm1d", (3,), (2, 3, 9)),
-    ("BatchNorm1d", (4,), (6, 4)),
-])
+@pytest.mark.parametrize(
+    "cls,args,shape",
+    [
+        ("LayerNorm", (5,), (130, 5)),  # more rows than the kernels' chunks
+        ("RMSNorm", (6,), (3, 40, 6)),
+        ("GroupNorm", (2, 4), (3, 4, 7)),
+        ("InstanceNorm1d", (3,), (2, 3, 9)),
+        ("BatchNorm1d", (4,), (6, 4)),
+    ],
+)
 @pytest.mark.parametrize("frozen", [("weight", "bias"), ("weight",), ("bias",)], ids=["both", "weight", "bias"])
 def test_frozen_affine_parameters_match_torch(cls, args, shape, frozen):
     # a frozen γ or β gets no gradient; the kernels skip the dw, db sums when neither needs one
@@ -140,11 +157,19 @@ def test_frozen_affine_parameters_match_torch(cls, args, shape, frozen):
 
 
 # ---- gradcheck on each module -------------------------------------------------------------------
-GRADCHECK = [("BatchNorm1d", (2,), (3, 2)), ("BatchNorm1d", (2,), (2, 2, 2)), ("BatchNorm2d", (2,), (2, 2, 1, 2)),
-             ("BatchNorm3d", (2,), (2, 2, 1, 1, 2)), ("InstanceNorm1d", (2,), (2, 2, 3)),
-             ("InstanceNorm1d", (2,), (2, 3)), ("InstanceNorm2d", (2,), (1, 2, 2, 2)),
-             ("InstanceNorm3d", (2,), (2, 1, 2, 2)), ("LayerNorm", ((2, 2),), (2, 2, 2)),
-             ("GroupNorm", (2, 4), (2, 4, 2)), ("RMSNorm", (3,), (2, 3))]
+GRADCHECK = [
+    ("BatchNorm1d", (2,), (3, 2)),
+    ("BatchNorm1d", (2,), (2, 2, 2)),
+    ("BatchNorm2d", (2,), (2, 2, 1, 2)),
+    ("BatchNorm3d", (2,), (2, 2, 1, 1, 2)),
+    ("InstanceNorm1d", (2,), (2, 2, 3)),
+    ("InstanceNorm1d", (2,), (2, 3)),
+    ("InstanceNorm2d", (2,), (1, 2, 2, 2)),
+    ("InstanceNorm3d", (2,), (2, 1, 2, 2)),
+    ("LayerNorm", ((2, 2),), (2, 2, 2)),
+    ("GroupNorm", (2, 4), (2, 4, 2)),
+    ("RMSNorm", (3,), (2, 3)),
+]
 
 
 @pytest.mark.parametrize("cls,args,shape", GRADCHECK, ids=[f"{c}-{len(s)}D" for c, *_, s in GRADCHECK])
@@ -167,8 +192,9 @@ def test_gradcheck_module(cls, args, shape, mode):
 PAGE_SIGNATURE = ["num_features", "eps", "momentum", "affine", "track_running_stats"]
 
 
-@pytest.mark.parametrize("cls", ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
-                                 "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"])
+@pytest.mark.parametrize(
+    "cls", ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
+)
 def test_pages_signature_and_defaults(cls):
     params = inspect.signature(getattr(nn, cls)).parameters
     assert list(params)[:5] == PAGE_SIGNATURE
@@ -189,13 +215,23 @@ def test_pages_signature_and_defaults(cls):
 
 def test_other_signatures_and_defaults():
     sig = lambda c: {k: v.default for k, v in inspect.signature(c).parameters.items()}  # noqa: E731
-    assert list(sig(nn.LayerNorm).items())[:4] == [("normalized_shape", inspect.Parameter.empty), ("eps", 1e-5),
-                                                  ("elementwise_affine", True), ("bias", True)]
-    assert list(sig(nn.GroupNorm).items())[:4] == [("num_groups", inspect.Parameter.empty),
-                                                  ("num_channels", inspect.Parameter.empty), ("eps", 1e-5),
-                                                  ("affine", True)]
-    assert list(sig(nn.RMSNorm).items())[:3] == [("normalized_shape", inspect.Parameter.empty), ("eps", None),
-                                                ("elementwise_affine", True)]
+    assert list(sig(nn.LayerNorm).items())[:4] == [
+        ("normalized_shape", inspect.Parameter.empty),
+        ("eps", 1e-5),
+        ("elementwise_affine", True),
+        ("bias", True),
+    ]
+    assert list(sig(nn.GroupNorm).items())[:4] == [
+        ("num_groups", inspect.Parameter.empty),
+        ("num_channels", inspect.Parameter.empty),
+        ("eps", 1e-5),
+        ("affine", True),
+    ]
+    assert list(sig(nn.RMSNorm).items())[:3] == [
+        ("normalized_shape", inspect.Parameter.empty),
+        ("eps", None),
+        ("elementwise_affine", True),
+    ]
     ln = nn.LayerNorm((2, 3))
     assert ln.normalized_shape == (2, 3) and ln.weight.shape == (2, 3) and ln.bias.shape == (2, 3)
     assert nn.LayerNorm(5).normalized_shape == (5,)
@@ -266,26 +302,41 @@ def test_momentum_none_is_the_cumulative_average():
         assert int(m.num_batches_tracked.data) == 4
 
 
-@pytest.mark.parametrize("cls,args,kwargs", [
-    ("BatchNorm1d", (3,), {}), ("BatchNorm2d", (3,), dict(eps=1e-3, momentum=None, affine=False)),
-    ("BatchNorm3d", (3,), dict(track_running_stats=False, bias=False)),
-    ("InstanceNorm1d", (3,), dict(affine=True, track_running_stats=True)),
-    ("InstanceNorm2d", (3,), dict(affine=False, track_running_stats=False)),
-    ("InstanceNorm3d", (3,), dict(affine=True, track_running_stats=False, momentum=0.5)),
-    ("LayerNorm", ((3, 4),), {}), ("LayerNorm", (3,), dict(bias=False, elementwise_affine=False)),
-    ("LayerNorm", ([3],), dict(eps=0.001)),
-    ("GroupNorm", (2, 4), {}), ("GroupNorm", (2, 4), dict(affine=False)), ("GroupNorm", (1, 4), dict(bias=False)),
-    ("RMSNorm", (3,), {}), ("RMSNorm", ([3, 4],), dict(eps=1e-3, elementwise_affine=False)),
-])
+@pytest.mark.parametrize(
+    "cls,args,kwargs",
+    [
+        ("BatchNorm1d", (3,), {}),
+        ("BatchNorm2d", (3,), dict(eps=1e-3, momentum=None, affine=False)),
+        ("BatchNorm3d", (3,), dict(track_running_stats=False, bias=False)),
+        ("InstanceNorm1d", (3,), dict(affine=True, track_running_stats=True)),
+        ("InstanceNorm2d", (3,), dict(affine=False, track_running_stats=False)),
+        ("InstanceNorm3d", (3,), dict(affine=True, track_running_stats=False, momentum=0.5)),
+        ("LayerNorm", ((3, 4),), {}),
+        ("LayerNorm", (3,), dict(bias=False, elementwise_affine=False)),
+        ("LayerNorm", ([3],), dict(eps=0.001)),
+        ("GroupNorm", (2, 4), {}),
+        ("GroupNorm", (2, 4), dict(affine=False)),
+        ("GroupNorm", (1, 4), dict(bias=False)),
+        ("RMSNorm", (3,), {}),
+        ("RMSNorm", ([3, 4],), dict(eps=1e-3, elementwise_affine=False)),
+    ],
+)
 def test_repr_and_state_dict_keys_match_torch(cls, args, kwargs):
     m, tm = getattr(nn, cls)(*args, **kwargs), getattr(torch.nn, cls)(*args, **kwargs)
     assert repr(m) == repr(tm)
     assert list(m.state_dict().keys()) == list(tm.state_dict().keys())
 
 
-@pytest.mark.parametrize("cls,args,shape", [("BatchNorm2d", (3,), (2, 3, 2, 2)),
-                                            ("InstanceNorm1d", (3,), (2, 3, 4)), ("LayerNorm", ((2, 3),), (2, 2, 3)),
-                                            ("GroupNorm", (3, 6), (2, 6, 2)), ("RMSNorm", (4,), (3, 4))])
+@pytest.mark.parametrize(
+    "cls,args,shape",
+    [
+        ("BatchNorm2d", (3,), (2, 3, 2, 2)),
+        ("InstanceNorm1d", (3,), (2, 3, 4)),
+        ("LayerNorm", ((2, 3),), (2, 2, 3)),
+        ("GroupNorm", (3, 6), (2, 6, 2)),
+        ("RMSNorm", (4,), (3, 4)),
+    ],
+)
 def test_torch_checkpoint_loads_unchanged(cls, args, shape):
     kwargs = dict(affine=True, track_running_stats=True) if "Instance" in cls else {}
     tm = getattr(torch.nn, cls)(*args, **kwargs)
@@ -308,8 +359,9 @@ def test_torch_checkpoint_loads_unchanged(cls, args, shape):
     # and back: lucid's state dict loads into torch
     tm2 = getattr(torch.nn, cls)(*args, **kwargs)
     tm2.load_state_dict({k: torch.tensor(np.array(v.data)) for k, v in m.state_dict().items()})
-    assert int(getattr(tm2, "num_batches_tracked", torch.tensor(0))) == int(getattr(tm, "num_batches_tracked",
-                                                                                    torch.tensor(0)))
+    assert int(getattr(tm2, "num_batches_tracked", torch.tensor(0))) == int(
+        getattr(tm, "num_batches_tracked", torch.tensor(0))
+    )
 
 
 def test_module_dtype_argument_and_double():
@@ -333,30 +385,49 @@ def assert_unchanged(m, before):
         np.testing.assert_array_equal(after[k], before[k])
 
 
-@pytest.mark.parametrize("cls,shape,message", [
-    ("BatchNorm1d", (2, 3, 4, 5), r"^expected 2D or 3D input \(got 4D input\)$"),
-    ("BatchNorm1d", (3,), r"^expected 2D or 3D input \(got 1D input\)$"),
-    ("BatchNorm2d", (2, 3, 4), r"^expected 4D input \(got 3D input\)$"),
-    ("BatchNorm3d", (2, 3, 4, 4), r"^expected 5D input \(got 4D input\)$"),
-    ("InstanceNorm1d", (2, 3, 4, 5), r"^expected 2D or 3D input \(got 4D input\)$"),
-    ("InstanceNorm2d", (3, 4), r"^expected 3D or 4D input \(got 2D input\)$"),
-    ("InstanceNorm3d", (2, 3, 4), r"^expected 4D or 5D input \(got 3D input\)$"),
-    ("BatchNorm1d", (4, 2), r"^expected input's size at dim=1 to match num_features \(3\), but got: 2\.$"),
-    ("BatchNorm2d", (4, 5, 2, 2), r"^expected input's size at dim=1 to match num_features \(3\), but got: 5\.$"),
-    ("InstanceNorm1d", (4, 2, 3), r"^expected input's size at dim=1 to match num_features \(3\), but got: 2\.$"),
-    ("InstanceNorm2d", (2, 2, 3), r"^expected input's size at dim=0 to match num_features \(3\), but got: 2\.$"),
-    ("BatchNorm1d", (1, 3), r"^Expected more than 1 value per channel when training, got input size \(1, 3\)$"),
-    ("BatchNorm2d", (1, 3, 1, 1),
-     r"^Expected more than 1 value per channel when training, got input size \(1, 3, 1, 1\)$"),
-    ("InstanceNorm1d", (4, 3, 1),
-     r"^Expected more than 1 value per channel when training, got input size \(4, 3, 1\)$"),
-    ("InstanceNorm1d", (3, 1), r"^Expected more than 1 value per channel when training, got input size \(1, 3, 1\)$"),
-])
+@pytest.mark.parametrize(
+    "cls,shape,message",
+    [
+        ("BatchNorm1d", (2, 3, 4, 5), r"^expected 2D or 3D input \(got 4D input\)$"),
+        ("BatchNorm1d", (3,), r"^expected 2D or 3D input \(got 1D input\)$"),
+        ("BatchNorm2d", (2, 3, 4), r"^expected 4D input \(got 3D input\)$"),
+        ("BatchNorm3d", (2, 3, 4, 4), r"^expected 5D input \(got 4D input\)$"),
+        ("InstanceNorm1d", (2, 3, 4, 5), r"^expected 2D or 3D input \(got 4D input\)$"),
+        ("InstanceNorm2d", (3, 4), r"^expected 3D or 4D input \(got 2D input\)$"),
+        ("InstanceNorm3d", (2, 3, 4), r"^expected 4D or 5D input \(got 3D input\)$"),
+        ("BatchNorm1d", (4, 2), r"^expected input's size at dim=1 to match num_features \(3\), but got: 2\.$"),
+        ("BatchNorm2d", (4, 5, 2, 2), r"^expected input's size at dim=1 to match num_features \(3\), but got: 5\.$"),
+        ("InstanceNorm1d", (4, 2, 3), r"^expected input's size at dim=1 to match num_features \(3\), but got: 2\.$"),
+        ("InstanceNorm2d", (2, 2, 3), r"^expected input's size at dim=0 to match num_features \(3\), but got: 2\.$"),
+        ("BatchNorm1d", (1, 3), r"^Expected more than 1 value per channel when training, got input size \(1, 3\)$"),
+        (
+            "BatchNorm2d",
+            (1, 3, 1, 1),
+            r"^Expected more than 1 value per channel when training, got input size \(1, 3, 1, 1\)$",
+        ),
+        (
+            "InstanceNorm1d",
+            (4, 3, 1),
+            r"^Expected more than 1 value per channel when training, got input size \(4, 3, 1\)$",
+        ),
+        (
+            "InstanceNorm1d",
+            (3, 1),
+            r"^Expected more than 1 value per channel when training, got input size \(1, 3, 1\)$",
+        ),
+    ],
+)
 @pytest.mark.parametrize("momentum", [0.1, None])
 def test_bad_input_raises_and_leaves_state(cls, shape, message, momentum):
     m = getattr(nn, cls)(3, momentum=momentum)
-    good = {"BatchNorm1d": (4, 3, 2), "BatchNorm2d": (2, 3, 2, 2), "BatchNorm3d": (2, 3, 2, 1, 2),
-            "InstanceNorm1d": (2, 3, 4), "InstanceNorm2d": (2, 3, 2, 2), "InstanceNorm3d": (2, 3, 2, 1, 2)}[cls]
+    good = {
+        "BatchNorm1d": (4, 3, 2),
+        "BatchNorm2d": (2, 3, 2, 2),
+        "BatchNorm3d": (2, 3, 2, 1, 2),
+        "InstanceNorm1d": (2, 3, 4),
+        "InstanceNorm2d": (2, 3, 2, 2),
+        "InstanceNorm3d": (2, 3, 2, 1, 2),
+    }[cls]
     m(lucid.randn(*good) * 2 + 1)  # some state worth keeping
     m.weight.grad = None
     before = snapshot(m)

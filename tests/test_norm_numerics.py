@@ -2,6 +2,7 @@
 
 References are computed in float64 from the very same (rounded) input, by PyTorch.
 """
+
 import numpy as np
 import pytest
 import torch
@@ -13,16 +14,41 @@ import lucid.nn.functional as F
 
 # name: (lucid call, torch call, input shape, shape of γ and β, has β), training-mode statistics
 FAMILY = {
-    "batch_norm": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
-                   lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True), (6, 3, 5), (3,), True),
-    "instance_norm": (lambda x, w, b: F.instance_norm(x, None, None, w, b),
-                      lambda x, w, b: TF.instance_norm(x, None, None, w, b), (2, 3, 12), (3,), True),
-    "layer_norm": (lambda x, w, b: F.layer_norm(x, (3, 5), w, b), lambda x, w, b: TF.layer_norm(x, (3, 5), w, b),
-                   (4, 3, 5), (3, 5), True),
-    "group_norm": (lambda x, w, b: F.group_norm(x, 3, w, b), lambda x, w, b: TF.group_norm(x, 3, w, b),
-                   (2, 3, 8), (3,), True),
-    "rms_norm": (lambda x, w, b: F.rms_norm(x, 5, w, eps=1e-5), lambda x, w, b: TF.rms_norm(x, (5,), w, eps=1e-5),
-                 (6, 3, 5), (5,), False),
+    "batch_norm": (
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True),
+        (6, 3, 5),
+        (3,),
+        True,
+    ),
+    "instance_norm": (
+        lambda x, w, b: F.instance_norm(x, None, None, w, b),
+        lambda x, w, b: TF.instance_norm(x, None, None, w, b),
+        (2, 3, 12),
+        (3,),
+        True,
+    ),
+    "layer_norm": (
+        lambda x, w, b: F.layer_norm(x, (3, 5), w, b),
+        lambda x, w, b: TF.layer_norm(x, (3, 5), w, b),
+        (4, 3, 5),
+        (3, 5),
+        True,
+    ),
+    "group_norm": (
+        lambda x, w, b: F.group_norm(x, 3, w, b),
+        lambda x, w, b: TF.group_norm(x, 3, w, b),
+        (2, 3, 8),
+        (3,),
+        True,
+    ),
+    "rms_norm": (
+        lambda x, w, b: F.rms_norm(x, 5, w, eps=1e-5),
+        lambda x, w, b: TF.rms_norm(x, (5,), w, eps=1e-5),
+        (6, 3, 5),
+        (5,),
+        False,
+    ),
 }
 
 
@@ -70,24 +96,38 @@ def test_low_precision_dtypes(name, dtype):
         np.testing.assert_allclose(got.astype(np.float64), ref, rtol=0, atol=ulp, err_msg=k)
 
 
-@pytest.mark.parametrize("xdtype,pdtype", [(np.float16, np.float32), (np.float32, np.float64),
-                                           (np.float64, np.float32), (np.float64, np.float16)])
+@pytest.mark.parametrize(
+    "xdtype,pdtype",
+    [(np.float16, np.float32), (np.float32, np.float64), (np.float64, np.float32), (np.float64, np.float16)],
+)
 def test_output_keeps_the_input_dtype_whatever_the_parameters_dtype(xdtype, pdtype):
     rng = np.random.default_rng(2)
     x = lucid.Tensor((rng.standard_normal((4, 3, 2)) + 2).astype(xdtype), requires_grad=True)
     w = lucid.Tensor(rng.uniform(0.5, 1.5, 3).astype(pdtype), requires_grad=True)
     b = lucid.Tensor(rng.standard_normal(3).astype(pdtype), requires_grad=True)
     rm, rv = lucid.Tensor(np.zeros(3, pdtype)), lucid.Tensor(np.ones(3, pdtype))
-    for y in (F.batch_norm(x, rm, rv, w, b, training=True), F.batch_norm(x, rm, rv, w, b),
-              F.instance_norm(x, None, None, w, b), F.group_norm(x, 3, w, b)):
+    for y in (
+        F.batch_norm(x, rm, rv, w, b, training=True),
+        F.batch_norm(x, rm, rv, w, b),
+        F.instance_norm(x, None, None, w, b),
+        F.group_norm(x, 3, w, b),
+    ):
         assert y.dtype == xdtype
         y.backward(np.ones(y.shape, dtype=xdtype))
         assert x.grad.dtype == xdtype and w.grad.dtype == pdtype and b.grad.dtype == pdtype
     assert rm.dtype == pdtype and rv.dtype == pdtype
 
 
-@pytest.mark.parametrize("cls,shape", [("BatchNorm2d", (2, 3, 2, 2)), ("InstanceNorm1d", (3, 5)),
-                                       ("LayerNorm", (2, 3)), ("GroupNorm", (2, 3, 2)), ("RMSNorm", (2, 3))])
+@pytest.mark.parametrize(
+    "cls,shape",
+    [
+        ("BatchNorm2d", (2, 3, 2, 2)),
+        ("InstanceNorm1d", (3, 5)),
+        ("LayerNorm", (2, 3)),
+        ("GroupNorm", (2, 3, 2)),
+        ("RMSNorm", (2, 3)),
+    ],
+)
 @pytest.mark.parametrize("dtype", [np.float16, np.float32])
 def test_modules_in_low_precision(cls, shape, dtype):
     args = (1, 3) if cls == "GroupNorm" else (3,)
@@ -102,11 +142,13 @@ def test_modules_in_low_precision(cls, shape, dtype):
     assert x.grad.dtype == dtype and m.weight.grad.dtype == dtype
     tm = getattr(torch.nn, cls)(*args, **(dict(affine=True, track_running_stats=True) if "Inst" in cls else {}))
     ty = tm.double()(torch.tensor(x.data.astype(np.float64)))
-    np.testing.assert_allclose(y.data.astype(np.float64), ty.detach().numpy(), atol=4e-3 if dtype == np.float16
-                               else 4e-6)
+    np.testing.assert_allclose(
+        y.data.astype(np.float64), ty.detach().numpy(), atol=4e-3 if dtype == np.float16 else 4e-6
+    )
     if hasattr(m, "running_mean"):
-        np.testing.assert_allclose(m.running_mean.data, tm.running_mean.numpy(), rtol=2e-3 if dtype == np.float16
-                                   else 1e-6)
+        np.testing.assert_allclose(
+            m.running_mean.data, tm.running_mean.numpy(), rtol=2e-3 if dtype == np.float16 else 1e-6
+        )
 
 
 def test_float16_sums_do_not_overflow():
@@ -163,22 +205,48 @@ def test_hard_inputs_in_eval_with_running_statistics():
 # ---- NaN stays where it is -----------------------------------------------------------------------
 NAN_CASES = {
     # name: (call, torch call, shape, where the NaN is, which outputs share a statistic with it)
-    "batch_norm": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
-                   lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True),
-                   (4, 3, 2), (1, 1, 0), lambda m: m.__setitem__((slice(None), 1), True)),
-    "instance_norm": (lambda x, w, b: F.instance_norm(x, None, None, w, b),
-                      lambda x, w, b: TF.instance_norm(x, None, None, w, b),
-                      (4, 3, 2), (1, 1, 0), lambda m: m.__setitem__((1, 1), True)),
-    "group_norm": (lambda x, w, b: F.group_norm(x, 3, w, b), lambda x, w, b: TF.group_norm(x, 3, w, b),
-                   (2, 6, 2), (1, 2, 0), lambda m: m.__setitem__((1, slice(2, 4)), True)),
-    "layer_norm": (lambda x, w, b: F.layer_norm(x, 2), lambda x, w, b: TF.layer_norm(x, (2,)),
-                   (4, 3, 2), (1, 1, 0), lambda m: m.__setitem__((1, 1), True)),
-    "rms_norm": (lambda x, w, b: F.rms_norm(x, 2), lambda x, w, b: TF.rms_norm(x, (2,)),
-                 (4, 3, 2), (1, 1, 0), lambda m: m.__setitem__((1, 1), True)),
-    "batch_norm_eval": (lambda x, w, b: F.batch_norm(x, lucid.Tensor(np.zeros(3)), lucid.Tensor(np.ones(3)), w, b),
-                        lambda x, w, b: TF.batch_norm(x, torch.zeros(3, dtype=torch.float64),
-                                                      torch.ones(3, dtype=torch.float64), w, b),
-                        (4, 3, 2), (1, 1, 0), lambda m: m.__setitem__((1, 1, 0), True)),
+    "batch_norm": (
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True),
+        (4, 3, 2),
+        (1, 1, 0),
+        lambda m: m.__setitem__((slice(None), 1), True),
+    ),
+    "instance_norm": (
+        lambda x, w, b: F.instance_norm(x, None, None, w, b),
+        lambda x, w, b: TF.instance_norm(x, None, None, w, b),
+        (4, 3, 2),
+        (1, 1, 0),
+        lambda m: m.__setitem__((1, 1), True),
+    ),
+    "group_norm": (
+        lambda x, w, b: F.group_norm(x, 3, w, b),
+        lambda x, w, b: TF.group_norm(x, 3, w, b),
+        (2, 6, 2),
+        (1, 2, 0),
+        lambda m: m.__setitem__((1, slice(2, 4)), True),
+    ),
+    "layer_norm": (
+        lambda x, w, b: F.layer_norm(x, 2),
+        lambda x, w, b: TF.layer_norm(x, (2,)),
+        (4, 3, 2),
+        (1, 1, 0),
+        lambda m: m.__setitem__((1, 1), True),
+    ),
+    "rms_norm": (
+        lambda x, w, b: F.rms_norm(x, 2),
+        lambda x, w, b: TF.rms_norm(x, (2,)),
+        (4, 3, 2),
+        (1, 1, 0),
+        lambda m: m.__setitem__((1, 1), True),
+    ),
+    "batch_norm_eval": (
+        lambda x, w, b: F.batch_norm(x, lucid.Tensor(np.zeros(3)), lucid.Tensor(np.ones(3)), w, b),
+        lambda x, w, b: TF.batch_norm(x, torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64), w, b),
+        (4, 3, 2),
+        (1, 1, 0),
+        lambda m: m.__setitem__((1, 1, 0), True),
+    ),
 }
 
 

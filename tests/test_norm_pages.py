@@ -4,6 +4,7 @@ The pages' signatures are the contract; their formulas and printed outputs are n
 (ERRATA.md). Each expected value here is ERRATA's, or an independent NumPy float64
 computation of ERRATA's formulas.
 """
+
 import doctest
 
 import numpy as np
@@ -43,20 +44,14 @@ def assert_printed_like_the_pages(output, values):
 
 # ---- BatchNorm1d page ---------------------------------------------------------------------------
 def test_batchnorm1d_simple_input():
-    input_tensor = Tensor([[
-        [1.0, 2.0, 3.0],
-        [4.0, 5.0, 6.0]
-    ]], requires_grad=True)  # Shape: (1, 2, 3)
+    input_tensor = Tensor([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]], requires_grad=True)  # Shape: (1, 2, 3)
     batch_norm = nn.BatchNorm1d(num_features=2)
     output = batch_norm(input_tensor)  # Shape: (1, 2, 3)
     assert output.shape == (1, 2, 3)
     assert_4_decimals(output.data, [[ROWS, ROWS]])
     assert_printed_like_the_pages(output, [-1.2247, 1.2247])
 
-    output.backward(Tensor([[
-        [1.0, 1.0, 1.0],
-        [1.0, 1.0, 1.0]
-    ]]))
+    output.backward(Tensor([[[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]]))
     # ERRATA 3: a gradient of ones gives Σg = M and Σ(g·x̂) = 0, so ∂L/∂x is 0, not ±0.6124
     assert isinstance(input_tensor.grad, np.ndarray)  # printed as a plain array
     np.testing.assert_allclose(input_tensor.grad, np.zeros((1, 2, 3)), atol=1e-6)
@@ -71,7 +66,7 @@ def test_batchnorm1d_simple_input():
 
 class BatchNorm1dModel(nn.Module):
     def __init__(self):
-        super(BatchNorm1dModel, self).__init__()
+        super().__init__()
         self.linear = nn.Linear(in_features=3, out_features=2)
         self.batch_norm = nn.BatchNorm1d(num_features=2)
 
@@ -101,10 +96,7 @@ def test_batchnorm1d_within_a_network():
 
 # ---- InstanceNorm1d page -------------------------------------------------------------------------
 def test_instancenorm1d_simple_input():
-    input_tensor = Tensor([[
-        [1.0, 2.0, 3.0],
-        [4.0, 5.0, 6.0]
-    ]], requires_grad=True)  # Shape: (1, 2, 3)
+    input_tensor = Tensor([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]], requires_grad=True)  # Shape: (1, 2, 3)
     instance_norm = nn.InstanceNorm1d(num_features=2)
     output = instance_norm(input_tensor)  # Shape: (1, 2, 3)
     assert_4_decimals(output.data, [[ROWS, ROWS]])
@@ -119,7 +111,7 @@ def test_instancenorm1d_simple_input():
 
 class InstanceNorm1dModel(nn.Module):
     def __init__(self):
-        super(InstanceNorm1dModel, self).__init__()
+        super().__init__()
         self.linear = nn.Linear(in_features=3, out_features=2)
         self.instance_norm = nn.InstanceNorm1d(num_features=2)
 
@@ -143,12 +135,9 @@ def test_instancenorm1d_within_a_network(mode):
 
 # ---- InstanceNorm2d page -------------------------------------------------------------------------
 def test_instancenorm2d_simple_input():
-    input_tensor = Tensor([[
-        [[1.0, 2.0, 3.0],
-         [4.0, 5.0, 6.0]],
-        [[7.0, 8.0, 9.0],
-         [10.0, 11.0, 12.0]]
-    ]], requires_grad=True)  # Shape: (1, 2, 2, 3)
+    input_tensor = Tensor(
+        [[[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], [[7.0, 8.0, 9.0], [10.0, 11.0, 12.0]]]], requires_grad=True
+    )  # Shape: (1, 2, 2, 3)
     instance_norm = nn.InstanceNorm2d(num_features=2)
     output = instance_norm(input_tensor)  # Shape: (1, 2, 2, 3)
     # ERRATA 4: each channel normalizes over its 6 values
@@ -165,12 +154,9 @@ def test_instancenorm2d_simple_input():
 
 # ---- InstanceNorm3d page -------------------------------------------------------------------------
 def test_instancenorm3d_example_as_printed_is_a_4d_input():
-    input_tensor = Tensor([[
-        [[1.0, 2.0],
-         [3.0, 4.0]],
-        [[5.0, 6.0],
-         [7.0, 8.0]]
-    ]], requires_grad=True)  # the page says (1, 2, 2, 2, 2); it is (1, 2, 2, 2)
+    input_tensor = Tensor(
+        [[[[1.0, 2.0], [3.0, 4.0]], [[5.0, 6.0], [7.0, 8.0]]]], requires_grad=True
+    )  # the page says (1, 2, 2, 2, 2); it is (1, 2, 2, 2)
     assert input_tensor.shape == (1, 2, 2, 2)
     instance_norm = nn.InstanceNorm3d(num_features=2)
     before = state(instance_norm)
@@ -186,8 +172,7 @@ def test_instancenorm3d_correct_5d_example():
     instance_norm = nn.InstanceNorm3d(num_features=1)
     output = instance_norm(input_tensor)
     assert output.shape == (1, 1, 2, 2, 2)
-    assert_4_decimals(output.data.reshape(-1),
-                      [-1.5275, -1.0911, -0.6547, -0.2182, 0.2182, 0.6547, 1.0911, 1.5275])
+    assert_4_decimals(output.data.reshape(-1), [-1.5275, -1.0911, -0.6547, -0.2182, 0.2182, 0.6547, 1.0911, 1.5275])
     output.backward()
     np.testing.assert_allclose(input_tensor.grad, np.zeros((1, 1, 2, 2, 2)), atol=1e-6)
     # the same volume unbatched (C, D, H, W) gives the same values
@@ -208,10 +193,16 @@ def errata_gradients(x, g, gamma, axes, eps):
     return dx, (g * xhat).sum(axis=channel_axes), g.sum(axis=channel_axes)
 
 
-@pytest.mark.parametrize("cls,shape,axes", [("BatchNorm1d", (4, 3, 5), (0, 2)), ("BatchNorm1d", (6, 3), (0,)),
-                                            ("InstanceNorm1d", (4, 3, 5), (2,)),
-                                            ("InstanceNorm2d", (2, 3, 2, 3), (2, 3)),
-                                            ("InstanceNorm3d", (2, 3, 2, 2, 2), (2, 3, 4))])
+@pytest.mark.parametrize(
+    "cls,shape,axes",
+    [
+        ("BatchNorm1d", (4, 3, 5), (0, 2)),
+        ("BatchNorm1d", (6, 3), (0,)),
+        ("InstanceNorm1d", (4, 3, 5), (2,)),
+        ("InstanceNorm2d", (2, 3, 2, 3), (2, 3)),
+        ("InstanceNorm3d", (2, 3, 2, 2, 2), (2, 3, 4)),
+    ],
+)
 def test_training_gradients_are_errata_formulas(cls, shape, axes):
     rng = np.random.default_rng(0)
     x, g = rng.standard_normal(shape) * 3 + 2, rng.standard_normal(shape)

@@ -9,6 +9,7 @@ and running statistics, NaN in the same places, or the same error type where PyT
 
 ``make fuzz`` (``LUCID_FUZZ=1``) draws many more examples, at random.
 """
+
 import os
 
 import numpy as np
@@ -23,9 +24,14 @@ import lucid
 import lucid.nn.functional as F
 
 FUZZ = bool(os.environ.get("LUCID_FUZZ"))
-PROFILE = settings(max_examples=2000 if FUZZ else 40, deadline=None, derandomize=not FUZZ, database=None,
-                   phases=list(Phase) if FUZZ else [Phase.explicit, Phase.generate],  # fuzz: shrink failures
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROFILE = settings(
+    max_examples=2000 if FUZZ else 40,
+    deadline=None,
+    derandomize=not FUZZ,
+    database=None,
+    phases=list(Phase) if FUZZ else [Phase.explicit, Phase.generate],  # fuzz: shrink failures
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def same(actual, expected, tol):
@@ -109,8 +115,11 @@ def test_rms_norm_row_with_inf_matches_pytorch():
 
 def test_group_norm_one_value_per_group_raises_like_pytorch():
     x = lucid.ones(1, 2, 1)
-    with pytest.raises(ValueError, match=r"^Expected more than 1 value per channel when training, "
-                                         r"got input size \[1, 2, 1\]$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^Expected more than 1 value per channel when training, "
+        r"got input size \[1, 2, 1\]$",
+    ):
         F.group_norm(x, 2)
     with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
         TF.group_norm(torch.ones(1, 2, 1), 2)
@@ -145,17 +154,23 @@ def cases(draw):
         c = groups * draw(st.integers(1, 2))
     else:
         groups, c = None, draw(st.integers(1, 4))
-    spatial = {"BatchNorm1d": draw(st.sampled_from([(), (0,), (1,), (3,)])),
-               "BatchNorm2d": draw(st.tuples(st.integers(0, 3), st.integers(1, 3))),
-               "InstanceNorm1d": (draw(st.integers(0, 4)),),
-               "GroupNorm": draw(st.sampled_from([(), (1,), (3,), (2, 2)])),
-               }.get(kind, (draw(st.integers(1, 3)),))
+    spatial = {
+        "BatchNorm1d": draw(st.sampled_from([(), (0,), (1,), (3,)])),
+        "BatchNorm2d": draw(st.tuples(st.integers(0, 3), st.integers(1, 3))),
+        "InstanceNorm1d": (draw(st.integers(0, 4)),),
+        "GroupNorm": draw(st.sampled_from([(), (1,), (3,), (2, 2)])),
+    }.get(kind, (draw(st.integers(1, 3)),))
     shape = (n, c) + tuple(spatial)
-    settings_ = dict(eps=eps, affine=draw(st.booleans()), track=draw(st.booleans()),
-                     momentum=draw(st.sampled_from([None, 0.1, 1.0])), groups=groups)
+    settings_ = dict(
+        eps=eps,
+        affine=draw(st.booleans()),
+        track=draw(st.booleans()),
+        momentum=draw(st.sampled_from([None, 0.1, 1.0])),
+        groups=groups,
+    )
     layout = draw(st.sampled_from(["contiguous", "transposed", "broadcast"]))
     special = draw(st.lists(st.sampled_from(SPECIAL), max_size=2))
-    seed = draw(st.integers(0, 2 ** 16))
+    seed = draw(st.integers(0, 2**16))
     return kind, dtype, shape, settings_, layout, special, seed
 
 
@@ -166,10 +181,14 @@ def make_input(dtype, shape, layout, special, rng):
         if flat.shape[0] <= i:
             break
         row = flat[i]
-        row[:] = {"constant": 2.5, "zero": 0.0, "huge": 1e30 * np.sign(row) + 1e29 * row,
-                  "inf": np.where(np.arange(row.size) == 0, np.inf, row),
-                  "nan": np.where(np.arange(row.size) == row.size - 1, np.nan, row),
-                  "offset": 1e6 + 1e-3 * row}[what]
+        row[:] = {
+            "constant": 2.5,
+            "zero": 0.0,
+            "huge": 1e30 * np.sign(row) + 1e29 * row,
+            "inf": np.where(np.arange(row.size) == 0, np.inf, row),
+            "nan": np.where(np.arange(row.size) == row.size - 1, np.nan, row),
+            "offset": 1e6 + 1e-3 * row,
+        }[what]
     x = x.astype(dtype)
     if layout == "transposed":
         x = np.ascontiguousarray(np.swapaxes(x, 0, -1)).swapaxes(0, -1)
@@ -184,12 +203,16 @@ def layers(kind, shape, s, dtype):
     s = dict(s, dtype=dtype)
     if kind.startswith(("Batch", "Instance")):
         args = dict(eps=s["eps"], momentum=s["momentum"], affine=s["affine"], track_running_stats=s["track"])
-        return (getattr(lucid.nn, kind)(c, dtype=dtype, **args),
-                getattr(torch.nn, kind)(c, dtype=torch.float64, **args))
+        return (
+            getattr(lucid.nn, kind)(c, dtype=dtype, **args),
+            getattr(torch.nn, kind)(c, dtype=torch.float64, **args),
+        )
     if kind == "GroupNorm":
         args = dict(eps=s["eps"], affine=s["affine"])
-        return (lucid.nn.GroupNorm(s["groups"], c, dtype=dtype, **args),
-                torch.nn.GroupNorm(s["groups"], c, dtype=torch.float64, **args))
+        return (
+            lucid.nn.GroupNorm(s["groups"], c, dtype=dtype, **args),
+            torch.nn.GroupNorm(s["groups"], c, dtype=torch.float64, **args),
+        )
     args = dict(eps=s["eps"], elementwise_affine=s["affine"])
     d = shape[-1]
     return getattr(lucid.nn, kind)(d, dtype=dtype, **args), getattr(torch.nn, kind)(d, dtype=torch.float64, **args)

@@ -5,6 +5,7 @@ compares every output, seeds every output with the same random gradient, compare
 every input gradient, then runs ``lucid.autograd.gradcheck``. Shapes are drawn at
 random (seeded per test), small enough for gradcheck to be quick.
 """
+
 import operator
 
 import numpy as np
@@ -23,13 +24,17 @@ def _is_leaf_data(a):
 
 
 def _lucid_args(args):
-    return [lucid.tensor(a, requires_grad=True) if _is_leaf_data(a)
-            else lucid.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+    return [
+        lucid.tensor(a, requires_grad=True) if _is_leaf_data(a) else lucid.tensor(a) if isinstance(a, np.ndarray) else a
+        for a in args
+    ]
 
 
 def _torch_args(args):
-    return [torch.tensor(a, requires_grad=True) if _is_leaf_data(a)
-            else torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+    return [
+        torch.tensor(a, requires_grad=True) if _is_leaf_data(a) else torch.tensor(a) if isinstance(a, np.ndarray) else a
+        for a in args
+    ]
 
 
 def _outputs(out):
@@ -78,7 +83,7 @@ def _broadcast_pair(rng):
     full = _shape(rng)
     out = []
     for _ in range(2):
-        s = list(full[len(full) - rng.integers(0, len(full) + 1):])
+        s = list(full[len(full) - rng.integers(0, len(full) + 1) :])
         out.append(tuple(1 if rng.random() < 0.3 else n for n in s))
     return out
 
@@ -125,13 +130,20 @@ def test_binary_same_input_twice(rng):
 
 
 SCALAR_FORMS = [  # a Python number on either side
-    ("x + 2.5", lambda x: x + 2.5, "any"), ("2.5 + x", lambda x: 2.5 + x, "any"),
-    ("x - 1", lambda x: x - 1, "any"), ("2.5 - x", lambda x: 2.5 - x, "any"),
-    ("x * 3", lambda x: x * 3, "any"), ("3 * x", lambda x: 3 * x, "any"),
-    ("x / 4", lambda x: x / 4, "any"), ("2 / x", lambda x: 2 / x, "nonzero"),
-    ("x ** 3", lambda x: x ** 3, "any"), ("x ** 2.5", lambda x: x ** 2.5, "pos"),
-    ("x ** -1.5", lambda x: x ** -1.5, "pos"), ("2.0 ** x", lambda x: 2.0 ** x, "any"),
-    ("-x", lambda x: -x, "any"), ("x ** 0", lambda x: x ** 0, "any"),
+    ("x + 2.5", lambda x: x + 2.5, "any"),
+    ("2.5 + x", lambda x: 2.5 + x, "any"),
+    ("x - 1", lambda x: x - 1, "any"),
+    ("2.5 - x", lambda x: 2.5 - x, "any"),
+    ("x * 3", lambda x: x * 3, "any"),
+    ("3 * x", lambda x: 3 * x, "any"),
+    ("x / 4", lambda x: x / 4, "any"),
+    ("2 / x", lambda x: 2 / x, "nonzero"),
+    ("x ** 3", lambda x: x**3, "any"),
+    ("x ** 2.5", lambda x: x**2.5, "pos"),
+    ("x ** -1.5", lambda x: x**-1.5, "pos"),
+    ("2.0 ** x", lambda x: 2.0**x, "any"),
+    ("-x", lambda x: -x, "any"),
+    ("x ** 0", lambda x: x**0, "any"),
 ]
 
 
@@ -182,7 +194,7 @@ def test_elementwise_special_points_match_torch(rng):
     b = np.array([2.0, 0.0, -1.0, 0.0, 2.0])
     with np.errstate(divide="ignore"):  # 0 ** -1 = inf, as in PyTorch
         check(operator.pow, operator.pow, a, b, rng=rng, gradcheck=False)
-    check(lambda t: t ** 0, lambda t: t ** 0, a, rng=rng, gradcheck=False)
+    check(lambda t: t**0, lambda t: t**0, a, rng=rng, gradcheck=False)
     a = np.array([1.0, 2.0, 3.0, -1.0])
     b = np.array([1.0, 5.0, 3.0, -2.0])
     check(lucid.maximum, torch.maximum, a, b, rng=rng, gradcheck=False)
@@ -201,7 +213,7 @@ def test_sigmoid_saturates_without_overflow():
 @pytest.mark.parametrize("seed", SEEDS)
 def test_where(seed, rng):
     sc, sa = _broadcast_pair(rng)
-    sb = _broadcast_pair(rng)[0][-len(sa):] if sa else ()
+    sb = _broadcast_pair(rng)[0][-len(sa) :] if sa else ()
     cond = np.asarray(rng.random(sc) < 0.5)
     check(lambda c, a, b: lucid.where(c, a, b), torch.where, cond, data(rng, sa), data(rng, sb), rng=rng)
     check(lambda c, a: lucid.where(c, a, 0.0), lambda c, a: torch.where(c, a, 0.0), cond, data(rng, sa), rng=rng)
@@ -218,8 +230,11 @@ def test_relu_of_minus_infinity_is_zero():
 
 
 # ---- comparisons and logic ---------------------------------------------------------
-@pytest.mark.parametrize("op", [operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge],
-                         ids=["eq", "ne", "lt", "le", "gt", "ge"])
+@pytest.mark.parametrize(
+    "op",
+    [operator.eq, operator.ne, operator.lt, operator.le, operator.gt, operator.ge],
+    ids=["eq", "ne", "lt", "le", "gt", "ge"],
+)
 def test_comparisons_broadcast_and_carry_no_grad(op, rng):
     sa, sb = _broadcast_pair(rng)
     a = np.round(data(rng, sa))  # rounding makes ties
@@ -301,11 +316,13 @@ def test_max_min(op, seed, rng):
     check(lambda t: getattr(t, op)(), lambda t: getattr(t, op)(), x, rng=rng)
     dim = int(rng.integers(-len(shape), len(shape)))
     for keepdim in (False, True):
-        lo = check(lambda t: getattr(t, op)(dim, keepdim=keepdim), lambda t: getattr(t, op)(dim, keepdim=keepdim),
-                   x, rng=rng)
+        lo = check(
+            lambda t: getattr(t, op)(dim, keepdim=keepdim), lambda t: getattr(t, op)(dim, keepdim=keepdim), x, rng=rng
+        )
         assert lo[1].dtype == lucid.int64 and not lo[1].requires_grad
-    check(lambda t: getattr(lucid, op)(t, dim=dim), lambda t: getattr(torch, op)(t, dim=dim), x, rng=rng,
-          gradcheck=False)
+    check(
+        lambda t: getattr(lucid, op)(t, dim=dim), lambda t: getattr(torch, op)(t, dim=dim), x, rng=rng, gradcheck=False
+    )
 
 
 def test_max_min_result_is_a_named_pair():
@@ -348,9 +365,17 @@ def test_argmax_argmin(op, rng):
 
 # ---- matmul ------------------------------------------------------------------------
 MATMUL_SHAPES = [
-    ((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)), ((2, 3), (3, 4)),
-    ((4, 2, 3), (3, 2)), ((2, 3), (4, 3, 2)), ((4, 2, 3), (4, 3, 2)),
-    ((2, 1, 2, 3), (4, 3, 2)), ((3,), (2, 3, 4)), ((2, 2, 3), (3,)), ((1, 2, 3), (5, 3, 1)),
+    ((3,), (3,)),
+    ((3,), (3, 2)),
+    ((2, 3), (3,)),
+    ((2, 3), (3, 4)),
+    ((4, 2, 3), (3, 2)),
+    ((2, 3), (4, 3, 2)),
+    ((4, 2, 3), (4, 3, 2)),
+    ((2, 1, 2, 3), (4, 3, 2)),
+    ((3,), (2, 3, 4)),
+    ((2, 2, 3), (3,)),
+    ((1, 2, 3), (5, 3, 1)),
 ]
 
 
@@ -430,8 +455,11 @@ ADVANCED = [  # name, input shape, index (NumPy); torch gets the same index as t
     ("pairs repeated", (3, 4), ([0, 1, 0, 0], [2, 2, 2, 3])),
     ("2-D index array", (5, 2), np.array([[0, 1], [1, 4], [0, 0]])),
     ("negative indices", (4, 3), [-1, 0, -1]),
-    ("bool mask", (3, 4), np.array([[True, False, True, True], [False, False, True, False],
-                                    [True, True, False, False]])),
+    (
+        "bool mask",
+        (3, 4),
+        np.array([[True, False, True, True], [False, False, True, False], [True, True, False, False]]),
+    ),
     ("bool rows", (4, 2), np.array([True, False, True, True])),
     ("slice, array, int", (3, 4, 2), (slice(0, 3), [0, 1, 1], 1)),
     ("arrays split by a slice", (3, 2, 4), ([0, 2, 0], slice(None), [1, 1, 3])),
@@ -485,8 +513,13 @@ def test_cat_with_a_constant_and_mixed_dtypes(rng):
 def test_split_and_chunk(sections, rng):
     x = data(rng, (2, 5, 3))
     check(lambda t: t.split(sections, 1), lambda t: t.split(sections, 1), x, rng=rng)
-    check(lambda t: lucid.split(t, sections, dim=-2), lambda t: torch.split(t, sections, dim=-2), x, rng=rng,
-          gradcheck=False)
+    check(
+        lambda t: lucid.split(t, sections, dim=-2),
+        lambda t: torch.split(t, sections, dim=-2),
+        x,
+        rng=rng,
+        gradcheck=False,
+    )
 
 
 @pytest.mark.parametrize("chunks", [1, 2, 3, 5])
@@ -522,16 +555,22 @@ def test_pad(shape, pad, mode, rng):
 
 
 def test_pad_constant_value(rng):
-    check(lambda t: lucid.pad(t, (1, 1), value=-2.5), lambda t: TF.pad(t, (1, 1), value=-2.5), data(rng, (2, 2)),
-          rng=rng)
+    check(
+        lambda t: lucid.pad(t, (1, 1), value=-2.5), lambda t: TF.pad(t, (1, 1), value=-2.5), data(rng, (2, 2)), rng=rng
+    )
 
 
 def test_astype_and_clone_carry_gradients(rng):
     x = data(rng, (2, 3))
     check(lambda t: t.float().double() * 2, lambda t: t.float().double() * 2, x, rng=rng, gradcheck=False)
     check(lambda t: t.clone() * t, lambda t: t.clone() * t, x, rng=rng)
-    check(lambda t: lucid.clone(t).to("float32").to(lucid.float64),
-          lambda t: torch.clone(t).to(torch.float32).to(torch.float64), x, rng=rng, gradcheck=False)
+    check(
+        lambda t: lucid.clone(t).to("float32").to(lucid.float64),
+        lambda t: torch.clone(t).to(torch.float32).to(torch.float64),
+        x,
+        rng=rng,
+        gradcheck=False,
+    )
 
 
 def test_composite_expression(rng):
@@ -547,9 +586,21 @@ def test_composite_expression(rng):
 
 
 # ---- errors -------------------------------------------------------------------------
-@pytest.mark.parametrize("op", [operator.add, operator.sub, operator.mul, operator.truediv, operator.pow,
-                                lucid.maximum, lucid.minimum, operator.lt, operator.eq],
-                         ids=["add", "sub", "mul", "div", "pow", "maximum", "minimum", "lt", "eq"])
+@pytest.mark.parametrize(
+    "op",
+    [
+        operator.add,
+        operator.sub,
+        operator.mul,
+        operator.truediv,
+        operator.pow,
+        lucid.maximum,
+        lucid.minimum,
+        operator.lt,
+        operator.eq,
+    ],
+    ids=["add", "sub", "mul", "div", "pow", "maximum", "minimum", "lt", "eq"],
+)
 def test_broadcast_mismatch_names_both_shapes(op):
     a, b = lucid.ones(2, 3), lucid.ones(4)
     with pytest.raises(ValueError, match=r"\(2, 3\) and \(4,\)"):

@@ -1,11 +1,12 @@
 """tril, triu, masked_fill, gather, scatter_add, index_add: against PyTorch in float64 (1e-10), forward and
 every input's gradient, and by finite differences."""
+
 import numpy as np
 import pytest
 import torch
+from compare import close, differential
 
 import lucid
-from compare import close, differential
 
 
 def both(lucid_fn, torch_fn, arrays, rng, diff=None):
@@ -34,11 +35,14 @@ def test_triangle_needs_two_dims():
 def test_masked_fill_number_and_tensor_value(rng):
     x = rng.standard_normal((3, 4))
     mask = rng.random((1, 4)) < 0.5
-    both(lambda t: t.masked_fill(lucid.tensor(mask), -2.5), lambda t: t.masked_fill(torch.tensor(mask), -2.5),
-         [x], rng)
+    both(lambda t: t.masked_fill(lucid.tensor(mask), -2.5), lambda t: t.masked_fill(torch.tensor(mask), -2.5), [x], rng)
     v = np.array(1.5)
-    both(lambda t, s: lucid.masked_fill(t, lucid.tensor(mask), s),
-         lambda t, s: torch.masked_fill(t, torch.tensor(mask), s), [x, v], rng)
+    both(
+        lambda t, s: lucid.masked_fill(t, lucid.tensor(mask), s),
+        lambda t, s: torch.masked_fill(t, torch.tensor(mask), s),
+        [x, v],
+        rng,
+    )
 
 
 def test_masked_fill_with_minus_inf_keeps_nan(rng):
@@ -77,8 +81,7 @@ def test_gather(dim, rng):
     shape[dim] = 5  # more picks than entries along dim: repeats, so gradients add up
     shape[1 - (dim % 2)] -= 1  # and smaller than x off dim, as PyTorch allows
     idx = rng.integers(0, x.shape[dim], size=shape)
-    both(lambda t: lucid.gather(t, dim, lucid.tensor(idx)), lambda t: torch.gather(t, dim, torch.tensor(idx)),
-         [x], rng)
+    both(lambda t: lucid.gather(t, dim, lucid.tensor(idx)), lambda t: torch.gather(t, dim, torch.tensor(idx)), [x], rng)
 
 
 def test_gather_errors():
@@ -97,8 +100,12 @@ def test_scatter_add(dim, rng):
     idx_shape = (5, 3) if dim == 0 else (3, 6)  # more sources than slots along dim: they add up
     src = rng.standard_normal(idx_shape)
     idx = rng.integers(0, x.shape[dim], size=idx_shape)
-    both(lambda a, s: a.scatter_add(dim, lucid.tensor(idx), s),
-         lambda a, s: a.scatter_add(dim, torch.tensor(idx), s), [x, src], rng)
+    both(
+        lambda a, s: a.scatter_add(dim, lucid.tensor(idx), s),
+        lambda a, s: a.scatter_add(dim, torch.tensor(idx), s),
+        [x, src],
+        rng,
+    )
 
 
 @pytest.mark.parametrize("alpha", [1, -0.5])
@@ -106,10 +113,18 @@ def test_index_add(alpha, rng):
     x = rng.standard_normal((5, 3))
     idx = np.array([4, 0, 4, 2])  # a repeated row: both sources add into it
     src = rng.standard_normal((4, 3))
-    both(lambda a, s: lucid.index_add(a, 0, lucid.tensor(idx), s, alpha=alpha),
-         lambda a, s: torch.index_add(a, 0, torch.tensor(idx), s, alpha=alpha), [x, src], rng)
-    both(lambda a, s: a.index_add(1, lucid.tensor(idx[:2] % 3), s, alpha=alpha),
-         lambda a, s: a.index_add(1, torch.tensor(idx[:2] % 3), s, alpha=alpha), [x, rng.standard_normal((5, 2))], rng)
+    both(
+        lambda a, s: lucid.index_add(a, 0, lucid.tensor(idx), s, alpha=alpha),
+        lambda a, s: torch.index_add(a, 0, torch.tensor(idx), s, alpha=alpha),
+        [x, src],
+        rng,
+    )
+    both(
+        lambda a, s: a.index_add(1, lucid.tensor(idx[:2] % 3), s, alpha=alpha),
+        lambda a, s: a.index_add(1, torch.tensor(idx[:2] % 3), s, alpha=alpha),
+        [x, rng.standard_normal((5, 2))],
+        rng,
+    )
 
 
 def test_index_add_shape_error():

@@ -1,11 +1,12 @@
 """sin, cos, cumsum, einsum, bmm, baddbmm, sort, argsort, topk, multinomial: against PyTorch in float64
 (1e-10), forward and every input's gradient, and by finite differences."""
+
 import numpy as np
 import pytest
 import torch
+from test_ops_indexing import both
 
 import lucid
-from test_ops_indexing import both
 
 
 @pytest.mark.parametrize("fn", ["sin", "cos"])
@@ -28,16 +29,16 @@ def test_cumsum_of_integers_is_int64():
 
 
 EINSUMS = [
-    ("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]),   # attention scores
-    ("bhqk,bhkd->bhqd", [(2, 3, 4, 6), (2, 3, 6, 5)]),   # weights times values
-    ("ij,jk", [(3, 4), (4, 2)]),                         # implicit output
-    ("ij->", [(3, 4)]),                                  # a full sum
-    ("ii->i", [(4, 4)]),                                 # a diagonal
-    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),          # a chain
-    ("i,j->ij", [(3,), (4,)]),                           # an outer product
-    ("...ij,...jk->...ik", [(2, 3, 4), (2, 4, 5)]),      # the ellipsis
+    ("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]),  # attention scores
+    ("bhqk,bhkd->bhqd", [(2, 3, 4, 6), (2, 3, 6, 5)]),  # weights times values
+    ("ij,jk", [(3, 4), (4, 2)]),  # implicit output
+    ("ij->", [(3, 4)]),  # a full sum
+    ("ii->i", [(4, 4)]),  # a diagonal
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),  # a chain
+    ("i,j->ij", [(3,), (4,)]),  # an outer product
+    ("...ij,...jk->...ik", [(2, 3, 4), (2, 4, 5)]),  # the ellipsis
     ("bij,bj->bi", [(2, 3, 4), (2, 4)]),
-    ("...ij,...jk->...ik", [(1, 3, 4), (2, 4, 5)]),      # the ellipsis, broadcast
+    ("...ij,...jk->...ik", [(1, 3, 4), (2, 4, 5)]),  # the ellipsis, broadcast
 ]
 
 
@@ -57,8 +58,12 @@ def test_einsum_errors():
 def test_bmm_and_baddbmm(rng):
     a, b, c = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, 5)), rng.standard_normal((3, 5))
     both(lucid.bmm, torch.bmm, [a, b], rng)
-    both(lambda c, a, b: lucid.baddbmm(c, a, b, beta=0.5, alpha=-2.0),
-         lambda c, a, b: torch.baddbmm(c, a, b, beta=0.5, alpha=-2.0), [c, a, b], rng)
+    both(
+        lambda c, a, b: lucid.baddbmm(c, a, b, beta=0.5, alpha=-2.0),
+        lambda c, a, b: torch.baddbmm(c, a, b, beta=0.5, alpha=-2.0),
+        [c, a, b],
+        rng,
+    )
     both(lambda c, a, b: c.baddbmm(a, b), lambda c, a, b: c.baddbmm(a, b), [c, a, b], rng)
 
 
@@ -66,8 +71,9 @@ def test_baddbmm_beta_zero_ignores_nan(rng):
     a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, 5))
     c = np.full((2, 3, 5), np.nan)
     y = lucid.baddbmm(lucid.tensor(c), lucid.tensor(a), lucid.tensor(b), beta=0)
-    np.testing.assert_allclose(y.data, torch.baddbmm(torch.tensor(c), torch.tensor(a), torch.tensor(b),
-                                                     beta=0).numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        y.data, torch.baddbmm(torch.tensor(c), torch.tensor(a), torch.tensor(b), beta=0).numpy(), rtol=1e-10, atol=1e-10
+    )
 
 
 def test_matmul_broadcasts_batches(rng):
@@ -83,8 +89,7 @@ def test_bmm_needs_3d():
 @pytest.mark.parametrize("dim", [0, -1])
 def test_sort(descending, dim, rng):
     x = rng.standard_normal((4, 5))
-    v = both(lambda t: lucid.sort(t, dim, descending).values, lambda t: torch.sort(t, dim, descending).values,
-             [x], rng)
+    v = both(lambda t: lucid.sort(t, dim, descending).values, lambda t: torch.sort(t, dim, descending).values, [x], rng)
     idx = lucid.sort(lucid.tensor(x), dim=dim, descending=descending).indices
     np.testing.assert_array_equal(idx.data, torch.sort(torch.tensor(x), dim=dim, descending=descending).indices)
     np.testing.assert_array_equal(lucid.tensor(x).argsort(dim, descending=descending).data, idx.data)
@@ -103,11 +108,14 @@ def test_sort_ties_are_stable_and_nan_is_largest():
 @pytest.mark.parametrize("largest", [True, False])
 def test_topk(largest, rng):
     x = rng.standard_normal((3, 6))
-    both(lambda t: lucid.topk(t, 3, largest=largest).values, lambda t: torch.topk(t, 3, largest=largest).values,
-         [x], rng)
+    both(
+        lambda t: lucid.topk(t, 3, largest=largest).values, lambda t: torch.topk(t, 3, largest=largest).values, [x], rng
+    )
     both(lambda t: t.topk(2, dim=0, largest=largest)[0], lambda t: t.topk(2, dim=0, largest=largest)[0], [x], rng)
-    np.testing.assert_array_equal(lucid.topk(lucid.tensor(x), 3, largest=largest).indices.data,
-                                  torch.topk(torch.tensor(x), 3, largest=largest).indices.numpy())
+    np.testing.assert_array_equal(
+        lucid.topk(lucid.tensor(x), 3, largest=largest).indices.data,
+        torch.topk(torch.tensor(x), 3, largest=largest).indices.numpy(),
+    )
 
 
 def test_topk_k_too_large():
@@ -133,12 +141,15 @@ def test_multinomial_without_replacement():
     assert abs(np.mean(np.equal(firsts, 0)) - 0.75) < 0.04
 
 
-@pytest.mark.parametrize("w,replacement,message", [
-    ([1.0, -1.0], True, "element < 0"),
-    ([1.0, np.nan], True, "nan"),
-    ([0.0, 0.0], True, "sum of probabilities <= 0"),
-    ([1.0, 2.0], False, "without replacement"),
-])
+@pytest.mark.parametrize(
+    "w,replacement,message",
+    [
+        ([1.0, -1.0], True, "element < 0"),
+        ([1.0, np.nan], True, "nan"),
+        ([0.0, 0.0], True, "sum of probabilities <= 0"),
+        ([1.0, 2.0], False, "without replacement"),
+    ],
+)
 def test_multinomial_errors(w, replacement, message):
     with pytest.raises(RuntimeError, match=message):
         lucid.multinomial(lucid.tensor(np.array(w)), 3, replacement=replacement)

@@ -1,4 +1,5 @@
 """Optimizers and schedulers follow torch.optim step for step (float64), and their state round-trips."""
+
 import numpy as np
 import pytest
 import torch
@@ -13,7 +14,7 @@ SHAPES = [(3, 4), (4,), (2, 1, 3)]
 
 def fake_grad(p, k):
     """A gradient that depends on the parameter (so a wrong update changes later gradients), step k."""
-    return np.cos(p + k) + 0.1 * p ** 3 - 0.3
+    return np.cos(p + k) + 0.1 * p**3 - 0.3
 
 
 def run_pair(make_ours, make_theirs, steps=12, seed=0, groups=None, skip=None):
@@ -77,22 +78,31 @@ def test_adamw_follows_torch(kw):
     run_pair(lambda p: optim.AdamW(p, **kw), lambda p: torch.optim.AdamW(p, **kw))
 
 
-@pytest.mark.parametrize("name, kw, group", [
-    ("SGD", dict(lr=0.1, momentum=0.9), dict(lr=0.01, nesterov=True)),
-    ("Adam", dict(lr=0.01), dict(betas=(0.5, 0.6), weight_decay=0.2)),
-    ("AdamW", dict(lr=0.01, amsgrad=True), dict(lr=0.1, amsgrad=False)),
-])
+@pytest.mark.parametrize(
+    "name, kw, group",
+    [
+        ("SGD", dict(lr=0.1, momentum=0.9), dict(lr=0.01, nesterov=True)),
+        ("Adam", dict(lr=0.01), dict(betas=(0.5, 0.6), weight_decay=0.2)),
+        ("AdamW", dict(lr=0.01, amsgrad=True), dict(lr=0.1, amsgrad=False)),
+    ],
+)
 def test_param_groups_and_missing_gradients(name, kw, group):
     # group 0 has its own hyperparameters; parameter 2 only gets a gradient every third step
-    run_pair(lambda p: getattr(optim, name)(p, **kw), lambda p: getattr(torch.optim, name)(p, **kw),
-             groups=group, skip=lambda i, k: i == 2 and k % 3)
+    run_pair(
+        lambda p: getattr(optim, name)(p, **kw),
+        lambda p: getattr(torch.optim, name)(p, **kw),
+        groups=group,
+        skip=lambda i, k: i == 2 and k % 3,
+    )
 
 
-@pytest.mark.parametrize("name, kw", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01, amsgrad=True)),
-                                      ("AdamW", dict(lr=0.01))])
+@pytest.mark.parametrize(
+    "name, kw", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.01, amsgrad=True)), ("AdamW", dict(lr=0.01))]
+)
 def test_state_dict_round_trip_and_resume(name, kw):
-    opt, topt, ours, theirs = run_pair(lambda p: getattr(optim, name)(p, **kw),
-                                       lambda p: getattr(torch.optim, name)(p, **kw), steps=4)
+    opt, topt, ours, theirs = run_pair(
+        lambda p: getattr(optim, name)(p, **kw), lambda p: getattr(torch.optim, name)(p, **kw), steps=4
+    )
     sd, tsd = opt.state_dict(), topt.state_dict()
     # PyTorch's structure: state keyed by parameter index, groups listing indices
     assert sorted(sd) == ["param_groups", "state"]
@@ -127,8 +137,9 @@ def test_state_dict_round_trip_and_resume(name, kw):
 
 
 def test_loading_torchs_optimizer_state_continues_torchs_trajectory():
-    opt, topt, ours, theirs = run_pair(lambda p: optim.Adam(p, lr=0.01), lambda p: torch.optim.Adam(p, lr=0.01),
-                                       steps=3)
+    opt, topt, ours, theirs = run_pair(
+        lambda p: optim.Adam(p, lr=0.01), lambda p: torch.optim.Adam(p, lr=0.01), steps=3
+    )
     fresh = optim.Adam([nn.Parameter(t.detach().numpy().copy()) for t in theirs])
     fresh.load_state_dict(topt.state_dict())
     params = fresh.param_groups[0]["params"]
@@ -209,19 +220,22 @@ def test_optimizer_trains_a_module():
     np.testing.assert_allclose(model.weight.data, [[1.0, -2.0, 0.5]], atol=1e-2)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda p: optim.SGD(p, lr=-1), "Invalid learning rate"),
-    (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "Nesterov momentum requires a momentum and zero dampening"),
-    (lambda p: optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "zero dampening"),
-    (lambda p: optim.SGD(p, lr=0.1, momentum=-0.1), "Invalid momentum"),
-    (lambda p: optim.Adam(p, betas=(1.0, 0.9)), "Invalid beta parameter at index 0"),
-    (lambda p: optim.Adam(p, eps=-1), "Invalid epsilon"),
-    (lambda p: optim.AdamW(p, weight_decay=-1), "Invalid weight_decay"),
-    (lambda p: optim.SGD([], lr=0.1), "empty parameter list"),
-    (lambda p: optim.SGD([{"params": p}, {"params": p[:1]}], lr=0.1), "more than one parameter group"),
-    (lambda p: optim.SGD([p[0] * 2], lr=0.1), "non-leaf"),
-    (lambda p: optim.SGD([{"params": set(p)}], lr=0.1), "ordered collections"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda p: optim.SGD(p, lr=-1), "Invalid learning rate"),
+        (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "Nesterov momentum requires a momentum and zero dampening"),
+        (lambda p: optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "zero dampening"),
+        (lambda p: optim.SGD(p, lr=0.1, momentum=-0.1), "Invalid momentum"),
+        (lambda p: optim.Adam(p, betas=(1.0, 0.9)), "Invalid beta parameter at index 0"),
+        (lambda p: optim.Adam(p, eps=-1), "Invalid epsilon"),
+        (lambda p: optim.AdamW(p, weight_decay=-1), "Invalid weight_decay"),
+        (lambda p: optim.SGD([], lr=0.1), "empty parameter list"),
+        (lambda p: optim.SGD([{"params": p}, {"params": p[:1]}], lr=0.1), "more than one parameter group"),
+        (lambda p: optim.SGD([p[0] * 2], lr=0.1), "non-leaf"),
+        (lambda p: optim.SGD([{"params": set(p)}], lr=0.1), "ordered collections"),
+    ],
+)
 def test_bad_arguments(call, message):
     params = [nn.Parameter(np.ones(2)), nn.Parameter(np.ones(3))]
     with pytest.raises((ValueError, TypeError), match=message):
@@ -235,14 +249,21 @@ def scheduler_pair(make_ours, make_theirs, lrs=(0.1, 0.03)):
     return ours, make_ours(ours), theirs, make_theirs(theirs)
 
 
-@pytest.mark.parametrize("ours, theirs", [
-    (lambda o: lr_scheduler.StepLR(o, step_size=3), lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3)),
-    (lambda o: lr_scheduler.StepLR(o, 2, gamma=0.5), lambda o: torch.optim.lr_scheduler.StepLR(o, 2, gamma=0.5)),
-    (lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=7),
-     lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=7)),
-    (lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=5, eta_min=0.01),
-     lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=5, eta_min=0.01)),
-])
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (lambda o: lr_scheduler.StepLR(o, step_size=3), lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3)),
+        (lambda o: lr_scheduler.StepLR(o, 2, gamma=0.5), lambda o: torch.optim.lr_scheduler.StepLR(o, 2, gamma=0.5)),
+        (
+            lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=7),
+            lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=7),
+        ),
+        (
+            lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=5, eta_min=0.01),
+            lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=5, eta_min=0.01),
+        ),
+    ],
+)
 def test_schedulers_follow_torch(ours, theirs):
     opt, sched, topt, tsched = scheduler_pair(ours, theirs)
     np.testing.assert_allclose(sched.get_last_lr(), tsched.get_last_lr(), rtol=1e-14)

@@ -1,4 +1,5 @@
 """ParameterList and ParameterDict: registered like PyTorch's (names, state dict, optimizer, repr)."""
+
 from collections import OrderedDict
 
 import numpy as np
@@ -56,9 +57,13 @@ def test_parameter_list_behaves_as_a_list():
         pl.extend(lucid.Tensor(np.ones(2)))
     with pytest.raises(RuntimeError, match="should not be called"):
         pl(1)
-    tl = torch.nn.ParameterList([torch.nn.Parameter(torch.ones(4, dtype=torch.float64)),
-                                 torch.nn.Parameter(torch.zeros(2, 2, dtype=torch.float64)),
-                                 torch.nn.Parameter(torch.ones(1, dtype=torch.float64))])
+    tl = torch.nn.ParameterList(
+        [
+            torch.nn.Parameter(torch.ones(4, dtype=torch.float64)),
+            torch.nn.Parameter(torch.zeros(2, 2, dtype=torch.float64)),
+            torch.nn.Parameter(torch.ones(1, dtype=torch.float64)),
+        ]
+    )
     assert repr(pl) == repr(tl).replace("torch.", "lucid.")
 
 
@@ -83,4 +88,5 @@ def test_parameter_dict_behaves_as_a_dict():
     pd.clear()
     assert len(pd) == 0 and list(pd.parameters()) == []
     assert repr(nn.ParameterDict({"w": nn.Parameter(np.ones((2, 3)))})) == (
-        "ParameterDict(  (w): Parameter containing: [lucid.float64 of size 2x3])")  # one line, as in PyTorch
+        "ParameterDict(  (w): Parameter containing: [lucid.float64 of size 2x3])"
+    )  # one line, as in PyTorch

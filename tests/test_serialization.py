@@ -1,4 +1,5 @@
 """lucid.save / lucid.load: safetensors round trips, damaged files, and checkpoints shared with PyTorch."""
+
 import numpy as np
 import pytest
 import torch
@@ -59,14 +60,17 @@ def _valid_file(tmp_path):
     return path.read_bytes()
 
 
-@pytest.mark.parametrize("damage", [
-    lambda b: b[:-7],  # truncated: the data ends early
-    lambda b: b[:20],  # truncated inside the header
-    lambda b: b"",  # empty file
-    lambda b: b[:8] + b"#" * 10 + b[18:],  # corrupt header (not JSON any more)
-    lambda b: (10 ** 12).to_bytes(8, "little") + b[8:],  # header length beyond the file
-    lambda b: b"not a checkpoint at all, just text",
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda b: b[:-7],  # truncated: the data ends early
+        lambda b: b[:20],  # truncated inside the header
+        lambda b: b"",  # empty file
+        lambda b: b[:8] + b"#" * 10 + b[18:],  # corrupt header (not JSON any more)
+        lambda b: (10**12).to_bytes(8, "little") + b[8:],  # header length beyond the file
+        lambda b: b"not a checkpoint at all, just text",
+    ],
+)
 def test_damaged_files_raise_a_clear_error_naming_the_file(tmp_path, damage):
     bad = tmp_path / "damaged.safetensors"
     bad.write_bytes(damage(_valid_file(tmp_path)))
@@ -79,12 +83,15 @@ def test_missing_file(tmp_path):
         lucid.load(tmp_path / "nowhere.safetensors")
 
 
-@pytest.mark.parametrize("sd, message", [
-    ({"opt": {"state": {}}}, "flat dict of name -> Tensor"),
-    ({"x": 3.0}, "flat dict of name -> Tensor"),
-    ({1: lucid.ones(2)}, "every name must be a str"),
-    ({"o": np.array(["a", "b"])}, "cannot store"),
-])
+@pytest.mark.parametrize(
+    "sd, message",
+    [
+        ({"opt": {"state": {}}}, "flat dict of name -> Tensor"),
+        ({"x": 3.0}, "flat dict of name -> Tensor"),
+        ({1: lucid.ones(2)}, "every name must be a str"),
+        ({"o": np.array(["a", "b"])}, "cannot store"),
+    ],
+)
 def test_save_rejects_what_safetensors_cannot_hold(tmp_path, sd, message):
     path = tmp_path / "x.safetensors"
     with pytest.raises(TypeError, match=message):
@@ -94,13 +101,29 @@ def test_save_rejects_what_safetensors_cannot_hold(tmp_path, sd, message):
 
 # ---- checkpoints shared with PyTorch -------------------------------------------------------------------------
 def lucid_net():
-    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Flatten(), nn.Linear(4 * 3 * 3, 5), nn.ReLU(), nn.Linear(5, 3)).double()
+    return nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(4 * 3 * 3, 5),
+        nn.ReLU(),
+        nn.Linear(5, 3),
+    ).double()
 
 
 def torch_net():
-    return tnn.Sequential(tnn.Conv2d(2, 4, 3, padding=1), tnn.BatchNorm2d(4), tnn.ReLU(), tnn.MaxPool2d(2),
-                          tnn.Flatten(), tnn.Linear(4 * 3 * 3, 5), tnn.ReLU(), tnn.Linear(5, 3)).double()
+    return tnn.Sequential(
+        tnn.Conv2d(2, 4, 3, padding=1),
+        tnn.BatchNorm2d(4),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+        tnn.Flatten(),
+        tnn.Linear(4 * 3 * 3, 5),
+        tnn.ReLU(),
+        tnn.Linear(5, 3),
+    ).double()
 
 
 def test_lucid_checkpoint_loads_into_pytorch(tmp_path, rng):
@@ -117,8 +140,9 @@ def test_lucid_checkpoint_loads_into_pytorch(tmp_path, rng):
     x = rng.standard_normal((3, 2, 6, 6))
     model.eval()
     theirs.eval()
-    np.testing.assert_allclose(model(lucid.Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        model(lucid.Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-12
+    )
 
 
 def test_pytorch_checkpoint_loads_into_lucid(tmp_path, rng):
@@ -136,8 +160,9 @@ def test_pytorch_checkpoint_loads_into_lucid(tmp_path, rng):
     x = rng.standard_normal((3, 2, 6, 6))
     model.eval()
     theirs.eval()
-    np.testing.assert_allclose(model(lucid.Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        model(lucid.Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-12
+    )
     # and the model trains on from there: parameters own writable arrays
     model.train()
     model(lucid.Tensor(x)).sum().backward()

@@ -1,5 +1,6 @@
 """State-dict versions: ``state_dict()._metadata`` and the per-module ``_load_from_state_dict`` upgrade,
 with BatchNorm checkpoints written before ``num_batches_tracked`` existed (PyTorch's own compatibility case)."""
+
 from collections import OrderedDict
 
 import numpy as np
@@ -12,8 +13,15 @@ import lucid
 def nets():
     def make(lib):
         nn = lib.nn
-        return nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.Flatten(), nn.Linear(12, 2),
-                             nn.InstanceNorm1d(2, track_running_stats=True), nn.LayerNorm(2))
+        return nn.Sequential(
+            nn.Conv2d(2, 3, 3),
+            nn.BatchNorm2d(3),
+            nn.Flatten(),
+            nn.Linear(12, 2),
+            nn.InstanceNorm1d(2, track_running_stats=True),
+            nn.LayerNorm(2),
+        )
+
     return make(lucid), make(torch)
 
 

@@ -1,4 +1,5 @@
 """The Tensor itself: construction, dtypes and promotion, properties, printing, creation functions, seeding."""
+
 import numpy as np
 import pytest
 import torch
@@ -7,10 +8,18 @@ import lucid
 
 
 # ---- construction and dtypes -------------------------------------------------------------
-@pytest.mark.parametrize("data,dtype", [
-    (1.5, np.float32), ([1.0, 2.0], np.float32), ([[1, 2.5]], np.float32), (3, np.int64), ([1, 2], np.int64),
-    (True, np.bool_), ([True, False], np.bool_),
-])
+@pytest.mark.parametrize(
+    "data,dtype",
+    [
+        (1.5, np.float32),
+        ([1.0, 2.0], np.float32),
+        ([[1, 2.5]], np.float32),
+        (3, np.int64),
+        ([1, 2], np.int64),
+        (True, np.bool_),
+        ([True, False], np.bool_),
+    ],
+)
 def test_python_data_dtypes(data, dtype):
     t = lucid.Tensor(data)
     assert t.dtype == dtype
@@ -32,14 +41,31 @@ def test_numpy_scalars_and_lists_of_arrays_keep_float64():
     assert lucid.Tensor([t, t]).dtype == np.float64 and lucid.Tensor([t, t]).shape == (2, 2)
 
 
-@pytest.mark.parametrize("spec,expected", [
-    (lucid.float16, np.float16), (lucid.float32, np.float32), (lucid.float64, np.float64),
-    (lucid.int32, np.int32), (lucid.int64, np.int64), (lucid.bool_, np.bool_),
-    (np.float64, np.float64), (np.dtype("int32"), np.int32), ("float64", np.float64), ("int64", np.int64),
-    ("float16", np.float16), ("bool", np.bool_), ("float", np.float32), ("double", np.float64),
-    ("half", np.float16), ("long", np.int64), ("int", np.int32),
-    (lucid.double, np.float64), (lucid.half, np.float16), (lucid.long, np.int64),
-])
+@pytest.mark.parametrize(
+    "spec,expected",
+    [
+        (lucid.float16, np.float16),
+        (lucid.float32, np.float32),
+        (lucid.float64, np.float64),
+        (lucid.int32, np.int32),
+        (lucid.int64, np.int64),
+        (lucid.bool_, np.bool_),
+        (np.float64, np.float64),
+        (np.dtype("int32"), np.int32),
+        ("float64", np.float64),
+        ("int64", np.int64),
+        ("float16", np.float16),
+        ("bool", np.bool_),
+        ("float", np.float32),
+        ("double", np.float64),
+        ("half", np.float16),
+        ("long", np.int64),
+        ("int", np.int32),
+        (lucid.double, np.float64),
+        (lucid.half, np.float16),
+        (lucid.long, np.int64),
+    ],
+)
 def test_dtype_argument_takes_lucid_numpy_or_name(spec, expected):
     assert lucid.Tensor([1, 0], dtype=spec).dtype == expected
     assert lucid.zeros(2, dtype=spec).dtype == expected
@@ -56,8 +82,16 @@ def test_bad_dtype_and_bad_data():
 
 
 PROMOTION_OPERANDS = [
-    np.ones(2, np.float16), np.ones(2, np.float32), np.ones(2, np.float64), np.ones(2, np.int32),
-    np.ones(2, np.int64), np.ones(2, np.bool_), 2.5, 3, np.float64(2.0), np.int32(2),
+    np.ones(2, np.float16),
+    np.ones(2, np.float32),
+    np.ones(2, np.float64),
+    np.ones(2, np.int32),
+    np.ones(2, np.int64),
+    np.ones(2, np.bool_),
+    2.5,
+    3,
+    np.float64(2.0),
+    np.int32(2),
 ]
 
 
@@ -120,8 +154,17 @@ def test_requires_grad_and_detach():
     assert not t.requires_grad
 
 
-@pytest.mark.parametrize("method,dtype", [("float", np.float32), ("double", np.float64), ("half", np.float16),
-                                          ("long", np.int64), ("int", np.int32), ("bool", np.bool_)])
+@pytest.mark.parametrize(
+    "method,dtype",
+    [
+        ("float", np.float32),
+        ("double", np.float64),
+        ("half", np.float16),
+        ("long", np.int64),
+        ("int", np.int32),
+        ("bool", np.bool_),
+    ],
+)
 def test_conversions(method, dtype):
     t = lucid.tensor([0.0, 1.5, -2.0])
     assert getattr(t, method)().dtype == dtype
@@ -141,8 +184,7 @@ def test_to_and_astype():
 def test_repr_in_the_reference_style():
     # the style of the reference pages: Tensor([[...]], grad=None), 4 decimals
     x = lucid.Tensor([[[-1.22474487, 0.0, 1.22474487], [-1.2247, 1e-9, -1e-9]]])
-    assert repr(x) == ("Tensor([[[-1.2247, 0.0, 1.2247],\n"
-                       "         [-1.2247, 0.0, 0.0]]], grad=None)")
+    assert repr(x) == ("Tensor([[[-1.2247, 0.0, 1.2247],\n         [-1.2247, 0.0, 0.0]]], grad=None)")
     assert str(x) == repr(x)
     assert repr(lucid.Tensor([1.0, 2.5], requires_grad=True)) == "Tensor([1.0, 2.5], requires_grad=True, grad=None)"
     assert repr(lucid.tensor(3.0)) == "Tensor(3.0, grad=None)"
@@ -232,8 +274,13 @@ def test_tensor_function_copies_and_takes_requires_grad():
 
 def test_seed_makes_every_random_function_reproducible():
     def draw():
-        return [lucid.rand(3).data, lucid.randn(2, 2).data, lucid.randint(0, 100, (4,)).data,
-                lucid.rand_like(lucid.ones(2)).data, lucid.randn_like(lucid.ones(2)).data]
+        return [
+            lucid.rand(3).data,
+            lucid.randn(2, 2).data,
+            lucid.randint(0, 100, (4,)).data,
+            lucid.rand_like(lucid.ones(2)).data,
+            lucid.randn_like(lucid.ones(2)).data,
+        ]
 
     lucid.manual_seed(123)
     first = draw()

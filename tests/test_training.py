@@ -1,4 +1,5 @@
 """End to end: lucid trains exactly as PyTorch does, and training does not leak memory."""
+
 import gc
 import resource
 
@@ -18,9 +19,15 @@ def mlp(lib):
 
 def convnet(lib):
     return lib.Sequential(
-        lib.Conv2d(1, 4, 3, padding=1), lib.ReLU(), lib.MaxPool2d(2),
-        lib.Conv2d(4, 6, 3, padding="same", groups=2), lib.ReLU(), lib.AvgPool2d(2),
-        lib.Flatten(), lib.Linear(6 * 2 * 2, 5))
+        lib.Conv2d(1, 4, 3, padding=1),
+        lib.ReLU(),
+        lib.MaxPool2d(2),
+        lib.Conv2d(4, 6, 3, padding="same", groups=2),
+        lib.ReLU(),
+        lib.AvgPool2d(2),
+        lib.Flatten(),
+        lib.Linear(6 * 2 * 2, 5),
+    )
 
 
 def same_start(make):

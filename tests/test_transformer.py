@@ -1,15 +1,16 @@
 """TransformerEncoderLayer and TransformerEncoder: a PyTorch state dict loads and gives the same output and
 gradients to 1e-10 (norm_first both ways, batch_first both ways, masks); lucid's norm choice (RMSNorm, none);
 the positional encoding."""
+
 import math
 
 import numpy as np
 import pytest
 import torch
+from compare import close
 
 import lucid
 import lucid.nn as nn
-from compare import close
 
 D, H, FF = 8, 2, 16
 
@@ -69,14 +70,18 @@ def test_encoder_layer_eval_mode(rng):
 
 @pytest.mark.parametrize("final_norm", ["layer", "rms", None])
 def test_encoder_stack_with_final_norm(final_norm, rng):
-    layer_t = torch.nn.TransformerEncoderLayer(D, H, FF, dropout=0.0, batch_first=True, norm_first=True,
-                                               dtype=torch.float64)
-    layer_l = nn.TransformerEncoderLayer(D, H, FF, dropout=0.0, batch_first=True, norm_first=True,
-                                         dtype=lucid.float64)
-    norm_t = {"layer": torch.nn.LayerNorm(D, dtype=torch.float64), "rms": torch.nn.RMSNorm(D, dtype=torch.float64),
-              None: None}[final_norm]
-    norm_l = {"layer": nn.LayerNorm(D, dtype=lucid.float64), "rms": nn.RMSNorm(D, dtype=lucid.float64),
-              None: None}[final_norm]
+    layer_t = torch.nn.TransformerEncoderLayer(
+        D, H, FF, dropout=0.0, batch_first=True, norm_first=True, dtype=torch.float64
+    )
+    layer_l = nn.TransformerEncoderLayer(D, H, FF, dropout=0.0, batch_first=True, norm_first=True, dtype=lucid.float64)
+    norm_t = {
+        "layer": torch.nn.LayerNorm(D, dtype=torch.float64),
+        "rms": torch.nn.RMSNorm(D, dtype=torch.float64),
+        None: None,
+    }[final_norm]
+    norm_l = {"layer": nn.LayerNorm(D, dtype=lucid.float64), "rms": nn.RMSNorm(D, dtype=lucid.float64), None: None}[
+        final_norm
+    ]
     theirs = torch.nn.TransformerEncoder(layer_t, 2, norm=norm_t, enable_nested_tensor=False)
     ours = nn.TransformerEncoder(layer_l, 2, norm=norm_l)
     assert list(ours.state_dict()) == list(theirs.state_dict())
@@ -97,11 +102,13 @@ def test_encoder_stack_with_final_norm(final_norm, rng):
 
 
 def test_rms_and_no_norm_variants_are_what_they_say(rng):
-    rms = nn.TransformerEncoderLayer(D, H, FF, dropout=0.0, batch_first=True, norm_first=True,
-                                     dtype=lucid.float64, norm="rms")
+    rms = nn.TransformerEncoderLayer(
+        D, H, FF, dropout=0.0, batch_first=True, norm_first=True, dtype=lucid.float64, norm="rms"
+    )
     assert isinstance(rms.norm1, nn.RMSNorm) and rms.norm1.eps == 1e-5
-    bare = nn.TransformerEncoderLayer(D, H, FF, dropout=0.0, batch_first=True, norm_first=True,
-                                      dtype=lucid.float64, norm=None)
+    bare = nn.TransformerEncoderLayer(
+        D, H, FF, dropout=0.0, batch_first=True, norm_first=True, dtype=lucid.float64, norm=None
+    )
     assert isinstance(bare.norm1, nn.Identity) and not any("norm" in k for k in bare.state_dict())
     x = lucid.tensor(rng.standard_normal((2, 3, D)), requires_grad=True)
     assert lucid.autograd.gradcheck(rms, (x,))
@@ -130,5 +137,7 @@ def test_sinusoidal_positional_encoding():
 
 
 def test_square_subsequent_mask_matches_pytorch():
-    close(nn.generate_square_subsequent_mask(4, dtype=lucid.float64),
-          torch.nn.Transformer.generate_square_subsequent_mask(4, dtype=torch.float64))
+    close(
+        nn.generate_square_subsequent_mask(4, dtype=lucid.float64),
+        torch.nn.Transformer.generate_square_subsequent_mask(4, dtype=torch.float64),
+    )

@@ -1,13 +1,14 @@
 """interpolate and Upsample against PyTorch in float64: values and gradients to 1e-10."""
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from compare import close, differential
 
 import lucid
 import lucid.nn as nn
 import lucid.nn.functional as F
-from compare import close, differential
 from lucid.autograd import gradcheck
 
 CASES = [
@@ -29,8 +30,7 @@ CASES = [
 @pytest.mark.parametrize("shape, kw", CASES)
 def test_interpolate_matches_torch(shape, kw):
     rng = np.random.default_rng(0)
-    differential(lambda x: F.interpolate(x, **kw), lambda x: TF.interpolate(x, **kw), [rng.standard_normal(shape)],
-                 rng)
+    differential(lambda x: F.interpolate(x, **kw), lambda x: TF.interpolate(x, **kw), [rng.standard_normal(shape)], rng)
 
 
 def test_module_gradcheck_and_nan():
@@ -43,19 +43,24 @@ def test_module_gradcheck_and_nan():
     assert gradcheck(lambda t: F.interpolate(t, size=(5, 7), mode="bilinear"), xs)
     x = np.ones((1, 1, 3, 3))
     x[0, 0, 1, 1] = np.nan
-    y, ty = F.interpolate(lucid.Tensor(x), scale_factor=2, mode="bilinear"), TF.interpolate(
-        torch.tensor(x), scale_factor=2, mode="bilinear")
+    y, ty = (
+        F.interpolate(lucid.Tensor(x), scale_factor=2, mode="bilinear"),
+        TF.interpolate(torch.tensor(x), scale_factor=2, mode="bilinear"),
+    )
     np.testing.assert_array_equal(np.isnan(y.data), ty.isnan().numpy())
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda x: F.interpolate(x, scale_factor=2, align_corners=True), ValueError, "align_corners option"),
-    (lambda x: F.interpolate(x, size=3, scale_factor=2), ValueError, "only one of size or scale_factor"),
-    (lambda x: F.interpolate(x), ValueError, "either size or scale_factor"),
-    (lambda x: F.interpolate(x[0], scale_factor=2, mode="bilinear"), NotImplementedError, "needs 4D input"),
-    (lambda x: F.interpolate(x, size=(2, 3, 4)), ValueError, "same number of spatial dimensions"),
-    (lambda x: F.interpolate(x, scale_factor=2, mode="bicubic"), NotImplementedError, "not supported"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda x: F.interpolate(x, scale_factor=2, align_corners=True), ValueError, "align_corners option"),
+        (lambda x: F.interpolate(x, size=3, scale_factor=2), ValueError, "only one of size or scale_factor"),
+        (lambda x: F.interpolate(x), ValueError, "either size or scale_factor"),
+        (lambda x: F.interpolate(x[0], scale_factor=2, mode="bilinear"), NotImplementedError, "needs 4D input"),
+        (lambda x: F.interpolate(x, size=(2, 3, 4)), ValueError, "same number of spatial dimensions"),
+        (lambda x: F.interpolate(x, scale_factor=2, mode="bicubic"), NotImplementedError, "not supported"),
+    ],
+)
 def test_errors(call, error, message):
     with pytest.raises(error, match=message):
         call(lucid.Tensor(np.ones((1, 2, 3, 3))))

@@ -1,4 +1,5 @@
 """Reverse-mode automatic differentiation: ``Function``, the engine, grad modes, ``grad`` and ``gradcheck``."""
+
 import numpy as np
 
 from .engine import run_backward
@@ -36,16 +37,29 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=Fa
     for o, g in zip(outputs, grad_outputs):
         if g is None:
             if o.data.size != 1:
-                raise RuntimeError(f"grad can be implicitly created only for outputs with one element "
-                                   f"(got shape {o.shape}); pass grad_outputs")
+                raise RuntimeError(
+                    f"grad can be implicitly created only for outputs with one element "
+                    f"(got shape {o.shape}); pass grad_outputs"
+                )
             g = np.ones_like(o.data)
         seeds.append(_to_array(g))
     res = run_backward(outputs, seeds, retain_graph=retain_graph, capture=inputs)
     if not allow_unused and any(r is None for r in res):
-        raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
-                           "Set allow_unused=True if this is the desired behavior.")
+        raise RuntimeError(
+            "One of the differentiated Tensors appears to not have been used in the graph. "
+            "Set allow_unused=True if this is the desired behavior."
+        )
     return tuple(res)
 
 
-__all__ = ["Function", "Context", "grad", "gradcheck", "no_grad", "enable_grad", "set_grad_enabled",
-           "is_grad_enabled", "run_backward"]
+__all__ = [
+    "Function",
+    "Context",
+    "grad",
+    "gradcheck",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "run_backward",
+]

@@ -7,6 +7,7 @@ the outputs topologically with an explicit stack (no recursion, so a chain of
 any length works), then visits each node once, after every gradient flowing
 into it has been summed.
 """
+
 import numpy as np
 
 from . import hooks as _hooks
@@ -87,8 +88,10 @@ def _run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
     """
     for t, g in zip(outputs, grad_outputs):
         if not t.requires_grad:
-            raise RuntimeError("backward() called on a tensor that does not require grad: nothing it was computed "
-                               "from has requires_grad=True, or it was computed under no_grad")
+            raise RuntimeError(
+                "backward() called on a tensor that does not require grad: nothing it was computed "
+                "from has requires_grad=True, or it was computed under no_grad"
+            )
         if g.shape != t.shape:
             try:
                 np.broadcast_to(g, t.shape)
@@ -111,8 +114,12 @@ def _run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
     def keep(g):
         """``g`` itself when it may become a tensor's ``.grad`` for good, else a copy."""
         root = _root(g)
-        if retain_graph or id(root) in handed or g.size != root.size or not (
-                g.flags.c_contiguous and g.flags.writeable):
+        if (
+            retain_graph
+            or id(root) in handed
+            or g.size != root.size
+            or not (g.flags.c_contiguous and g.flags.writeable)
+        ):
             return np.array(g)
         handed.add(id(root))
         return g

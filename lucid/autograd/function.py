@@ -24,19 +24,24 @@ its input's shape and casts it to its input's dtype. The arrays ``backward``
 returns belong to the engine from then on (it may make one a ``.grad`` without a
 copy): return new arrays, or the incoming gradients, never an array kept elsewhere.
 """
+
 import numpy as np
 
 from .. import _tensor
 from .grad_mode import is_grad_enabled
 
-_RELEASED = ("Trying to backward through the graph a second time (or directly access saved values after they "
-             "have already been freed). Saved intermediate values of the graph are freed when you call "
-             ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
-             "graph a second time.")
-_MODIFIED = ("one of the variables needed for gradient computation has been modified by an inplace operation: "
-             "[lucid.{dtype} {shape}], which is {which} of {op}, is at version {now}; expected version {then} "
-             "instead. Hint: it was written in place (x += ..., x.copy_(...), x[i] = ..., an optimizer step, "
-             "load_state_dict) after the forward that saved it; make the change after backward, or on a clone.")
+_RELEASED = (
+    "Trying to backward through the graph a second time (or directly access saved values after they "
+    "have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time."
+)
+_MODIFIED = (
+    "one of the variables needed for gradient computation has been modified by an inplace operation: "
+    "[lucid.{dtype} {shape}], which is {which} of {op}, is at version {now}; expected version {then} "
+    "instead. Hint: it was written in place (x += ..., x.copy_(...), x[i] = ..., an optimizer step, "
+    "load_state_dict) after the forward that saved it; make the change after backward, or on a clone."
+)
 
 
 class Context:
@@ -72,8 +77,11 @@ class Context:
         for counter, then, i, shape, dtype in self._versions:
             if counter.value != then:
                 which = "output 0" if i == "output" else f"input {i}"
-                raise RuntimeError(_MODIFIED.format(dtype=dtype, shape=list(shape), which=which, op=repr(self)[1:-1],
-                                                    now=counter.value, then=then))
+                raise RuntimeError(
+                    _MODIFIED.format(
+                        dtype=dtype, shape=list(shape), which=which, op=repr(self)[1:-1], now=counter.value, then=then
+                    )
+                )
 
     def release(self):
         """Free what forward saved; a later backward through this node raises."""

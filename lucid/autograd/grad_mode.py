@@ -14,11 +14,11 @@ False
 >>> double(x).requires_grad, lucid.is_grad_enabled()
 (False, True)
 """
+
 import functools
 import threading
 from collections.abc import Callable
 from typing import Any, Self
-
 
 
 class _State(threading.local):

@@ -1,4 +1,5 @@
 """Finite-difference check of a backward: central differences in float64."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -10,8 +11,14 @@ if TYPE_CHECKING:
     from .._tensor import Tensor
 
 
-def gradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Any], eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-3, raise_exception: bool = True) -> bool:
+def gradcheck(
+    fn: Callable[..., Any],
+    inputs: Tensor | Sequence[Any],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
     """Compare the analytic gradient of ``fn(*inputs)`` with central differences.
 
     Every input that requires grad must be float64. The outputs are projected on a
@@ -64,8 +71,10 @@ def gradcheck(fn: Callable[..., Any], inputs: Tensor | Sequence[Any], eps: float
         ana = np.zeros(t.shape) if analytic[k] is None else analytic[k]
         if not np.allclose(ana, num, atol=atol, rtol=rtol):
             i = np.unravel_index(np.argmax(np.abs(ana - num)), t.shape) if t.ndim else ()
-            msg = (f"gradcheck: gradient of input {k} (shape {t.shape}) differs from finite differences; "
-                   f"at index {tuple(int(j) for j in i)}: analytic {float(ana[i])!r}, numerical {float(num[i])!r}")
+            msg = (
+                f"gradcheck: gradient of input {k} (shape {t.shape}) differs from finite differences; "
+                f"at index {tuple(int(j) for j in i)}: analytic {float(ana[i])!r}, numerical {float(num[i])!r}"
+            )
             if raise_exception:
                 raise AssertionError(msg)
             return False

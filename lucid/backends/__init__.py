@@ -11,6 +11,7 @@ reference on purpose; ``use("numba")`` (the default) runs the compiled loops, or
 reference with one warning where numba cannot be imported. numba is imported by the first
 compiled call, never by ``import lucid``.
 """
+
 import importlib
 import os
 import sys
@@ -22,8 +23,8 @@ __all__ = ["use", "current", "kernels", "set_num_threads", "get_num_threads", "e
 
 NAMES = ("numba", "numpy")
 _active = "numba"
-_loaded = {}      # (backend, family) -> module
-_threads = None   # what set_num_threads asked for; None: all of numba's pool
+_loaded = {}  # (backend, family) -> module
+_threads = None  # what set_num_threads asked for; None: all of numba's pool
 
 
 def use(name: str) -> None:
@@ -55,8 +56,11 @@ def _load(backend, family):
                 startup.answer_blas_probe()
                 module = importlib.import_module(f"lucid._kernels.{family}.compiled")
         except ImportError as e:
-            warnings.warn(f"numba could not be imported ({e}); lucid's {family} kernels fall back to the "
-                          "slower NumPy reference", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"numba could not be imported ({e}); lucid's {family} kernels fall back to the slower NumPy reference",
+                RuntimeWarning,
+                stacklevel=3,
+            )
     _loaded[(backend, family)] = module
     return module
 
@@ -88,8 +92,10 @@ def set_num_threads(n: int) -> None:
         raise TypeError(f"set_num_threads: expected an int (got {type(n).__name__})")
     top = _pool_size()
     if not 1 <= n <= top:
-        raise ValueError(f"set_num_threads: expected a number of threads between 1 and {top} (got {n}); "
-                         "the pool size is set by the environment variable NUMBA_NUM_THREADS before lucid starts")
+        raise ValueError(
+            f"set_num_threads: expected a number of threads between 1 and {top} (got {n}); "
+            "the pool size is set by the environment variable NUMBA_NUM_THREADS before lucid starts"
+        )
     global _threads
     _threads = n
     try:

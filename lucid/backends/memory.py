@@ -12,15 +12,16 @@ it from there, its pages already mapped. At most ``limit`` bytes stay idle; ``re
 them all go (``lucid.empty_cache()``). Smaller arrays come from ``np.empty``, which malloc serves
 from memory it keeps anyway.
 """
+
 import math
 import threading
 
 import numpy as np
 
 MIN_BYTES = 1 << 17  # 128 KB: from here on malloc maps a block of its own (its default threshold)
-limit = 1 << 30      # most bytes kept idle
+limit = 1 << 30  # most bytes kept idle
 
-_idle = {}           # nbytes -> [buffers]; keys in the order they became idle, the oldest first
+_idle = {}  # nbytes -> [buffers]; keys in the order they became idle, the oldest first
 _idle_bytes = 0
 _lock = threading.Lock()
 

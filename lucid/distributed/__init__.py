@@ -10,10 +10,33 @@
 Launch with ``mpiexec -n 2 python script.py``. ``lucid.nn.SyncBatchNorm`` and
 ``lucid.nn.parallel.DistributedDataParallel`` build on these calls.
 """
-from .collectives import ReduceOp, all_gather, all_reduce, barrier, broadcast
-from .process_group import (ProcessGroup, destroy_process_group, get_backend, get_rank, get_world_size,
-                            init_process_group, is_available, is_initialized, is_mpi_available)
 
-__all__ = ["ReduceOp", "all_gather", "all_reduce", "barrier", "broadcast", "ProcessGroup", "destroy_process_group",
-           "get_backend", "get_rank", "get_world_size", "init_process_group", "is_available", "is_initialized",
-           "is_mpi_available"]
+from .collectives import ReduceOp, all_gather, all_reduce, barrier, broadcast
+from .process_group import (
+    ProcessGroup,
+    destroy_process_group,
+    get_backend,
+    get_rank,
+    get_world_size,
+    init_process_group,
+    is_available,
+    is_initialized,
+    is_mpi_available,
+)
+
+__all__ = [
+    "ReduceOp",
+    "all_gather",
+    "all_reduce",
+    "barrier",
+    "broadcast",
+    "ProcessGroup",
+    "destroy_process_group",
+    "get_backend",
+    "get_rank",
+    "get_world_size",
+    "init_process_group",
+    "is_available",
+    "is_initialized",
+    "is_mpi_available",
+]

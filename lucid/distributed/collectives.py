@@ -5,6 +5,7 @@ the bytes of the array, no pickling). float16 travels as float32 (MPI has no sta
 half type) and is rounded back once. On the single-process group every call leaves its
 tensors as they are.
 """
+
 import enum
 
 import numpy as np
@@ -19,7 +20,7 @@ class ReduceOp(enum.Enum):
     """How ``all_reduce`` combines the ranks' values, element by element."""
 
     SUM = "SUM"
-    AVG = "AVG"        # SUM, then divided by the world size (floating point only)
+    AVG = "AVG"  # SUM, then divided by the world size (floating point only)
     PRODUCT = "PROD"
     MIN = "MIN"
     MAX = "MAX"
@@ -104,13 +105,16 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: ProcessGroup | 
     arr = _array("all_gather", tensor)
     if not isinstance(tensor_list, list) or len(tensor_list) != group.size:
         got = len(tensor_list) if isinstance(tensor_list, list) else type(tensor_list).__name__
-        raise ValueError(f"all_gather: expected tensor_list to be a list of {group.size} tensors, one per rank "
-                         f"(got {got})")
+        raise ValueError(
+            f"all_gather: expected tensor_list to be a list of {group.size} tensors, one per rank (got {got})"
+        )
     outs = [_array("all_gather", t) for t in tensor_list]
     for i, o in enumerate(outs):
         if o.shape != arr.shape or o.dtype != arr.dtype:
-            raise ValueError(f"all_gather: tensor_list[{i}] must have the shape and dtype of tensor, "
-                             f"{tuple(arr.shape)} {arr.dtype} (got {tuple(o.shape)} {o.dtype})")
+            raise ValueError(
+                f"all_gather: tensor_list[{i}] must have the shape and dtype of tensor, "
+                f"{tuple(arr.shape)} {arr.dtype} (got {tuple(o.shape)} {o.dtype})"
+            )
     gathered = allgather(_wire(arr), group)
     for o, g in zip(outs, gathered):
         o[...] = g

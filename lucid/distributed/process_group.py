@@ -10,18 +10,30 @@ A rank that raises must not leave the others waiting forever inside a collective
 the group is made, an uncaught exception prints its traceback and then aborts the whole
 MPI job (``MPI_Abort``), so ``mpiexec`` ends with a non-zero exit.
 """
+
 import os
 import sys
 from typing import Any
 
-__all__ = ["ProcessGroup", "init_process_group", "destroy_process_group", "is_initialized", "is_available",
-           "is_mpi_available", "get_rank", "get_world_size", "get_backend"]
+__all__ = [
+    "ProcessGroup",
+    "init_process_group",
+    "destroy_process_group",
+    "is_initialized",
+    "is_available",
+    "is_mpi_available",
+    "get_rank",
+    "get_world_size",
+    "get_backend",
+]
 
 # environment variables that MPI launchers (MPICH/Hydra, Intel MPI, Open MPI, PMIx, Slurm) give each rank
 _LAUNCH_VARS = ("PMI_RANK", "PMI_SIZE", "PMIX_RANK", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS")
 _BACKENDS = ("mpi", "single")
-_HOW = ("install the MPI extra with `pip install 'lucid[dist]'` (mpi4py and the mpich runtime, which brings "
-        "`mpiexec`), then launch N processes with `mpiexec -n N python script.py`")
+_HOW = (
+    "install the MPI extra with `pip install 'lucid[dist]'` (mpi4py and the mpich runtime, which brings "
+    "`mpiexec`), then launch N processes with `mpiexec -n N python script.py`"
+)
 
 
 class ProcessGroup:
@@ -35,8 +47,8 @@ class ProcessGroup:
         return f"ProcessGroup(backend={self.backend!r}, rank={self.rank}, size={self.size})"
 
 
-_world = None          # the default group, once init_process_group made it
-_saved_hook = None     # sys.excepthook from before init_process_group
+_world = None  # the default group, once init_process_group made it
+_saved_hook = None  # sys.excepthook from before init_process_group
 
 
 def is_available() -> bool:
@@ -76,22 +88,24 @@ def init_process_group(backend: str | None = None, *, world_size: int = -1, rank
         group = ProcessGroup(None, 0, 1, "single")
     else:
         if not _launched_by_mpiexec():
-            raise RuntimeError("init_process_group(backend='mpi'): this process was not started by mpiexec "
-                               f"(no MPI launcher variables such as PMI_RANK are set); {_HOW}. "
-                               "For one process without MPI, call init_process_group() or backend='single'.")
+            raise RuntimeError(
+                "init_process_group(backend='mpi'): this process was not started by mpiexec "
+                f"(no MPI launcher variables such as PMI_RANK are set); {_HOW}. "
+                "For one process without MPI, call init_process_group() or backend='single'."
+            )
         try:
             from mpi4py import MPI
         except ImportError as e:
-            raise RuntimeError(f"init_process_group(backend='mpi') needs mpi4py, which could not be imported "
-                               f"({e}); {_HOW}") from None
+            raise RuntimeError(
+                f"init_process_group(backend='mpi') needs mpi4py, which could not be imported ({e}); {_HOW}"
+            ) from None
         comm = MPI.COMM_WORLD.Dup()  # lucid's own communicator: its messages never meet the user's
         group = ProcessGroup(comm, comm.Get_rank(), comm.Get_size(), "mpi")
     for name, asked, got in (("world_size", world_size, group.size), ("rank", rank, group.rank)):
         if asked != -1 and asked != got:
             if group.comm is not None:
                 group.comm.Free()
-            raise ValueError(f"init_process_group: {name}={asked} was asked for, but the launcher "
-                             f"gives {name} {got}")
+            raise ValueError(f"init_process_group: {name}={asked} was asked for, but the launcher gives {name} {got}")
     _world = group
     if group.size > 1:
         _saved_hook, sys.excepthook = sys.excepthook, _abort_on_exception
@@ -102,8 +116,11 @@ def _abort_on_exception(kind, value, tb):
     group = _world
     (_saved_hook or sys.__excepthook__)(kind, value, tb)
     if group is not None and group.comm is not None:
-        print(f"lucid.distributed: rank {group.rank} of {group.size} raised {kind.__name__}; "
-              "aborting all ranks", file=sys.stderr, flush=True)
+        print(
+            f"lucid.distributed: rank {group.rank} of {group.size} raised {kind.__name__}; aborting all ranks",
+            file=sys.stderr,
+            flush=True,
+        )
         sys.stdout.flush()
         group.comm.Abort(1)
 
@@ -113,8 +130,7 @@ def destroy_process_group() -> None:
     global _world, _saved_hook
     group = _world
     if group is None:
-        raise ValueError("Default process group has not been initialized, please make sure to call "
-                         "init_process_group.")
+        raise ValueError("Default process group has not been initialized, please make sure to call init_process_group.")
     _world = None
     if sys.excepthook is _abort_on_exception:
         sys.excepthook = _saved_hook or sys.__excepthook__
@@ -135,8 +151,7 @@ def default_group(group: ProcessGroup | None = None) -> ProcessGroup:
             raise TypeError(f"expected a lucid.distributed.ProcessGroup or None (got {type(group).__name__})")
         return group
     if _world is None:
-        raise ValueError("Default process group has not been initialized, please make sure to call "
-                         "init_process_group.")
+        raise ValueError("Default process group has not been initialized, please make sure to call init_process_group.")
     return _world
 
 

@@ -1,5 +1,6 @@
 """The public op functions, with PyTorch's signatures. Each wraps one autograd Function from the files
 beside this one; the same functions become Tensor methods and operators at the bottom of this file."""
+
 import builtins
 import math
 import numbers
@@ -148,13 +149,23 @@ def _no_grad_op(ufunc, name):
     return op
 
 
-eq, ne, lt, le, gt, ge = (_no_grad_op(f, n) for f, n in [(np.equal, "eq"), (np.not_equal, "ne"), (np.less, "lt"),
-                                                          (np.less_equal, "le"), (np.greater, "gt"),
-                                                          (np.greater_equal, "ge")])
-logical_and, logical_or, logical_xor = (_no_grad_op(f, f.__name__)
-                                        for f in (np.logical_and, np.logical_or, np.logical_xor))
-bitwise_and, bitwise_or, bitwise_xor = (_no_grad_op(f, f.__name__)
-                                        for f in (np.bitwise_and, np.bitwise_or, np.bitwise_xor))
+eq, ne, lt, le, gt, ge = (
+    _no_grad_op(f, n)
+    for f, n in [
+        (np.equal, "eq"),
+        (np.not_equal, "ne"),
+        (np.less, "lt"),
+        (np.less_equal, "le"),
+        (np.greater, "gt"),
+        (np.greater_equal, "ge"),
+    ]
+)
+logical_and, logical_or, logical_xor = (
+    _no_grad_op(f, f.__name__) for f in (np.logical_and, np.logical_or, np.logical_xor)
+)
+bitwise_and, bitwise_or, bitwise_xor = (
+    _no_grad_op(f, f.__name__) for f in (np.bitwise_and, np.bitwise_or, np.bitwise_xor)
+)
 
 
 def logical_not(x):
@@ -304,7 +315,7 @@ def flatten(input, start_dim=0, end_dim=-1):
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = input.shape
-    return reshape(input, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
+    return reshape(input, shape[:s] + (math.prod(shape[s : e + 1]),) + shape[e + 1 :])
 
 
 def squeeze(input, dim=None):
@@ -460,13 +471,72 @@ def _install_methods():
         self._bump()
 
     T.__setitem__ = __setitem__
-    for name in ("add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "rsqrt", "abs", "clip", "clamp",
-                 "tanh", "sigmoid", "relu", "maximum", "minimum", "sum", "mean", "var", "std", "max", "min",
-                 "argmax", "argmin", "matmul", "reshape", "view", "permute", "transpose", "flatten", "squeeze",
-                 "unsqueeze", "expand", "split", "chunk", "pad", "eq", "ne", "lt", "le", "gt", "ge",
-                 "logical_and", "logical_or", "logical_xor", "logical_not", "sin", "cos", "bmm", "baddbmm",
-                 "tril", "triu", "masked_fill", "masked_fill_", "gather", "scatter_add", "index_add", "sort", "argsort", "topk",
-                 "cumsum", "multinomial"):
+    for name in (
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "pow",
+        "neg",
+        "exp",
+        "log",
+        "sqrt",
+        "rsqrt",
+        "abs",
+        "clip",
+        "clamp",
+        "tanh",
+        "sigmoid",
+        "relu",
+        "maximum",
+        "minimum",
+        "sum",
+        "mean",
+        "var",
+        "std",
+        "max",
+        "min",
+        "argmax",
+        "argmin",
+        "matmul",
+        "reshape",
+        "view",
+        "permute",
+        "transpose",
+        "flatten",
+        "squeeze",
+        "unsqueeze",
+        "expand",
+        "split",
+        "chunk",
+        "pad",
+        "eq",
+        "ne",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "logical_and",
+        "logical_or",
+        "logical_xor",
+        "logical_not",
+        "sin",
+        "cos",
+        "bmm",
+        "baddbmm",
+        "tril",
+        "triu",
+        "masked_fill",
+        "masked_fill_",
+        "gather",
+        "scatter_add",
+        "index_add",
+        "sort",
+        "argsort",
+        "topk",
+        "cumsum",
+        "multinomial",
+    ):
         setattr(T, name, globals()[name])
     T.where = lambda self, condition, other: where(condition, self, other)
     T.expand_as = lambda self, other: expand(self, other.shape)

@@ -12,6 +12,7 @@ operands it was multiplied with. Three cases need care:
   gradient is written into the diagonal of a zero array (``np.einsum`` of a
   repeated letter returns a writable view of that diagonal).
 """
+
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,8 +31,7 @@ def _parse(equation, shapes):
     lhs, arrow, rhs = eq.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(shapes):
-        raise ValueError(f"einsum(): {len(terms)} operand(s) in the equation {equation!r}, "
-                         f"{len(shapes)} given")
+        raise ValueError(f"einsum(): {len(terms)} operand(s) in the equation {equation!r}, {len(shapes)} given")
     used = set(eq.replace(".", "").replace("-", "").replace(">", "").replace(",", ""))
     for ch in used:
         if ch not in _LETTERS:
@@ -43,7 +43,7 @@ def _parse(equation, shapes):
     for t, s in zip(terms, shapes):
         if "..." in t:
             k = len(s) - (len(t) - 3)
-            t = t.replace("...", ell[n_ell - k:])
+            t = t.replace("...", ell[n_ell - k :])
         if len(t) != len(s):
             raise ValueError(f"einsum(): the subscripts {t!r} do not match an operand of shape {tuple(s)}")
         subs.append(t)
@@ -70,11 +70,15 @@ def _grad_of(i, subs, out, g, operands):
     if spread:
         small = small.sum(axis=spread, keepdims=True)
     # broadcast along the letters only operand i has
-    full = np.broadcast_to(np.expand_dims(small, [k for k, c in enumerate(unique) if c not in present]),
-                           [sizes[c] for c in unique])
+    full = np.broadcast_to(
+        np.expand_dims(small, [k for k, c in enumerate(unique) if c not in present]), [sizes[c] for c in unique]
+    )
     if len(unique) == len(target):
-        return np.ascontiguousarray(np.transpose(full, [unique.index(c) for c in target])) if unique != target \
+        return (
+            np.ascontiguousarray(np.transpose(full, [unique.index(c) for c in target]))
+            if unique != target
             else np.array(full)
+        )
     grad = np.zeros(shape, dtype=g.dtype)
     np.einsum(f"{target}->{unique}", grad)[...] = full  # the diagonal view of a repeated letter
     return grad
@@ -103,8 +107,10 @@ class Einsum(Function):
     @staticmethod
     def backward(ctx, g):
         operands = ctx.saved_tensors
-        grads = [_grad_of(i, ctx.subs, ctx.out, g, operands) if ctx.needs_input_grad[i + 1] else None
-                 for i in range(len(operands))]
+        grads = [
+            _grad_of(i, ctx.subs, ctx.out, g, operands) if ctx.needs_input_grad[i + 1] else None
+            for i in range(len(operands))
+        ]
         return (None, *grads)
 
 

@@ -4,6 +4,7 @@ Binary ops broadcast like NumPy; the engine sums each gradient back to its
 input's shape. Python scalars stay Python scalars, so NumPy 2's promotion
 rules apply (a scalar never widens a float32 tensor).
 """
+
 import numpy as np
 
 from .. import backends
@@ -18,8 +19,9 @@ def _binary(ufunc, a, b):
         try:
             np.broadcast_shapes(np.shape(a), np.shape(b))
         except ValueError:
-            raise ValueError(f"{ufunc.__name__}: shapes {np.shape(a)} and {np.shape(b)} cannot be broadcast "
-                             "together") from None
+            raise ValueError(
+                f"{ufunc.__name__}: shapes {np.shape(a)} and {np.shape(b)} cannot be broadcast together"
+            ) from None
         raise
 
 
@@ -363,8 +365,10 @@ class Where(Function):
             return np.where(cond, a, b)
         except ValueError:
             shapes = (cond.shape, np.shape(a), np.shape(b))
-            raise ValueError(f"where: shapes {shapes[0]}, {shapes[1]} and {shapes[2]} (condition, input, other) "
-                             "cannot be broadcast together") from None
+            raise ValueError(
+                f"where: shapes {shapes[0]}, {shapes[1]} and {shapes[2]} (condition, input, other) "
+                "cannot be broadcast together"
+            ) from None
 
     @staticmethod
     def backward(ctx, g):

@@ -4,6 +4,7 @@ Each forward moves values by an index or a mask; each backward sends the gradien
 back along the same index or mask (adding up where several outputs came from one
 input element).
 """
+
 import numbers
 
 import numpy as np
@@ -75,11 +76,15 @@ class MaskedFill(Function):
         try:
             shape = np.broadcast_shapes(x.shape, mask.shape)
         except ValueError:
-            raise RuntimeError(f"masked_fill: the shape of the mask {tuple(mask.shape)} must be broadcastable to "
-                               f"the shape of the input {tuple(x.shape)}") from None
+            raise RuntimeError(
+                f"masked_fill: the shape of the mask {tuple(mask.shape)} must be broadcastable to "
+                f"the shape of the input {tuple(x.shape)}"
+            ) from None
         if shape != x.shape:
-            raise RuntimeError(f"masked_fill: the shape of the mask {tuple(mask.shape)} must be broadcastable to "
-                               f"the shape of the input {tuple(x.shape)}")
+            raise RuntimeError(
+                f"masked_fill: the shape of the mask {tuple(mask.shape)} must be broadcastable to "
+                f"the shape of the input {tuple(x.shape)}"
+            )
         ctx.mask = mask
         return np.where(mask, np.asarray(value, dtype=x.dtype), x)
 
@@ -100,8 +105,10 @@ def masked_fill(input: Tensor, mask: Tensor, value: float | Tensor) -> Tensor:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {m.dtype}")
     if isinstance(value, Tensor):
         if value.ndim != 0:
-            raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
-                               f"{value.ndim} dimension(s).")
+            raise RuntimeError(
+                "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value.ndim} dimension(s)."
+            )
     elif not isinstance(value, numbers.Number):
         raise TypeError(f"masked_fill(): argument 'value' must be a Number or a 0-d Tensor, not {type(value).__name__}")
     # a Tensor mask goes in as itself: backward reads it, so its version is recorded
@@ -130,8 +137,10 @@ def _check_index(fn, x_shape, index, dim, other=None):
         raise RuntimeError(f"{fn}(): Index tensor must have the same number of dimensions as input tensor")
     for d in range(index.ndim):
         if (d != dim and index.shape[d] > x_shape[d]) or (other is not None and index.shape[d] > other[d]):
-            raise RuntimeError(f"{fn}(): Size does not match at dimension {d}: index {tuple(index.shape)}, "
-                               f"input {tuple(x_shape)}" + ("" if other is None else f", src {tuple(other)}"))
+            raise RuntimeError(
+                f"{fn}(): Size does not match at dimension {d}: index {tuple(index.shape)}, "
+                f"input {tuple(x_shape)}" + ("" if other is None else f", src {tuple(other)}")
+            )
     if index.size and (index.min() < 0 or index.max() >= x_shape[dim]):
         bad = index.max() if index.max() >= x_shape[dim] else index.min()
         raise IndexError(f"{fn}(): index {bad} is out of bounds for dimension {dim} with size {x_shape[dim]}")
@@ -192,8 +201,9 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     _t(input, "scatter_add")
     _t(src, "scatter_add", "src")
     data = _index_array(index, "scatter_add")
-    return ScatterAdd.apply(input, _check_dim(dim, max(input.ndim, 1)), index if isinstance(index, Tensor) else data,
-                            src)
+    return ScatterAdd.apply(
+        input, _check_dim(dim, max(input.ndim, 1)), index if isinstance(index, Tensor) else data, src
+    )
 
 
 # ---- index_add: one index per slice ----------------------------------------------------------------
@@ -206,10 +216,12 @@ class IndexAdd(Function):
     @staticmethod
     def forward(ctx, x, dim, index, source, alpha):
         ctx.saves = (2,) if ctx.needs_input_grad[3] else ()  # the index is read for dsource only
-        expected = x.shape[:dim] + (len(index),) + x.shape[dim + 1:]
+        expected = x.shape[:dim] + (len(index),) + x.shape[dim + 1 :]
         if source.shape != expected:
-            raise RuntimeError(f"index_add_(): Expected source of shape {expected} (input {tuple(x.shape)} with "
-                               f"dimension {dim} of the index's length), got {tuple(source.shape)}")
+            raise RuntimeError(
+                f"index_add_(): Expected source of shape {expected} (input {tuple(x.shape)} with "
+                f"dimension {dim} of the index's length), got {tuple(source.shape)}"
+            )
         if index.size and (index.min() < 0 or index.max() >= x.shape[dim]):
             raise IndexError(f"index_add_(): index out of range for dimension {dim} with size {x.shape[dim]}")
         ctx.dim, ctx.index, ctx.alpha = dim, index, alpha

@@ -1,4 +1,5 @@
 """Matrix product with NumPy's batching and broadcasting rules."""
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -24,8 +25,9 @@ class MatMul(Function):
         try:
             y = np.matmul(a, b)
         except ValueError:
-            raise ValueError(f"matmul: the batch dimensions of shapes {a.shape} and {b.shape} do not "
-                             "broadcast") from None
+            raise ValueError(
+                f"matmul: the batch dimensions of shapes {a.shape} and {b.shape} do not broadcast"
+            ) from None
         ctx.save_for_backward(a, b)
         return y
 
@@ -63,8 +65,10 @@ class Baddbmm(Function):
         if a.ndim != 3 or b.ndim != 3:
             raise RuntimeError(f"batch1 must be a 3D tensor (got {a.ndim}D) and batch2 a 3D tensor (got {b.ndim}D)")
         if a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
-            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
-                               f"[{a.shape[0]}, {a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
+            raise RuntimeError(
+                f"Expected size for first two dimensions of batch2 tensor to be: "
+                f"[{a.shape[0]}, {a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}]."
+            )
         ab = np.matmul(a, b)
         if c is not None and np.broadcast_shapes(c.shape, ab.shape) != ab.shape:
             raise RuntimeError(f"baddbmm: input of shape {c.shape} does not broadcast to {ab.shape}")

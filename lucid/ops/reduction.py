@@ -4,6 +4,7 @@ Each takes ``axis`` (an int, a tuple of ints, or None for all) and ``keepdim``.
 Each backward first puts the reduced axes back (``_expand``), so the gradient
 lines up with the input again.
 """
+
 import math
 
 import numpy as np

@@ -1,4 +1,5 @@
 """``multinomial``: draw category indices from rows of non-negative weights."""
+
 import numpy as np
 
 from .. import random as _random
@@ -7,8 +8,13 @@ from .._tensor import Tensor
 __all__ = ["multinomial"]
 
 
-def multinomial(input: Tensor | np.ndarray, num_samples: int, replacement: bool = False, *,
-                generator: np.random.Generator | None = None) -> Tensor:
+def multinomial(
+    input: Tensor | np.ndarray,
+    num_samples: int,
+    replacement: bool = False,
+    *,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
     """``num_samples`` indices per row of ``input`` (1-D or 2-D weights, not necessarily summing to 1),
     index i drawn with probability wᵢ/Σw. Without replacement each index comes at most once (each draw
     among those not drawn yet); int64, no gradient. Draws come from lucid's generator (``lucid.manual_seed``).
@@ -39,7 +45,8 @@ def multinomial(input: Tensor | np.ndarray, num_samples: int, replacement: bool 
             keys = np.log(rows) - np.log(-np.log(rng.random(rows.shape)))
         keys[rows == 0] = -np.inf
         if np.any(np.sum(rows > 0, axis=1) < num_samples):
-            raise RuntimeError("invalid multinomial distribution (with replacement=False, not enough non-negative "
-                               "category to sample)")
+            raise RuntimeError(
+                "invalid multinomial distribution (with replacement=False, not enough non-negative category to sample)"
+            )
         out = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
     return Tensor._from_array(out.astype(np.int64).reshape(w.shape[:-1] + (num_samples,)))

@@ -1,4 +1,5 @@
 """Running sums: cumsum."""
+
 import numpy as np
 from numpy.typing import DTypeLike
 

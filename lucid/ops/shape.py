@@ -1,4 +1,5 @@
 """Shape ops: they move elements around; each backward moves the gradient back."""
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -37,8 +38,9 @@ class Permute(Function):
     def forward(ctx, x, dims):
         n = max(x.ndim, 1)
         if len(dims) != x.ndim or sorted(_check_dim(d, n) for d in dims) != list(range(x.ndim)):
-            raise ValueError(f"permute: dims {tuple(dims)} are not a permutation of the {x.ndim} dimensions "
-                             f"of shape {x.shape}")
+            raise ValueError(
+                f"permute: dims {tuple(dims)} are not a permutation of the {x.ndim} dimensions of shape {x.shape}"
+            )
         ctx.dims = tuple(d % n for d in dims)
         return np.transpose(x, ctx.dims)
 
@@ -61,8 +63,9 @@ class Expand(Function):
         try:
             return np.broadcast_to(x, full)
         except ValueError:
-            raise ValueError(f"expand: shape {x.shape} cannot be expanded to {tuple(shape)} (only dimensions of "
-                             "size 1 can grow)") from None
+            raise ValueError(
+                f"expand: shape {x.shape} cannot be expanded to {tuple(shape)} (only dimensions of size 1 can grow)"
+            ) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -72,8 +75,13 @@ class Expand(Function):
 def _is_basic(index):
     """True when ``x[index]`` is basic indexing (ints, slices, None, ...): no element is picked twice."""
     items = index if isinstance(index, tuple) else (index,)
-    return all(i is None or i is Ellipsis or isinstance(i, slice)
-               or (isinstance(i, (int, np.integer)) and not isinstance(i, bool)) for i in items)
+    return all(
+        i is None
+        or i is Ellipsis
+        or isinstance(i, slice)
+        or (isinstance(i, (int, np.integer)) and not isinstance(i, bool))
+        for i in items
+    )
 
 
 class GetItem(Function):
@@ -116,8 +124,9 @@ class Cat(Function):
         try:
             return np.concatenate(xs, axis=ctx.axis)
         except ValueError:
-            raise ValueError(f"cat: shapes {[tuple(x.shape) for x in xs]} must match except in dimension "
-                             f"{axis}") from None
+            raise ValueError(
+                f"cat: shapes {[tuple(x.shape) for x in xs]} must match except in dimension {axis}"
+            ) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -181,8 +190,9 @@ class Pad(Function):
     @staticmethod
     def forward(ctx, x, pad, mode="constant", value=0.0):
         if len(pad) % 2 or len(pad) // 2 > x.ndim:
-            raise ValueError(f"pad: expected an even number of pad sizes, at most 2*{x.ndim} for a {x.ndim}-D "
-                             f"input (got {len(pad)})")
+            raise ValueError(
+                f"pad: expected an even number of pad sizes, at most 2*{x.ndim} for a {x.ndim}-D input (got {len(pad)})"
+            )
         widths = [(0, 0)] * x.ndim
         for i in range(len(pad) // 2):
             widths[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
@@ -199,8 +209,9 @@ class Pad(Function):
         for (lo, hi), n in zip(widths, x.shape):
             limit = n - 1 if mode == "reflect" else n
             if (lo or hi) and (max(lo, hi) > limit or n == 0):
-                raise ValueError(f"pad: {mode} padding of ({lo}, {hi}) is too large for a dimension of size {n} "
-                                 f"(at most {limit})")
+                raise ValueError(
+                    f"pad: {mode} padding of ({lo}, {hi}) is too large for a dimension of size {n} (at most {limit})"
+                )
         ctx.shape = x.shape
         ctx.index = np.ix_(*(_pad_source(n, lo, hi, mode) for (lo, hi), n in zip(widths, x.shape)))
         return x[ctx.index]

@@ -3,6 +3,7 @@
 Order is NumPy's stable sort; NaN counts as larger than every number (as in PyTorch):
 last in an ascending sort, first in a descending one.
 """
+
 from collections import namedtuple
 
 import numpy as np
@@ -82,8 +83,9 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     """``(values, indices)`` of the ``k`` largest (``largest=False``: smallest) elements along ``dim``, in order."""
     x, axis, idx = _sorted(input, dim, largest, "topk")
     if not 0 <= k <= x.shape[axis]:
-        raise RuntimeError(f"topk(): selected index k out of range (k = {k}, size of dimension {dim} is "
-                           f"{x.shape[axis]})")
+        raise RuntimeError(
+            f"topk(): selected index k out of range (k = {k}, size of dimension {dim} is {x.shape[axis]})"
+        )
     idx = np.take(idx, np.arange(k), axis=axis)
     values = Pick.apply(x, axis, idx)
     if input.ndim == 0:

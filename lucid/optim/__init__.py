@@ -9,6 +9,7 @@ An optimizer updates each parameter's ``.data`` in place from its ``.grad``::
         loss_fn(model(x), y).backward()
         opt.step()
 """
+
 from . import lr_scheduler
 from .adagrad import Adagrad
 from .adam import Adam, AdamW

@@ -1,4 +1,5 @@
 """Adam and AdamW: per-parameter step sizes from moving averages of the gradient and its square."""
+
 from collections.abc import Iterable
 
 import numpy as np
@@ -23,9 +24,18 @@ class Adam(Optimizer):
     ε is added after the bias correction of √v̂, as PyTorch does.
     """
 
-    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
-                 decoupled_weight_decay: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
         if lr < 0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if eps < 0:
@@ -36,9 +46,18 @@ class Adam(Optimizer):
             raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
         if weight_decay < 0:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize,
-                                      decoupled_weight_decay=decoupled_weight_decay))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                betas=tuple(betas),
+                eps=eps,
+                weight_decay=weight_decay,
+                amsgrad=amsgrad,
+                maximize=maximize,
+                decoupled_weight_decay=decoupled_weight_decay,
+            ),
+        )
 
     def _update(self, p, grad, state, group):
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
@@ -58,7 +77,7 @@ class Adam(Optimizer):
             else:
                 grad = grad + wd * p.data
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        work = np.subtract(grad, m)      # one scratch array for the whole update
+        work = np.subtract(grad, m)  # one scratch array for the whole update
         work *= 1 - beta1
         m += work
         np.multiply(grad, grad, out=work)
@@ -68,9 +87,9 @@ class Adam(Optimizer):
         if group["amsgrad"]:
             np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
-        step_size = lr / (1 - beta1 ** t)
-        np.sqrt(v, out=work)             # denom = √v̂/√(1 − β₂ᵗ) + ε
-        work /= (1 - beta2 ** t) ** 0.5
+        step_size = lr / (1 - beta1**t)
+        np.sqrt(v, out=work)  # denom = √v̂/√(1 − β₂ᵗ) + ε
+        work /= (1 - beta2**t) ** 0.5
         work += eps
         np.divide(m, work, out=work)
         work *= step_size
@@ -84,7 +103,15 @@ class AdamW(Adam):
     instead of adding ``weight_decay·p`` to the gradient.
     """
 
-    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decoupled_weight_decay=True)
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, decoupled_weight_decay=True)

@@ -6,6 +6,7 @@ optimizer's ``defaults``). ``state[p]`` is a dict of what the optimizer keeps fo
 parameter ``p`` between steps (momentum buffers, moving averages, the step count).
 An optimizer works on the parameters' arrays in place with NumPy: it records no graph.
 """
+
 import copy
 from collections.abc import Callable, Iterable
 
@@ -32,8 +33,10 @@ class Optimizer:
         self.state = {}  # Parameter -> dict
         self.param_groups = []
         if isinstance(params, Tensor):
-            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
-                            f"but got {type(params).__name__}")
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                f"but got {type(params).__name__}"
+            )
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -51,8 +54,10 @@ class Optimizer:
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, set):
-            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering "
-                            "of tensors in sets will change between runs. Please use a list instead.")
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the ordering "
+                "of tensors in sets will change between runs. Please use a list instead."
+            )
         group["params"] = list(params)
         for p in group["params"]:
             if not isinstance(p, Tensor):
@@ -79,7 +84,8 @@ class Optimizer:
                         p.grad = np.zeros_like(p.grad)
 
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
-        """One update of every parameter that has a gradient. ``closure`` re-evaluates the model and returns the loss."""
+        """One update of every parameter that has a gradient. ``closure`` re-evaluates the model and returns the
+        loss."""
         loss = None
         if closure is not None:
             from ..autograd.grad_mode import enable_grad
@@ -94,7 +100,8 @@ class Optimizer:
         return loss
 
     def _update(self, p, grad, state, group):
-        """Update ``p.data`` in place from ``grad``; ``state`` is this parameter's dict, ``group`` its hyperparameters."""
+        """Update ``p.data`` in place from ``grad``; ``state`` is this parameter's dict, ``group`` its
+        hyperparameters."""
         raise NotImplementedError
 
     # ---- checkpoints --------------------------------------------------------
@@ -123,12 +130,16 @@ class Optimizer:
         except (TypeError, KeyError):
             raise ValueError("expected an optimizer state dict with keys 'state' and 'param_groups'") from None
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"loaded state dict has a different number of parameter groups "
-                             f"({len(saved_groups)}, the optimizer has {len(self.param_groups)})")
+            raise ValueError(
+                f"loaded state dict has a different number of parameter groups "
+                f"({len(saved_groups)}, the optimizer has {len(self.param_groups)})"
+            )
         for i, (g, s) in enumerate(zip(self.param_groups, saved_groups)):
             if len(g["params"]) != len(s["params"]):
-                raise ValueError(f"loaded state dict contains a parameter group that doesn't match the size of "
-                                 f"optimizer's group (group {i}: {len(s['params'])} saved, {len(g['params'])} here)")
+                raise ValueError(
+                    f"loaded state dict contains a parameter group that doesn't match the size of "
+                    f"optimizer's group (group {i}: {len(s['params'])} saved, {len(g['params'])} here)"
+                )
         id_map = {}
         for g, s in zip(self.param_groups, saved_groups):
             id_map.update(zip(s["params"], g["params"]))
@@ -142,8 +153,10 @@ class Optimizer:
                 arr = _array(v)
                 if arr is not None and k != "step":
                     if arr.shape != p.shape:
-                        raise ValueError(f"loaded state for parameter {key}: {k!r} has shape {arr.shape}, "
-                                         f"but the parameter has shape {p.shape}")
+                        raise ValueError(
+                            f"loaded state for parameter {key}: {k!r} has shape {arr.shape}, "
+                            f"but the parameter has shape {p.shape}"
+                        )
                     v = arr.astype(p.dtype) if arr.dtype.kind == "f" else arr.copy()
                 elif k == "step":
                     v = int(arr) if arr is not None else v

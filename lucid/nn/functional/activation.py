@@ -7,14 +7,14 @@ relative to float64, in the left tail too) and rounded once to the input's dtype
 ``inplace=True`` is accepted where PyTorch has it, for the same call signatures; lucid
 always returns a new tensor (autograd never sees an array change behind its back).
 """
+
 import warnings
 
 import numpy as np
 
-from ... import backends, ops
+from ... import _dtype, backends, ops
 from ..._kernels.activation.reference import erf  # noqa: F401 (erf without SciPy, for the docs and tests)
 from ..._tensor import Tensor
-from ... import _dtype
 from ...autograd.function import Function
 
 __all__ = ["relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax"]
@@ -186,8 +186,10 @@ def tanh(input):
 def _softmax_dim(input, dim, fn):
     if dim is None:
         # PyTorch's legacy rule for a missing dim, with its warning
-        warnings.warn(f"Implicit dimension choice for {fn} has been deprecated. "
-                      "Change the call to include dim=X as an argument.", stacklevel=3)
+        warnings.warn(
+            f"Implicit dimension choice for {fn} has been deprecated. Change the call to include dim=X as an argument.",
+            stacklevel=3,
+        )
         dim = 0 if input.ndim in (0, 1, 3) else 1
     n = max(input.ndim, 1)
     if not -n <= dim < n:

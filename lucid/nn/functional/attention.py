@@ -14,6 +14,7 @@ subtracts each row's maximum first, so exp never overflows. A row whose every ke
 masked has no maximum: it gets P = 0 (no NaN) and so a zero output and zero gradients,
 which is PyTorch's rule.
 """
+
 import math
 
 import numpy as np
@@ -83,34 +84,50 @@ class Attention(Function):
 def _check(q, k, v, attn_mask, is_causal):
     for name, t in (("query", q), ("key", k), ("value", v)):
         if not isinstance(t, Tensor):
-            raise TypeError(f"scaled_dot_product_attention(): argument '{name}' must be Tensor, "
-                            f"not {type(t).__name__}")
+            raise TypeError(f"scaled_dot_product_attention(): argument '{name}' must be Tensor, not {type(t).__name__}")
         if t.ndim < 2:
-            raise RuntimeError(f"scaled_dot_product_attention: expected {name} with at least 2 dimensions "
-                               f"(got {t.ndim}D)")
+            raise RuntimeError(
+                f"scaled_dot_product_attention: expected {name} with at least 2 dimensions (got {t.ndim}D)"
+            )
     if not (q.dtype == k.dtype == v.dtype) or q.dtype.kind != "f":
-        raise RuntimeError("Expected query, key, and value to have the same floating dtype, but got "
-                           f"query.dtype: {q.dtype} key.dtype: {k.dtype} and value.dtype: {v.dtype} instead.")
+        raise RuntimeError(
+            "Expected query, key, and value to have the same floating dtype, but got "
+            f"query.dtype: {q.dtype} key.dtype: {k.dtype} and value.dtype: {v.dtype} instead."
+        )
     if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
-        raise RuntimeError(f"scaled_dot_product_attention: expected query (..., L, E), key (..., S, E) and value "
-                           f"(..., S, Ev); got {tuple(q.shape)}, {tuple(k.shape)} and {tuple(v.shape)}")
+        raise RuntimeError(
+            f"scaled_dot_product_attention: expected query (..., L, E), key (..., S, E) and value "
+            f"(..., S, Ev); got {tuple(q.shape)}, {tuple(k.shape)} and {tuple(v.shape)}"
+        )
     if attn_mask is not None:
         if is_causal:
-            raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when "
-                               "is_causal=True")
+            raise RuntimeError(
+                "_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True"
+            )
         if attn_mask.dtype != np.bool_ and attn_mask.dtype != q.dtype:
-            raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match query dtype, got "
-                               f"{attn_mask.dtype} (query: {q.dtype})")
+            raise RuntimeError(
+                f"Expected attn_mask dtype to be bool or float or to match query dtype, got "
+                f"{attn_mask.dtype} (query: {q.dtype})"
+            )
         scores = q.shape[:-1] + (k.shape[-2],)
         try:
             np.broadcast_shapes(scores, k.shape[:-2] + scores[-2:], attn_mask.shape)
         except ValueError:
-            raise RuntimeError(f"scaled_dot_product_attention: attn_mask of shape {tuple(attn_mask.shape)} does "
-                               f"not broadcast to the scores (..., L, S) = {scores}") from None
+            raise RuntimeError(
+                f"scaled_dot_product_attention: attn_mask of shape {tuple(attn_mask.shape)} does "
+                f"not broadcast to the scores (..., L, S) = {scores}"
+            ) from None
 
 
-def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None = None, dropout_p: float = 0.0,
-              is_causal: bool = False, scale: float | None = None) -> tuple[Tensor, Tensor]:
+def attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+) -> tuple[Tensor, Tensor]:
     """``(out, weights)``: scaled dot product attention and the weights it used (after dropout)."""
     _check(q, k, v, attn_mask, is_causal)
     if not 0.0 <= dropout_p <= 1.0:
@@ -127,9 +144,16 @@ def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None = None, 
     return Attention.apply(q, k, v, float_mask, bool_mask, scale, float(dropout_p))
 
 
-def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
-                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
-                                 enable_gqa: bool = False) -> Tensor:
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
     """softmax(query·keyᵀ·scale + mask)·value over the last two dimensions; leading dimensions broadcast.
 
     ``attn_mask``: boolean (True: may attend) or float (added to the scores), broadcastable to ``(..., L, S)``;

@@ -13,6 +13,7 @@ The convolution is then one matrix product per group, ``W @ cols``::
 and ``dx`` is ``dcols`` added back to the input position each entry was read from
 (col2im), then cropped to the unpadded input.
 """
+
 import numpy as np
 
 from ... import backends
@@ -59,7 +60,8 @@ _NP_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 class ModePad(Function):
-    """Padding by ``reflect``, ``replicate`` or ``circular``: y = x[map], with ``map`` the source of each padded position.
+    """Padding by ``reflect``, ``replicate`` or ``circular``: y = x[map], with ``map`` the source of each padded
+    position.
 
     Backward: dx[i] = Σ over the padded positions p with map[p] = i of g[p] (scatter-add along each axis).
     """
@@ -96,13 +98,16 @@ def pad_mode(input, pads, mode):
     ('reflect', 'replicate' or 'circular'), as the Conv modules' ``padding_mode`` does."""
     if mode not in _NP_MODES:
         raise ValueError(f"padding mode must be one of {sorted(_NP_MODES)} (got {mode!r})")
-    for L, (lo, hi) in zip(input.shape[-len(pads):], pads):
+    for L, (lo, hi) in zip(input.shape[-len(pads) :], pads):
         if mode == "reflect" and max(lo, hi) >= L:
-            raise ValueError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
-                             f"but got: padding ({lo}, {hi}) at dimension of size {L}")
+            raise ValueError(
+                f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                f"but got: padding ({lo}, {hi}) at dimension of size {L}"
+            )
         if mode == "circular" and max(lo, hi) > L:
-            raise ValueError(f"Padding value causes wrapping around more than once (padding ({lo}, {hi}) "
-                             f"at dimension of size {L})")
+            raise ValueError(
+                f"Padding value causes wrapping around more than once (padding ({lo}, {hi}) at dimension of size {L})"
+            )
     return ModePad.apply(input, tuple(pads), mode)
 
 
@@ -130,11 +135,15 @@ def _conv(n, input, weight, bias, stride, padding, dilation, groups):
     name = f"conv{n}d"
     input = input if isinstance(input, Tensor) else Tensor(input)
     if input.ndim not in (n + 1, n + 2):
-        raise ValueError(f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to {name}, "
-                         f"but got input of size: {list(input.shape)}")
+        raise ValueError(
+            f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to {name}, "
+            f"but got input of size: {list(input.shape)}"
+        )
     if weight.ndim != n + 2:
-        raise ValueError(f"{name}: expected a {n + 2}-dimensional weight (out_channels, in_channels/groups, "
-                         f"*kernel_size) (got weight of size {list(weight.shape)})")
+        raise ValueError(
+            f"{name}: expected a {n + 2}-dimensional weight (out_channels, in_channels/groups, "
+            f"*kernel_size) (got weight of size {list(weight.shape)})"
+        )
     groups = int(groups)
     if groups < 1:
         raise ValueError(f"non-positive groups is not supported (got groups={groups})")
@@ -150,24 +159,34 @@ def _conv(n, input, weight, bias, stride, padding, dilation, groups):
     shape = tuple(input.shape) if batched else (1,) + tuple(input.shape)
     F, Cg = weight.shape[:2]
     if F % groups:
-        raise ValueError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
-                         f"but got weight of size {list(weight.shape)} instead")
+        raise ValueError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+            f"but got weight of size {list(weight.shape)} instead"
+        )
     if shape[1] != Cg * groups:
-        raise ValueError(f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
-                         f"{list(shape)} to have {Cg * groups} channels, but got {shape[1]} channels instead")
+        raise ValueError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+            f"{list(shape)} to have {Cg * groups} channels, but got {shape[1]} channels instead"
+        )
     if bias is not None and tuple(bias.shape) != (F,):
-        raise ValueError(f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with {F} "
-                         f"elements, but got bias of size {list(bias.shape)} instead")
+        raise ValueError(
+            f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional with {F} "
+            f"elements, but got bias of size {list(bias.shape)} instead"
+        )
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(shape[2:], pads))
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     if any(p < s for p, s in zip(padded, span)):
-        raise ValueError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
-                         f"Kernel size: ({' x '.join(map(str, span))}). "
-                         "Kernel size can't be greater than actual input size")
-    dtypes = {input.dtype, weight.dtype} | ({bias.dtype} if bias is not None else set())
-    if len(dtypes) > 1:
-        raise TypeError(f"{name}: expected input, weight and bias of one dtype "
-                        f"(got {', '.join(str(t) for t in (input.dtype, weight.dtype) + ((bias.dtype,) if bias is not None else ()))})")
+        raise ValueError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, span))}). "
+            "Kernel size can't be greater than actual input size"
+        )
+    _bias_dtype = (bias.dtype,) if bias is not None else ()
+    if len({input.dtype, weight.dtype, *_bias_dtype}) > 1:
+        raise TypeError(
+            f"{name}: expected input, weight and bias of one dtype "
+            f"(got {', '.join(str(t) for t in (input.dtype, weight.dtype) + _bias_dtype)})"
+        )
     x = input if batched else input.unsqueeze(0)
     y = ConvNd.apply(x, weight, bias, stride, pads, dilation, groups)
     return y if batched else y.squeeze(0)
@@ -179,10 +198,12 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """2-D convolution of ``input`` ``(N, C_in, H, W)`` (or ``(C_in, H, W)``) with ``weight`` ``(C_out, C_in/groups, kH, kW)``."""
+    """2-D convolution of ``input`` ``(N, C_in, H, W)`` (or ``(C_in, H, W)``) with ``weight``
+    ``(C_out, C_in/groups, kH, kW)``."""
     return _conv(2, input, weight, bias, stride, padding, dilation, groups)
 
 
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """3-D convolution of ``input`` ``(N, C_in, D, H, W)`` (or unbatched) with ``weight`` ``(C_out, C_in/groups, kD, kH, kW)``."""
+    """3-D convolution of ``input`` ``(N, C_in, D, H, W)`` (or unbatched) with ``weight``
+    ``(C_out, C_in/groups, kD, kH, kW)``."""
     return _conv(3, input, weight, bias, stride, padding, dilation, groups)

@@ -13,6 +13,7 @@ H_out = (H − 1)·s − 2p + d·(k − 1) + output_padding + 1. The backward re
     dcols[(c_out, a, b), (i, j)] = g_full[c_out, i·s + a·d, j·s + b·d]      (g zero-padded by p: im2col)
     dx = W @ dcols        dW = Σ_n x @ dcolsᵀ        db = Σ g
 """
+
 import numpy as np
 
 from ..._tensor import Tensor
@@ -35,8 +36,12 @@ def _pair(v, name) -> tuple[int, int]:
 def _tap(a, b, stride, dilation, in_hw):
     """The slices of the uncropped output that tap (a, b) touches, one per input pixel."""
     (s0, s1), (d0, d1), (H, W) = stride, dilation, in_hw
-    return (slice(None), slice(None), slice(a * d0, a * d0 + s0 * (H - 1) + 1, s0),
-            slice(b * d1, b * d1 + s1 * (W - 1) + 1, s1))
+    return (
+        slice(None),
+        slice(None),
+        slice(a * d0, a * d0 + s0 * (H - 1) + 1, s0),
+        slice(b * d1, b * d1 + s1 * (W - 1) + 1, s1),
+    )
 
 
 class ConvTranspose2d(Function):
@@ -51,8 +56,10 @@ class ConvTranspose2d(Function):
         N, C, H, W = x.shape
         G = groups
         Co_g, kh, kw = w.shape[1:]
-        full = tuple((L - 1) * s + d * (k - 1) + 1 + op
-                     for L, s, d, k, op in zip((H, W), stride, dilation, (kh, kw), output_padding))
+        full = tuple(
+            (L - 1) * s + d * (k - 1) + 1 + op
+            for L, s, d, k, op in zip((H, W), stride, dilation, (kh, kw), output_padding)
+        )
         wg = w.reshape(G, C // G, Co_g * kh * kw)
         xg = x.reshape(N, G, C // G, H * W)
         cols = np.matmul(wg.transpose(0, 2, 1), xg)  # (N, G, Co_g·kh·kw, H·W)
@@ -62,7 +69,7 @@ class ConvTranspose2d(Function):
             for c in range(kw):
                 y[_tap(a, c, stride, dilation, (H, W))] += cols[:, :, a, c]
         (p0, p1) = padding
-        y = y[:, :, p0:full[0] - p0, p1:full[1] - p1]
+        y = y[:, :, p0 : full[0] - p0, p1 : full[1] - p1]
         if b is not None:
             y = y + b.reshape(1, -1, 1, 1)
         ctx.save_for_backward(x, w)
@@ -76,7 +83,7 @@ class ConvTranspose2d(Function):
         N, C, H, W = x.shape
         Co_g, kh, kw = w.shape[1:]
         gf = np.zeros((N, g.shape[1]) + full, dtype=g.dtype)
-        gf[:, :, p0:full[0] - p0, p1:full[1] - p1] = g
+        gf[:, :, p0 : full[0] - p0, p1 : full[1] - p1] = g
         dcols = np.empty((N, G * Co_g, kh, kw, H, W), dtype=g.dtype)
         for a in range(kh):
             for c in range(kw):
@@ -95,8 +102,16 @@ class ConvTranspose2d(Function):
         return dx, dw, db, None, None, None, None, None
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: _Pair = 1,
-                     padding: _Pair = 0, output_padding: _Pair = 0, groups: int = 1, dilation: _Pair = 1) -> Tensor:
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: _Pair = 1,
+    padding: _Pair = 0,
+    output_padding: _Pair = 0,
+    groups: int = 1,
+    dilation: _Pair = 1,
+) -> Tensor:
     """The transposed 2-D convolution (the gradient of conv2d with respect to its input), with a bias.
 
     input (N, C_in, H, W) or (C_in, H, W); weight (C_in, C_out/groups, kH, kW);
@@ -104,11 +119,15 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     """
     input = input if isinstance(input, Tensor) else Tensor(input)
     if input.ndim not in (3, 4):
-        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input of "
-                           f"size: {list(input.shape)}")
+        raise RuntimeError(
+            f"Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input of "
+            f"size: {list(input.shape)}"
+        )
     if weight.ndim != 4:
-        raise RuntimeError(f"conv_transpose2d: expected a 4-dimensional weight (in_channels, out_channels/groups, "
-                           f"kH, kW) (got weight of size {list(weight.shape)})")
+        raise RuntimeError(
+            f"conv_transpose2d: expected a 4-dimensional weight (in_channels, out_channels/groups, "
+            f"kH, kW) (got weight of size {list(weight.shape)})"
+        )
     stride, padding = _pair(stride, "stride"), _pair(padding, "padding")
     output_padding, dilation = _pair(output_padding, "output_padding"), _pair(dilation, "dilation")
     groups = int(groups)
@@ -119,35 +138,48 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     if any(d < 1 for d in dilation):
         raise RuntimeError(f"dilation should be greater than zero (got dilation={dilation})")
     if any(p < 0 for p in padding) or any(p < 0 for p in output_padding):
-        raise RuntimeError(f"negative padding is not supported (got padding={padding}, "
-                           f"output_padding={output_padding})")
+        raise RuntimeError(
+            f"negative padding is not supported (got padding={padding}, output_padding={output_padding})"
+        )
     if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
-        raise RuntimeError("output padding must be smaller than either stride or dilation, but got "
-                           f"output_padding_height: {output_padding[0]} output_padding_width: {output_padding[1]} "
-                           f"stride_height: {stride[0]} stride_width: {stride[1]} dilation_height: {dilation[0]} "
-                           f"dilation_width: {dilation[1]}")
+        raise RuntimeError(
+            "output padding must be smaller than either stride or dilation, but got "
+            f"output_padding_height: {output_padding[0]} output_padding_width: {output_padding[1]} "
+            f"stride_height: {stride[0]} stride_width: {stride[1]} dilation_height: {dilation[0]} "
+            f"dilation_width: {dilation[1]}"
+        )
     batched = input.ndim == 4
     C = input.shape[1] if batched else input.shape[0]
     if weight.shape[0] != C or C % groups:
-        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input "
-                           f"{list(input.shape)} to have {weight.shape[0]} channels, but got {C} channels instead"
-                           if weight.shape[0] != C else
-                           f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
-                           f"but got weight of size {list(weight.shape)} instead")
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected input "
+            f"{list(input.shape)} to have {weight.shape[0]} channels, but got {C} channels instead"
+            if weight.shape[0] != C
+            else f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+            f"but got weight of size {list(weight.shape)} instead"
+        )
     out_channels = weight.shape[1] * groups
     if bias is not None and tuple(bias.shape) != (out_channels,):
-        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be "
-                           f"1-dimensional with {out_channels} elements, but got bias of size {list(bias.shape)} "
-                           "instead")
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be "
+            f"1-dimensional with {out_channels} elements, but got bias of size {list(bias.shape)} "
+            "instead"
+        )
     hw = input.shape[-2:]
-    out = tuple((L - 1) * s - 2 * p + d * (k - 1) + op + 1 for L, s, p, d, k, op in
-                zip(hw, stride, padding, dilation, weight.shape[2:], output_padding))
+    out = tuple(
+        (L - 1) * s - 2 * p + d * (k - 1) + op + 1
+        for L, s, p, d, k, op in zip(hw, stride, padding, dilation, weight.shape[2:], output_padding)
+    )
     if any(o <= 0 for o in out):
-        raise RuntimeError(f"Given input size per channel: ({hw[0]} x {hw[1]}). Calculated output size per "
-                           f"channel: ({out[0]} x {out[1]}). Output size is too small")
+        raise RuntimeError(
+            f"Given input size per channel: ({hw[0]} x {hw[1]}). Calculated output size per "
+            f"channel: ({out[0]} x {out[1]}). Output size is too small"
+        )
     dtypes = {input.dtype, weight.dtype} | ({bias.dtype} if bias is not None else set())
     if len(dtypes) > 1:
-        raise TypeError(f"conv_transpose2d: expected input, weight and bias of one dtype (got {sorted(map(str, dtypes))})")
+        raise TypeError(
+            f"conv_transpose2d: expected input, weight and bias of one dtype (got {sorted(map(str, dtypes))})"
+        )
     x = input if batched else input.unsqueeze(0)
     y = ConvTranspose2d.apply(x, weight, bias, stride, padding, output_padding, groups, dilation)
     return y if batched else y.squeeze(0)

@@ -1,5 +1,4 @@
 """``linear``: the affine map of a fully connected layer."""
-import numpy as np
 
 from ..._tensor import Tensor
 from ...autograd.function import Function
@@ -17,8 +16,10 @@ class Linear(Function):
         if weight.ndim != 2:
             raise ValueError(f"linear: expected a 2D weight (out_features, in_features) (got {weight.ndim}D weight)")
         if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
-            raise ValueError(f"linear: input's last dimension must equal in_features={weight.shape[1]} "
-                             f"(got input of shape {tuple(x.shape)})")
+            raise ValueError(
+                f"linear: input's last dimension must equal in_features={weight.shape[1]} "
+                f"(got input of shape {tuple(x.shape)})"
+            )
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"linear: expected bias of shape ({weight.shape[0]},) (got {tuple(bias.shape)})")
         ctx.save_for_backward(x, weight)

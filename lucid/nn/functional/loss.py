@@ -13,6 +13,7 @@ with one "target weight" per class, q_c:
 For a class index y: ``q_c = (1−ε)·w_y·[c = y] + ε/C·w_c`` (w the class weights, ε the label
 smoothing; q = 0 for an ignored sample). For class probabilities t: ``q_c = w_c·((1−ε)·t_c + ε/C)``.
 """
+
 import warnings
 
 import numpy as np
@@ -109,9 +110,12 @@ class L1Loss(Function):
 
 def _check_same_size(input, target, fn):
     if tuple(input.shape) != tuple(target.shape):
-        warnings.warn(f"{fn}: Using a target size ({tuple(target.shape)}) that is different to the input size "
-                      f"({tuple(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
-                      "Please ensure they have the same size.", stacklevel=3)
+        warnings.warn(
+            f"{fn}: Using a target size ({tuple(target.shape)}) that is different to the input size "
+            f"({tuple(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            stacklevel=3,
+        )
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
@@ -263,16 +267,22 @@ def _check_class_input(x, target, weight, fn):
         raise ValueError(f"{fn}: expected input of shape (N, C, ...) or (C,) (got a 0-d tensor)")
     n_classes = x.shape[0] if x.ndim == 1 else x.shape[1]
     if weight is not None and tuple(weight.shape) != (n_classes,):
-        raise ValueError(f"weight tensor should be defined either for all {n_classes} classes or no classes "
-                         f"but got weight tensor of shape: {list(weight.shape)}")
+        raise ValueError(
+            f"weight tensor should be defined either for all {n_classes} classes or no classes "
+            f"but got weight tensor of shape: {list(weight.shape)}"
+        )
     if np.issubdtype(target.dtype, np.floating):
         if tuple(target.shape) != tuple(x.shape):
-            raise ValueError(f"{fn}: class-probability targets must have the input's shape {tuple(x.shape)} "
-                             f"(got {tuple(target.shape)})")
+            raise ValueError(
+                f"{fn}: class-probability targets must have the input's shape {tuple(x.shape)} "
+                f"(got {tuple(target.shape)})"
+            )
         return "probs"
     if not np.issubdtype(target.dtype, np.integer):
-        raise TypeError(f"{fn}: expected class indices (integer dtype) or class probabilities (floating dtype) "
-                        f"as target (got dtype {target.dtype})")
+        raise TypeError(
+            f"{fn}: expected class indices (integer dtype) or class probabilities (floating dtype) "
+            f"as target (got dtype {target.dtype})"
+        )
     expected = () if x.ndim == 1 else (x.shape[0],) + tuple(x.shape[2:])
     if x.ndim > 1 and (target.ndim == 0 or target.shape[0] != x.shape[0]):
         got = target.shape[0] if target.ndim else "none"
@@ -282,8 +292,9 @@ def _check_class_input(x, target, weight, fn):
     return "indices"
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
-                  reduction="mean", label_smoothing=0.0):
+def cross_entropy(
+    input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean", label_smoothing=0.0
+):
     """Cross-entropy between softmax(input) along dim 1 and the target.
 
     ``input``: logits ``(N, C, d1, ...)`` or ``(C,)``. ``target``: class indices ``(N, d1, ...)``
@@ -298,8 +309,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     t = _data(target)
     if _check_class_input(input, t, weight, "cross_entropy") == "probs" and ignore_index >= 0:
         raise ValueError("ignore_index is not supported for floating point target")
-    return CrossEntropy.apply(input, target if isinstance(target, Tensor) else t, weight, ignore_index,
-                              label_smoothing, reduction)
+    return CrossEntropy.apply(
+        input, target if isinstance(target, Tensor) else t, weight, ignore_index, label_smoothing, reduction
+    )
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
@@ -348,8 +360,9 @@ class BCEWithLogits(Function):
         return dx, dt, dw, dp, None
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
-                                     reduction="mean", pos_weight=None):
+def binary_cross_entropy_with_logits(
+    input, target, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None
+):
     """Binary cross-entropy of σ(input) against ``target`` in [0, 1], computed from the logits
     without ever forming σ (so no log(0)). ``weight`` rescales each element, ``pos_weight``
     (broadcast along the last dim, one per class) the positive term."""

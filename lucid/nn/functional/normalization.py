@@ -39,6 +39,7 @@ themselves live in ``lucid._kernels.norm`` (NumPy reference, or compiled; ``luci
 see only arrays; this file decides views, checks input and keeps the running
 statistics.
 """
+
 import math
 import numbers
 from collections.abc import Sequence
@@ -99,12 +100,15 @@ class _Normalize(Function):
             dx, dw, db = np.zeros(xv.shape, dtype=xv.dtype), np.zeros(n), np.zeros(n)
         else:
             g = np.ascontiguousarray(np.reshape(g, xv.shape))
-            dx, dw, db = backends.kernels("norm").backward(g, xv, mean, rstd, w, ctx.P, ctx.center, ctx.train,
-                                                  need_dx, need_w or need_b)
+            dx, dw, db = backends.kernels("norm").backward(
+                g, xv, mean, rstd, w, ctx.P, ctx.center, ctx.train, need_dx, need_w or need_b
+            )
         # γ and β get their gradient in their own dtype and shape (LayerNorm's may be N-D)
-        return (dx.reshape(ctx.shape) if need_dx else None,
-                dw.reshape(ctx.w_meta[0]).astype(ctx.w_meta[1]) if need_w else None,
-                db.reshape(ctx.b_meta[0]).astype(ctx.b_meta[1]) if need_b else None)
+        return (
+            dx.reshape(ctx.shape) if need_dx else None,
+            dw.reshape(ctx.w_meta[0]).astype(ctx.w_meta[1]) if need_w else None,
+            db.reshape(ctx.b_meta[0]).astype(ctx.b_meta[1]) if need_b else None,
+        )
 
 
 def _update_running(running_mean, running_var, factor, mean, var, M, P):
@@ -135,14 +139,17 @@ def _check_input(fn, input, min_dim):
     if input.dtype.kind != "f":
         raise TypeError(f"{fn}: expected a floating point input (float16, float32 or float64), got {input.dtype}")
     if input.ndim < min_dim:
-        raise ValueError(f"{fn}: expected an input with at least {min_dim} dimensions "
-                         f"(got {input.ndim}D input of size {_size(input.shape)})")
+        raise ValueError(
+            f"{fn}: expected an input with at least {min_dim} dimensions "
+            f"(got {input.ndim}D input of size {_size(input.shape)})"
+        )
 
 
 def _check_vector(fn, name, t, shape, what):
     if t is not None and tuple(t.shape) != tuple(shape):
-        raise ValueError(f"{fn}: expected {name} of shape {_size(shape)} ({what}), "
-                         f"got {name} of shape {_size(t.shape)}")
+        raise ValueError(
+            f"{fn}: expected {name} of shape {_size(shape)} ({what}), got {name} of shape {_size(t.shape)}"
+        )
 
 
 def _check_eps(fn, eps, positive=False):
@@ -152,8 +159,10 @@ def _check_eps(fn, eps, positive=False):
 
 def _check_momentum(fn, momentum):
     if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
-        raise TypeError(f"{fn}: momentum must be a number, the weight of the new batch in the running "
-                        f"statistics (the modules turn momentum=None into 1/num_batches_tracked), got {momentum!r}")
+        raise TypeError(
+            f"{fn}: momentum must be a number, the weight of the new batch in the running "
+            f"statistics (the modules turn momentum=None into 1/num_batches_tracked), got {momentum!r}"
+        )
 
 
 def _check_running(fn, running_mean, running_var, C):
@@ -179,16 +188,25 @@ def _normalized_shape(fn, input, normalized_shape):
     shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
     if len(shape) == 0:
         raise ValueError(f"{fn}: expected normalized_shape to have at least 1 dimension, got {shape}")
-    if input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape):]) != shape:
-        raise ValueError(f"{fn}: given normalized_shape={shape}, expected input with shape (*, "
-                         f"{', '.join(str(s) for s in shape)}), got input of size {_size(input.shape)}")
+    if input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape) :]) != shape:
+        raise ValueError(
+            f"{fn}: given normalized_shape={shape}, expected input with shape (*, "
+            f"{', '.join(str(s) for s in shape)}), got input of size {_size(input.shape)}"
+        )
     return shape
 
 
 # ---- the family --------------------------------------------------------------------------------
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
-               bias: Tensor | None = None, training: bool = False, momentum: float | None = 0.1,
-               eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float | None = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Batch normalization of ``input`` (N, C, *): one mean and variance per channel, over N and *.
 
     Forward:   y = γ·(x − μ_c)/√(σ²_c + ε) + β,  with M = N·∏* values per channel c;
@@ -205,8 +223,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """
     fn = "batch_norm"
     if input.shape == (0,):  # PyTorch takes an empty 1-D input as an empty batch of no channels
-        return batch_norm(input.reshape(0, 0), running_mean, running_var, weight, bias, training, momentum,
-                          eps).reshape(0)
+        return batch_norm(
+            input.reshape(0, 0), running_mean, running_var, weight, bias, training, momentum, eps
+        ).reshape(0)
     _check_input(fn, input, 2)
     N, C = input.shape[:2]
     _check_running(fn, running_mean, running_var, C)
@@ -222,13 +241,21 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         return _Normalize.apply(input, weight, bias, view=view, P=C, eps=eps, running=running)
     if running_mean is None:
         raise ValueError(f"{fn}: running_mean and running_var must be given in evaluation mode (training=False)")
-    return _Normalize.apply(input, weight, bias, view=view, P=C, eps=eps,
-                            stats=_fixed_stats(running_mean, running_var, eps))
+    return _Normalize.apply(
+        input, weight, bias, view=view, P=C, eps=eps, stats=_fixed_stats(running_mean, running_var, eps)
+    )
 
 
-def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
-                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
-                  momentum: float | None = 0.1, eps: float = 1e-5) -> Tensor:
+def instance_norm(
+    input: Tensor,
+    running_mean: Tensor | None = None,
+    running_var: Tensor | None = None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    use_input_stats: bool = True,
+    momentum: float | None = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Instance normalization of ``input`` (N, C, *): one mean and variance per (instance, channel), over *.
 
     Forward:   y = γ_c·(x − μ_nc)/√(σ²_nc + ε) + β_c,  with M = ∏* values per (n, c);
@@ -256,12 +283,18 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     if running_mean is None:
         raise ValueError(f"{fn}: use_input_stats=False needs running_mean and running_var (got None)")
     # fixed per-channel statistics: exactly batch_norm's eval view
-    return _Normalize.apply(input, weight, bias, view=(N, C, 1, L), P=C, eps=eps,
-                            stats=_fixed_stats(running_mean, running_var, eps))
+    return _Normalize.apply(
+        input, weight, bias, view=(N, C, 1, L), P=C, eps=eps, stats=_fixed_stats(running_mean, running_var, eps)
+    )
 
 
-def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
-               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    input: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
     """Layer normalization over the last ``len(normalized_shape)`` dimensions, one statistic per row.
 
     Forward:   y = γ·(x − μ)/√(σ² + ε) + β,  μ, σ² (biased) over the M = ∏ normalized_shape
@@ -276,12 +309,13 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
     _check_vector(fn, "bias", bias, shape, "normalized_shape")
     _check_eps(fn, eps)
     D = math.prod(shape)
-    rows = math.prod(input.shape[:input.ndim - len(shape)])
+    rows = math.prod(input.shape[: input.ndim - len(shape)])
     return _Normalize.apply(input, weight, bias, view=(1, rows, D, 1), P=1, eps=eps)
 
 
-def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
-               eps: float = 1e-5) -> Tensor:
+def group_norm(
+    input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+) -> Tensor:
     """Group normalization of ``input`` (N, C, *): channels split into ``num_groups`` groups of C/G.
 
     Forward:   y = γ_c·(x − μ_ng)/√(σ²_ng + ε) + β_c,  μ, σ² (biased) over the M = (C/G)·∏*
@@ -295,20 +329,22 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral) or num_groups <= 0:
         raise ValueError(f"{fn}: num_groups must be a positive integer, got {num_groups!r}")
     if C % num_groups:
-        raise ValueError(f"{fn}: expected the number of channels to be divisible by num_groups, got {C} "
-                         f"channels (input of size {_size(input.shape)}) and num_groups={num_groups}")
+        raise ValueError(
+            f"{fn}: expected the number of channels to be divisible by num_groups, got {C} "
+            f"channels (input of size {_size(input.shape)}) and num_groups={num_groups}"
+        )
     _check_vector(fn, "weight", weight, (C,), "one entry per channel")
     _check_vector(fn, "bias", bias, (C,), "one entry per channel")
     _check_eps(fn, eps)
     L = math.prod(input.shape[2:])
     # as PyTorch: the sizes of the batch-norm view (N·C/G, G, *) of the groups
     _check_more_than_one(str([N * C // num_groups, num_groups, *input.shape[2:]]), N * C // num_groups * L)
-    return _Normalize.apply(input, weight, bias, view=(1, N * num_groups, C // num_groups, L), P=num_groups,
-                            eps=eps)
+    return _Normalize.apply(input, weight, bias, view=(1, N * num_groups, C // num_groups, L), P=num_groups, eps=eps)
 
 
-def rms_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
-             eps: float | None = None) -> Tensor:
+def rms_norm(
+    input: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None, eps: float | None = None
+) -> Tensor:
     """RMS normalization over the last ``len(normalized_shape)`` dimensions: scaled, not centered.
 
     Forward:   y = γ·x/√(mean(x²) + ε),  mean over the M = ∏ normalized_shape values of each row;
@@ -324,5 +360,5 @@ def rms_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Tenso
         eps = float(np.finfo(np.float32 if input.dtype == np.float16 else input.dtype).eps)
     _check_eps(fn, eps)
     D = math.prod(shape)
-    rows = math.prod(input.shape[:input.ndim - len(shape)])
+    rows = math.prod(input.shape[: input.ndim - len(shape)])
     return _Normalize.apply(input, weight, None, view=(1, rows, D, 1), P=1, eps=eps, center=False)

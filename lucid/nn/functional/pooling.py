@@ -6,16 +6,23 @@ Max pooling sends each output's gradient to the one input it took (the first
 largest, as PyTorch); average pooling spreads it evenly over its window. The loops
 are the ``pooling`` kernels (``lucid/_kernels/pooling``), on planes ``(N·C, *spatial)``.
 """
-import math
 
 import numpy as np
 
 from ... import backends
 from ...autograd.function import Function
-from .conv import _tuple, col2im, crop_spatial, pad_spatial, windows
+from .conv import _tuple
 
-__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
-           "adaptive_avg_pool1d", "adaptive_avg_pool2d"]
+__all__ = [
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+]
 
 
 def _out_size(L, k, s, p, d, ceil_mode):
@@ -91,8 +98,7 @@ class AvgPoolNd(Function):
     @staticmethod
     def backward(ctx, g):
         lead, spatial, kernel, stride, pads = ctx.geometry
-        dx = _pool().avg_pool_backward(g.reshape((-1,) + ctx.divisor.shape), spatial, kernel, stride, pads,
-                                       ctx.divisor)
+        dx = _pool().avg_pool_backward(g.reshape((-1,) + ctx.divisor.shape), spatial, kernel, stride, pads, ctx.divisor)
         return dx.reshape(lead + spatial), None, None, None, None, None
 
 
@@ -102,10 +108,14 @@ def _pool_args(name, n, input, kernel_size, stride, padding, dilation, ceil_mode
 
     input = input if isinstance(input, Tensor) else Tensor(input)
     if input.ndim not in (n + 1, n + 2):
-        raise ValueError(f"{name}: expected {n + 1}D (unbatched) or {n + 2}D (batched) input, "
-                         f"but got input of size: {list(input.shape)}")
+        raise ValueError(
+            f"{name}: expected {n + 1}D (unbatched) or {n + 2}D (batched) input, "
+            f"but got input of size: {list(input.shape)}"
+        )
     kernel = _tuple(kernel_size, n, "kernel_size")
-    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _tuple(stride, n, "stride")
+    stride = (
+        kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _tuple(stride, n, "stride")
+    )
     padding = _tuple(padding, n, "padding")
     dilation = _tuple(dilation, n, "dilation")
     if any(k < 1 for k in kernel):
@@ -115,34 +125,44 @@ def _pool_args(name, n, input, kernel_size, stride, padding, dilation, ceil_mode
     if any(d < 1 for d in dilation):
         raise ValueError(f"{name}: dilation must be greater than zero (got {dilation})")
     if any(p < 0 or p > k // 2 for p, k in zip(padding, kernel)):
-        raise ValueError(f"{name}: pad should be at most half of effective kernel size, "
-                         f"but got pad={padding} and kernel_size={kernel}")
+        raise ValueError(
+            f"{name}: pad should be at most half of effective kernel size, "
+            f"but got pad={padding} and kernel_size={kernel}"
+        )
     spatial = input.shape[-n:]
-    out = tuple(_out_size(L, k, s, p, d, ceil_mode) for L, k, s, p, d in zip(spatial, kernel, stride, padding, dilation))
+    out = tuple(
+        _out_size(L, k, s, p, d, ceil_mode) for L, k, s, p, d in zip(spatial, kernel, stride, padding, dilation)
+    )
     if any(o < 1 for o in out):
         raise ValueError(f"{name}: given input size {tuple(spatial)}, the calculated output size {out} is too small")
     # with ceil_mode the last window may run past the right padding: pad a little more on the right
-    pads = tuple((p, max(p, (o - 1) * s + d * (k - 1) + 1 - L - p))
-                 for L, k, s, p, d, o in zip(spatial, kernel, stride, padding, dilation, out))
+    pads = tuple(
+        (p, max(p, (o - 1) * s + d * (k - 1) + 1 - L - p))
+        for L, k, s, p, d, o in zip(spatial, kernel, stride, padding, dilation, out)
+    )
     return input, kernel, stride, padding, pads, dilation, out
 
 
 def _max_pool(n, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     input, kernel, stride, _, pads, dilation, _ = _pool_args(
-        f"max_pool{n}d", n, input, kernel_size, stride, padding, dilation, ceil_mode)
+        f"max_pool{n}d", n, input, kernel_size, stride, padding, dilation, ceil_mode
+    )
     return MaxPoolNd.apply(input, n, kernel, stride, pads, dilation, bool(return_indices))
 
 
 def _avg_pool(n, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     input, kernel, stride, padding, pads, _, out = _pool_args(
-        f"avg_pool{n}d", n, input, kernel_size, stride, padding, 1, ceil_mode)
+        f"avg_pool{n}d", n, input, kernel_size, stride, padding, 1, ceil_mode
+    )
     if divisor_override is not None:
         if divisor_override == 0:
             raise ValueError(f"avg_pool{n}d: divisor_override must not be zero")
         divisor = np.full(out, float(divisor_override))
     else:
-        per_axis = [_avg_divisor(L, k, s, p, o, count_include_pad)
-                    for L, k, s, p, o in zip(input.shape[-n:], kernel, stride, padding, out)]
+        per_axis = [
+            _avg_divisor(L, k, s, p, o, count_include_pad)
+            for L, k, s, p, o in zip(input.shape[-n:], kernel, stride, padding, out)
+        ]
         divisor = np.ones(out)
         for i, d in enumerate(per_axis):  # the window's size is the product of its sizes along each axis
             divisor = divisor * d.reshape((-1,) + (1,) * (n - 1 - i)).astype(float)
@@ -169,14 +189,16 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return _avg_pool(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+def avg_pool2d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
+):
     """Mean over windows of ``input`` ``(N, C, H, W)``; zero padding counts in the mean if ``count_include_pad``."""
     return _avg_pool(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
 
 
-def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+def avg_pool3d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
+):
     """Mean over windows of ``input`` ``(N, C, D, H, W)``."""
     return _avg_pool(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
 
@@ -219,8 +241,10 @@ def _adaptive_avg_pool(n, input, output_size):
     input = input if isinstance(input, Tensor) else Tensor(input)
     name = f"adaptive_avg_pool{n}d"
     if input.ndim not in (n + 1, n + 2):
-        raise ValueError(f"{name}: expected {n + 1}D (unbatched) or {n + 2}D (batched) input, "
-                         f"but got input of size: {list(input.shape)}")
+        raise ValueError(
+            f"{name}: expected {n + 1}D (unbatched) or {n + 2}D (batched) input, "
+            f"but got input of size: {list(input.shape)}"
+        )
     spatial = input.shape[-n:]
     if isinstance(output_size, (int, np.integer)) or output_size is None:
         output_size = (output_size,) * n
@@ -304,8 +328,10 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     if len(output_size) != 2 or any(o < 1 for o in output_size):
         raise RuntimeError(f"adaptive_max_pool2d: expected output_size of 2 positive ints (got {output_size})")
     if any(n == 0 for n in input.shape[-3:]):
-        raise RuntimeError(f"adaptive_max_pool2d(): Expected input to have non-zero size for non-batch "
-                           f"dimensions, but input has sizes {list(input.shape)} with dimension "
-                           f"{input.ndim - 3 + [n == 0 for n in input.shape[-3:]].index(True)} being empty")
+        raise RuntimeError(
+            f"adaptive_max_pool2d(): Expected input to have non-zero size for non-batch "
+            f"dimensions, but input has sizes {list(input.shape)} with dimension "
+            f"{input.ndim - 3 + [n == 0 for n in input.shape[-3:]].index(True)} being empty"
+        )
     y, idx = AdaptiveMaxPool2d.apply(input, output_size)
     return (y, idx) if return_indices else y

@@ -1,4 +1,5 @@
 """``embedding``: a lookup table, rows selected by integer indices."""
+
 import numpy as np
 
 from ..._tensor import Tensor
@@ -42,8 +43,15 @@ def _renorm_rows(weight, idx, max_norm, norm_type):
     weight.data[rows[big]] *= (max_norm / (norms[big] + 1e-7))[:, None].astype(weight.dtype)
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
-              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
     """Rows of ``weight`` (num_embeddings, embedding_dim) picked by the integer tensor ``input``:
     output shape ``input.shape + (embedding_dim,)``.
 

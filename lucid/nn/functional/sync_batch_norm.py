@@ -24,6 +24,7 @@ A rank with an empty batch sends count 0 and still takes part in both collective
 Local statistics, the merge and dx are NumPy in float64; the normalize step and the
 two local backward sums are the norm kernels' (``forward_eval``, ``backward``).
 """
+
 import math
 
 import numpy as np
@@ -76,8 +77,10 @@ class _SyncBatchNorm(Function):
         xv = np.ascontiguousarray(x.reshape(N, C, 1, math.prod(x.shape[2:])))
         count, mean, m2 = chan_merge(collectives.allgather(_local_moments(xv[:, :, 0]), group))
         if count[0] < 2:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input size "
-                             f"{_size(x.shape)} ({int(count[0])} value(s) per channel over all {group.size} ranks)")
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input size "
+                f"{_size(x.shape)} ({int(count[0])} value(s) per channel over all {group.size} ranks)"
+            )
         rstd = 1.0 / np.sqrt(m2 / count + eps)
         if running is not None:
             running_mean, running_var, factor = running
@@ -109,17 +112,25 @@ class _SyncBatchNorm(Function):
             collectives.allreduce_(sums, ctx.group)  # the one collective of the backward
             gamma = np.ones(C) if w is None else w.astype(np.float64)
             xhat = (xv.astype(np.float64) - mean[None, :, None, None]) * rstd[None, :, None, None]
-            inner = g * gamma[None, :, None, None] - (gamma * sums[0] / ctx.M)[None, :, None, None] \
+            inner = (
+                g * gamma[None, :, None, None]
+                - (gamma * sums[0] / ctx.M)[None, :, None, None]
                 - xhat * (gamma * sums[1] / ctx.M)[None, :, None, None]
+            )
             dx = (rstd[None, :, None, None] * inner).astype(xv.dtype).reshape(ctx.shape)
-        return (dx,
-                sum_gx.astype(ctx.w_dtype) if need_w else None,
-                sum_g.astype(ctx.b_dtype) if need_b else None)
+        return (dx, sum_gx.astype(ctx.w_dtype) if need_w else None, sum_g.astype(ctx.b_dtype) if need_b else None)
 
 
-def sync_batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
-                    weight: Tensor | None = None, bias: Tensor | None = None, momentum: float = 0.1,
-                    eps: float = 1e-5, group: ProcessGroup | None = None) -> Tensor:
+def sync_batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+    group: ProcessGroup | None = None,
+) -> Tensor:
     """Training-mode batch normalization of ``input`` (N, C, *) with statistics over all ranks of ``group``.
 
     Forward:   y = γ·(x − μ_c)/√(σ²_c + ε) + β,  μ_c, σ²_c (biased) over the M values of channel c

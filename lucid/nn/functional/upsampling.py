@@ -11,6 +11,7 @@ The source coordinate of output i, PyTorch's rules (scale = L/M, or 1/scale_fact
 
 and a fractional coordinate s mixes x[⌊s⌋] and x[⌊s⌋ + 1] with weights 1 − (s − ⌊s⌋) and s − ⌊s⌋.
 """
+
 import math
 from collections.abc import Sequence
 
@@ -74,10 +75,15 @@ class Resize(Function):
         return np.ascontiguousarray(dx), None
 
 
-def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
-                scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
-                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
-                antialias: bool = False) -> Tensor:
+def interpolate(
+    input: Tensor,
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
     """Resize the spatial axes of ``input`` (N, C, *spatial) to ``size`` or by ``scale_factor``.
 
     ``mode``: "nearest" (any 1 to 3 spatial axes), "linear" (3-D input) or "bilinear" (4-D input).
@@ -87,17 +93,21 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
         raise NotImplementedError(f"interpolate: mode {mode!r} is not supported (nearest, linear, bilinear are)")
     if mode == "nearest":
         if align_corners is not None:
-            raise ValueError("align_corners option can only be set with the interpolating modes: "
-                             "linear | bilinear | bicubic | trilinear")
+            raise ValueError(
+                "align_corners option can only be set with the interpolating modes: "
+                "linear | bilinear | bicubic | trilinear"
+            )
     elif input.ndim != _LINEAR[mode]:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {_LINEAR[mode]}D input")
     if antialias:
         raise NotImplementedError("Anti-alias option is not supported by lucid's interpolate")
     n = input.ndim - 2
     if n < 1 or n > 3:
-        raise ValueError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for the "
-                         f"modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact "
-                         f"(got {mode})")
+        raise ValueError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) for the "
+            f"modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact "
+            f"(got {mode})"
+        )
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
     spatial = input.shape[2:]
@@ -105,33 +115,45 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
     if size is not None:
         out = tuple(size) if isinstance(size, (list, tuple)) else (size,) * n
         if len(out) != n:
-            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input with "
-                             f"spatial dimensions of {list(spatial)} and output size of {list(out)}. Please "
-                             "provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, "
-                             "...,oK) format.")
+            raise ValueError(
+                f"Input and output must have the same number of spatial dimensions, but got input with "
+                f"spatial dimensions of {list(spatial)} and output size of {list(out)}. Please "
+                "provide input tensor in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, "
+                "...,oK) format."
+            )
         out = tuple(int(o) for o in out)
     elif scale_factor is not None:
         sf = tuple(scale_factor) if isinstance(scale_factor, (list, tuple)) else (scale_factor,) * n
         if len(sf) != n:
-            raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got "
-                             f"input with spatial dimensions of {list(spatial)} and scale_factor of shape "
-                             f"{list(sf)}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
-                             "scale_factor in (s1, s2, ...,sK) format.")
+            raise ValueError(
+                f"Input and scale_factor must have the same number of spatial dimensions, but got "
+                f"input with spatial dimensions of {list(spatial)} and scale_factor of shape "
+                f"{list(sf)}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                "scale_factor in (s1, s2, ...,sK) format."
+            )
         out = tuple(math.floor(L * float(s)) for L, s in zip(spatial, sf))
         scales = None if recompute_scale_factor else tuple(float(s) for s in sf)
     else:
         raise ValueError("either size or scale_factor should be defined")
     if any(o <= 0 for o in out) or any(L <= 0 for L in spatial):
-        raise ValueError(f"interpolate: input and output sizes should be greater than 0, but got input "
-                         f"{list(spatial)} and output {list(out)}")
+        raise ValueError(
+            f"interpolate: input and output sizes should be greater than 0, but got input "
+            f"{list(spatial)} and output {list(out)}"
+        )
     dtype = input.dtype if input.dtype.kind == "f" else np.float64
-    taps = tuple(_taps(L, M, mode, bool(align_corners), None if scales is None else scales[k], dtype)
-                 for k, (L, M) in enumerate(zip(spatial, out)))
+    taps = tuple(
+        _taps(L, M, mode, bool(align_corners), None if scales is None else scales[k], dtype)
+        for k, (L, M) in enumerate(zip(spatial, out))
+    )
     return Resize.apply(input, taps)
 
 
-def upsample(input: Tensor, size: int | Sequence[int] | None = None,
-             scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
-             align_corners: bool | None = None) -> Tensor:
+def upsample(
+    input: Tensor,
+    size: int | Sequence[int] | None = None,
+    scale_factor: float | Sequence[float] | None = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
     """``interpolate`` under its older name."""
     return interpolate(input, size, scale_factor, mode, align_corners)

@@ -1,4 +1,5 @@
 """Activation layers: each holds its options and calls the functional form."""
+
 from .. import functional as F
 from ..module import Module
 

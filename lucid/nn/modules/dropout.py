@@ -1,4 +1,5 @@
 """``Dropout``, and ``Dropout1d``/``Dropout2d`` (whole channels)."""
+
 from ..._tensor import Tensor
 from ..functional.dropout import dropout, dropout1d, dropout2d
 from ..module import Module

@@ -7,9 +7,9 @@ from numpy.typing import DTypeLike
 
 from ... import _dtype
 from ..._tensor import Tensor
+from .. import init
 from ..functional.linear import linear
 from ..module import Module, Parameter
-from .. import init
 
 __all__ = ["Identity", "Linear", "Flatten"]
 
@@ -31,8 +31,14 @@ class Linear(Module):
     ``U(−1/√in_features, 1/√in_features)`` (kaiming-uniform with ``a=√5``), as does ``bias``.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, device: str | None = None,
-                 dtype: DTypeLike | None = None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: str | None = None,
+        dtype: DTypeLike | None = None,
+    ) -> None:
         super().__init__()
         dtype = _dtype.as_dtype(dtype) or _dtype.float32
         self.in_features, self.out_features = in_features, out_features

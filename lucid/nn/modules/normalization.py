@@ -13,6 +13,7 @@ each training call folds the batch into them,
 ``num_batches_tracked``. In eval mode they replace the batch statistics. A call
 that raises changes none of them.
 """
+
 import numbers
 from collections.abc import Sequence
 
@@ -25,8 +26,17 @@ from .. import functional as F
 from .. import init
 from ..module import Module, Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
-           "LayerNorm", "GroupNorm", "RMSNorm"]
+__all__ = [
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNorm3d",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+    "LayerNorm",
+    "GroupNorm",
+    "RMSNorm",
+]
 
 
 def _positive_int(cls, name, value):
@@ -66,8 +76,18 @@ class _NormBase(Module):
     _dims = ()
     _unbatched = None
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, device: str | None = None, dtype=None, *, bias: bool = True) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device: str | None = None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         dtype = _dtype.as_dtype(dtype) or _dtype.float32
         self.num_features = _positive_int(type(self).__name__, "num_features", num_features)
@@ -96,8 +116,10 @@ class _NormBase(Module):
         _reset_affine(self)
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
+        )
 
     def _check_input(self, input):
         """The rank, then the channel count (dim 1, or dim 0 of an unbatched input)."""
@@ -106,19 +128,23 @@ class _NormBase(Module):
             raise ValueError(f"expected {expected} input (got {input.ndim}D input)")
         dim = 0 if input.ndim == self._unbatched else 1
         if input.shape[dim] != self.num_features:
-            raise ValueError(f"expected input's size at dim={dim} to match num_features ({self.num_features}), "
-                             f"but got: {input.shape[dim]}.")
+            raise ValueError(
+                f"expected input's size at dim={dim} to match num_features ({self.num_features}), "
+                f"but got: {input.shape[dim]}."
+            )
 
     _version = 2  # version 2 added num_batches_tracked
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                              error_msgs):
+    def _load_from_state_dict(
+        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+    ):
         """A checkpoint older than num_batches_tracked keeps this module's count (0 when fresh), as PyTorch."""
         key = prefix + "num_batches_tracked"
         if local_metadata.get("version", 1) < 2 and self.track_running_stats and key not in state_dict:
             state_dict[key] = self.num_batches_tracked.detach()
-        return super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
-                                             unexpected_keys, error_msgs)
+        return super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
 
     def _momentum_factor(self):
         """The weight of this training batch in the running statistics (None: no update happens)."""
@@ -145,9 +171,16 @@ class _BatchNorm(_NormBase):
         # batch statistics when training, or when there are no running statistics to use
         bn_training = self.training or (self.running_mean is None and self.running_var is None)
         use_running = not self.training or self.track_running_stats
-        out = F.batch_norm(input, self.running_mean if use_running else None,
-                           self.running_var if use_running else None, self.weight, self.bias, bn_training,
-                           0.0 if factor is None else factor, self.eps)
+        out = F.batch_norm(
+            input,
+            self.running_mean if use_running else None,
+            self.running_var if use_running else None,
+            self.weight,
+            self.bias,
+            bn_training,
+            0.0 if factor is None else factor,
+            self.eps,
+        )
         self._count_batch(factor)
         return out
 
@@ -208,8 +241,16 @@ class _InstanceNorm(_NormBase):
         factor = self._momentum_factor()
         use_input_stats = self.training or not self.track_running_stats
         track = self.track_running_stats
-        out = F.instance_norm(x, self.running_mean if track else None, self.running_var if track else None,
-                              self.weight, self.bias, use_input_stats, 0.0 if factor is None else factor, self.eps)
+        out = F.instance_norm(
+            x,
+            self.running_mean if track else None,
+            self.running_var if track else None,
+            self.weight,
+            self.bias,
+            use_input_stats,
+            0.0 if factor is None else factor,
+            self.eps,
+        )
         self._count_batch(factor)
         return reshape(out, input.shape) if unbatched else out
 
@@ -258,13 +299,21 @@ class LayerNorm(Module):
     γ, β of shape ``normalized_shape`` (one per element). See ``F.layer_norm``.
     """
 
-    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, device: str | None = None, dtype=None) -> None:
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device: str | None = None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         self.normalized_shape = _shape_tuple("LayerNorm", normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        _affine_parameters(self, self.normalized_shape, _dtype.as_dtype(dtype) or _dtype.float32,
-                           elementwise_affine, bias)
+        _affine_parameters(
+            self, self.normalized_shape, _dtype.as_dtype(dtype) or _dtype.float32, elementwise_affine, bias
+        )
 
     def reset_parameters(self) -> None:
         """γ ← 1, β ← 0."""
@@ -274,8 +323,10 @@ class LayerNorm(Module):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class GroupNorm(Module):
@@ -285,8 +336,17 @@ class GroupNorm(Module):
     C/G channels and every position, with γ, β per channel. See ``F.group_norm``.
     """
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
-                 device: str | None = None, dtype=None, *, bias: bool = True) -> None:
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device: str | None = None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         num_groups = _positive_int("GroupNorm", "num_groups", num_groups)
         num_channels = _positive_int("GroupNorm", "num_channels", num_channels)
@@ -303,13 +363,17 @@ class GroupNorm(Module):
         if input.ndim < 2:
             raise ValueError(f"expected an input of at least 2 dimensions (N, C, *) (got {input.ndim}D input)")
         if input.shape[1] != self.num_channels:
-            raise ValueError(f"expected input's size at dim=1 to match num_channels ({self.num_channels}), "
-                             f"but got: {input.shape[1]}.")
+            raise ValueError(
+                f"expected input's size at dim=1 to match num_channels ({self.num_channels}), "
+                f"but got: {input.shape[1]}."
+            )
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class RMSNorm(Module):
@@ -319,14 +383,21 @@ class RMSNorm(Module):
     is the machine epsilon of the input's dtype. See ``F.rms_norm``.
     """
 
-    def __init__(self, normalized_shape: int | Sequence[int], eps: float | None = None, elementwise_affine: bool = True,
-                 device: str | None = None, dtype=None) -> None:
+    def __init__(
+        self,
+        normalized_shape: int | Sequence[int],
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device: str | None = None,
+        dtype=None,
+    ) -> None:
         super().__init__()
         self.normalized_shape = _shape_tuple("RMSNorm", normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         dtype = _dtype.as_dtype(dtype) or _dtype.float32
-        self.register_parameter("weight", Parameter(np.ones(self.normalized_shape, dtype)) if elementwise_affine
-                                else None)  # and no bias: RMSNorm only scales
+        self.register_parameter(
+            "weight", Parameter(np.ones(self.normalized_shape, dtype)) if elementwise_affine else None
+        )  # and no bias: RMSNorm only scales
 
     def reset_parameters(self) -> None:
         """γ ← 1, β ← 0."""

@@ -1,4 +1,5 @@
 """``Embedding``."""
+
 from typing import Self
 
 import numpy as np
@@ -6,9 +7,9 @@ from numpy.typing import DTypeLike
 
 from ... import _dtype
 from ..._tensor import Tensor
+from .. import init
 from ..functional.sparse import embedding
 from ..module import Module, Parameter
-from .. import init
 
 __all__ = ["Embedding"]
 
@@ -17,16 +18,27 @@ class Embedding(Module):
     """``Embedding(num_embeddings, embedding_dim, padding_idx=None, ...)``: a table of learned vectors,
     looked up by integer index. ``weight`` starts as N(0, 1), with the ``padding_idx`` row zero."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 max_norm: float | None = None, norm_type: float = 2.0,
-                 scale_grad_by_freq: bool = False, sparse: bool = False, _weight: Tensor | np.ndarray | None = None,
-                 _freeze: bool = False, device: str | None = None, dtype: DTypeLike | None = None) -> None:
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight: Tensor | np.ndarray | None = None,
+        _freeze: bool = False,
+        device: str | None = None,
+        dtype: DTypeLike | None = None,
+    ) -> None:
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
-                raise ValueError(f"Padding_idx must be within num_embeddings (got {padding_idx} "
-                                 f"for num_embeddings={num_embeddings})")
+                raise ValueError(
+                    f"Padding_idx must be within num_embeddings (got {padding_idx} for num_embeddings={num_embeddings})"
+                )
             padding_idx %= num_embeddings
         self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
@@ -36,8 +48,10 @@ class Embedding(Module):
             self.reset_parameters()
         else:
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
-                raise ValueError(f"Shape of weight {tuple(_weight.shape)} does not match num_embeddings and "
-                                 f"embedding_dim ({num_embeddings}, {embedding_dim})")
+                raise ValueError(
+                    f"Shape of weight {tuple(_weight.shape)} does not match num_embeddings and "
+                    f"embedding_dim ({num_embeddings}, {embedding_dim})"
+                )
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
     def reset_parameters(self) -> None:
@@ -47,8 +61,9 @@ class Embedding(Module):
             self.weight._bump()
 
     def forward(self, input: Tensor) -> Tensor:
-        return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
-                         self.scale_grad_by_freq, self.sparse)
+        return embedding(
+            input, self.weight, self.padding_idx, self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse
+        )
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
@@ -65,13 +80,21 @@ class Embedding(Module):
         return s
 
     @classmethod
-    def from_pretrained(cls, embeddings: Tensor | np.ndarray, freeze: bool = True, padding_idx: int | None = None,
-                        max_norm: float | None = None, norm_type: float = 2.0,
-                        scale_grad_by_freq: bool = False, sparse: bool = False) -> Self:
+    def from_pretrained(
+        cls,
+        embeddings: Tensor | np.ndarray,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+    ) -> Self:
         """An Embedding whose weight is ``embeddings`` (2D); ``freeze=True`` keeps it from training."""
         if embeddings.ndim != 2:
             raise ValueError(f"Embeddings parameter is expected to be 2-dimensional (got {embeddings.ndim}D)")
         rows, cols = embeddings.shape
         data = embeddings.data if isinstance(embeddings, Tensor) else np.asarray(embeddings)
-        return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
-                   _weight=data, _freeze=freeze)
+        return cls(
+            rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse, _weight=data, _freeze=freeze
+        )

@@ -7,6 +7,7 @@ process, it is plain BatchNorm and communicates nothing. Its state dict has
 BatchNorm's keys (``weight``, ``bias``, ``running_mean``, ``running_var``,
 ``num_batches_tracked``), so a checkpoint moves between the two.
 """
+
 from numpy.typing import DTypeLike
 
 from ... import distributed as dist
@@ -27,9 +28,19 @@ class SyncBatchNorm(_BatchNorm):
     Every rank must call it in the same order; a rank's N may be 0.
     """
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, process_group: dist.ProcessGroup | None = None,
-                 device: str | None = None, dtype: DTypeLike | None = None, *, bias: bool = True) -> None:
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        process_group: dist.ProcessGroup | None = None,
+        device: str | None = None,
+        dtype: DTypeLike | None = None,
+        *,
+        bias: bool = True,
+    ) -> None:
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
         self.process_group = process_group
 
@@ -39,8 +50,10 @@ class SyncBatchNorm(_BatchNorm):
         if input.shape[1] == 0:
             raise ValueError("SyncBatchNorm number of input channels should be non-zero")
         if input.shape[1] != self.num_features:
-            raise ValueError(f"expected input's size at dim=1 to match num_features ({self.num_features}), "
-                             f"but got: {input.shape[1]}.")
+            raise ValueError(
+                f"expected input's size at dim=1 to match num_features ({self.num_features}), "
+                f"but got: {input.shape[1]}."
+            )
 
     def _world_size(self):
         if self.process_group is not None:
@@ -53,9 +66,16 @@ class SyncBatchNorm(_BatchNorm):
         self._check_input(input)
         factor = self._momentum_factor()
         track = self.track_running_stats
-        out = sync_batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
-                              self.weight, self.bias, 0.0 if factor is None else factor, self.eps,
-                              self.process_group)
+        out = sync_batch_norm(
+            input,
+            self.running_mean if track else None,
+            self.running_var if track else None,
+            self.weight,
+            self.bias,
+            0.0 if factor is None else factor,
+            self.eps,
+            self.process_group,
+        )
         self._count_batch(factor)
         return out
 
@@ -65,8 +85,15 @@ class SyncBatchNorm(_BatchNorm):
         parameters and buffers (the same Tensors) and its train/eval mode. Returns the new root."""
         out = module
         if isinstance(module, _BatchNorm):
-            out = cls(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats,
-                      process_group, bias=module.bias is not None)
+            out = cls(
+                module.num_features,
+                module.eps,
+                module.momentum,
+                module.affine,
+                module.track_running_stats,
+                process_group,
+                bias=module.bias is not None,
+            )
             if module.affine:
                 out.weight = module.weight
                 out.bias = module.bias

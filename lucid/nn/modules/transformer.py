@@ -5,6 +5,7 @@ Parameter names follow PyTorch's, so a PyTorch state dict loads as it is. The ma
 ``F.scaled_dot_product_attention`` (forward and exact backward); these layers only
 project, split heads and add residuals.
 """
+
 import copy
 from collections.abc import Callable
 
@@ -22,12 +23,18 @@ from .dropout import Dropout
 from .linear import Identity, Linear
 from .normalization import LayerNorm, RMSNorm
 
-__all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "sinusoidal_positional_encoding",
-           "generate_square_subsequent_mask"]
+__all__ = [
+    "MultiheadAttention",
+    "TransformerEncoderLayer",
+    "TransformerEncoder",
+    "sinusoidal_positional_encoding",
+    "generate_square_subsequent_mask",
+]
 
 
-def sinusoidal_positional_encoding(length: int, d_model: int, base: float = 10000.0,
-                                   dtype: DTypeLike | None = None) -> Tensor:
+def sinusoidal_positional_encoding(
+    length: int, d_model: int, base: float = 10000.0, dtype: DTypeLike | None = None
+) -> Tensor:
     """The ``(length, d_model)`` table PE[t, 2i] = sin(t/base^(2i/d)), PE[t, 2i+1] = cos(t/base^(2i/d))."""
     t = np.arange(length, dtype=np.float64)[:, None]
     freq = base ** (-np.arange(0, d_model, 2, dtype=np.float64) / d_model)
@@ -58,16 +65,25 @@ class MultiheadAttention(Module):
     NaN with ``need_weights=True``).
     """
 
-    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 add_bias_kv: bool = False, add_zero_attn: bool = False,
-                 kdim: int | None = None, vdim: int | None = None, batch_first: bool = False,
-                 device: str | None = None, dtype: DTypeLike | None = None) -> None:
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        add_bias_kv: bool = False,
+        add_zero_attn: bool = False,
+        kdim: int | None = None,
+        vdim: int | None = None,
+        batch_first: bool = False,
+        device: str | None = None,
+        dtype: DTypeLike | None = None,
+    ) -> None:
         super().__init__()
         if embed_dim % num_heads:
             raise AssertionError(f"embed_dim must be divisible by num_heads (got {embed_dim} and {num_heads})")
         if add_bias_kv or add_zero_attn or kdim not in (None, embed_dim) or vdim not in (None, embed_dim):
-            raise NotImplementedError("MultiheadAttention: add_bias_kv, add_zero_attn, kdim and vdim are not "
-                                      "supported")
+            raise NotImplementedError("MultiheadAttention: add_bias_kv, add_zero_attn, kdim and vdim are not supported")
         dtype = _dtype.as_dtype(dtype) or _dtype.float32
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
         self.dropout, self.batch_first = dropout, batch_first
@@ -86,15 +102,23 @@ class MultiheadAttention(Module):
             init.zeros_(self.out_proj.bias)
 
     def _project(self, query, key, value):
-        w, b, E = self.in_proj_weight, self.in_proj_bias, self.embed_dim
+        w, b = self.in_proj_weight, self.in_proj_bias
         if query is key and key is value:  # self-attention: one product
             return ops.chunk(F.linear(query, w, b), 3, dim=-1)
         ws, bs = ops.chunk(w, 3), (None,) * 3 if b is None else ops.chunk(b, 3)
         return tuple(F.linear(x, wi, bi) for x, wi, bi in zip((query, key, value), ws, bs))
 
-    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None = None,
-                need_weights: bool = True, attn_mask: Tensor | None = None,
-                average_attn_weights: bool = True, is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        key_padding_mask: Tensor | None = None,
+        need_weights: bool = True,
+        attn_mask: Tensor | None = None,
+        average_attn_weights: bool = True,
+        is_causal: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
         """``(output, weights)``; weights ``(N, L, S)`` averaged over heads (or ``(N, H, L, S)``), or None."""
         batched = query.ndim == 3
         if not batched:
@@ -113,8 +137,10 @@ class MultiheadAttention(Module):
         if mask is not None:
             expected = {2: (L, S), 3: (N * H, L, S)}.get(mask.ndim)
             if tuple(mask.shape) != expected:
-                raise RuntimeError(f"attn_mask of shape {tuple(mask.shape)}: expected a 2D mask of shape {(L, S)} "
-                                   f"or a 3D mask of shape {(N * H, L, S)}")
+                raise RuntimeError(
+                    f"attn_mask of shape {tuple(mask.shape)}: expected a 2D mask of shape {(L, S)} "
+                    f"or a 3D mask of shape {(N * H, L, S)}"
+                )
             mask = mask.reshape(N, H, L, S) if mask.ndim == 3 else mask
         if key_padding_mask is not None and tuple(key_padding_mask.shape) != (N, S):
             raise RuntimeError(f"expected key_padding_mask of shape {(N, S)}, got {tuple(key_padding_mask.shape)}")
@@ -158,17 +184,30 @@ class TransformerEncoderLayer(Module):
     ``norm`` (lucid's addition) picks the norm layers: ``"layer"`` (LayerNorm, as PyTorch), ``"rms"`` or None.
     """
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
-                 activation: str | Callable[[Tensor], Tensor] = "relu", layer_norm_eps: float = 1e-5,
-                 batch_first: bool = False, norm_first: bool = False, bias: bool = True, device: str | None = None,
-                 dtype: DTypeLike | None = None, *, norm: str | None = "layer") -> None:
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation: str | Callable[[Tensor], Tensor] = "relu",
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+        device: str | None = None,
+        dtype: DTypeLike | None = None,
+        *,
+        norm: str | None = "layer",
+    ) -> None:
         super().__init__()
         if isinstance(activation, str):
             if activation not in _ACTIVATIONS:
                 raise RuntimeError(f"activation should be relu/gelu, not {activation}")
             activation = _ACTIVATIONS[activation]
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
-                                            dtype=dtype)
+        self.self_attn = MultiheadAttention(
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
+        )
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
@@ -179,15 +218,21 @@ class TransformerEncoderLayer(Module):
         self.activation = activation
 
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False,
-                           is_causal=is_causal)[0]
+        x = self.self_attn(
+            x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask, need_weights=False, is_causal=is_causal
+        )[0]
         return self.dropout1(x)
 
     def _ff_block(self, x):
         return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
-    def forward(self, src: Tensor, src_mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
-                is_causal: bool = False) -> Tensor:
+    def forward(
+        self,
+        src: Tensor,
+        src_mask: Tensor | None = None,
+        src_key_padding_mask: Tensor | None = None,
+        is_causal: bool = False,
+    ) -> Tensor:
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -200,14 +245,25 @@ class TransformerEncoder(Module):
     """``TransformerEncoder(encoder_layer, num_layers, norm=None)``: ``num_layers`` copies of ``encoder_layer``
     (each with its own parameters) applied in turn, then ``norm`` (a LayerNorm, an RMSNorm, or None)."""
 
-    def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm: Module | None = None,
-                 enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
+    def __init__(
+        self,
+        encoder_layer: TransformerEncoderLayer,
+        num_layers: int,
+        norm: Module | None = None,
+        enable_nested_tensor: bool = True,
+        mask_check: bool = True,
+    ) -> None:
         super().__init__()
         self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
         self.num_layers, self.norm = num_layers, norm
 
-    def forward(self, src: Tensor, mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
-                is_causal: bool | None = None) -> Tensor:
+    def forward(
+        self,
+        src: Tensor,
+        mask: Tensor | None = None,
+        src_key_padding_mask: Tensor | None = None,
+        is_causal: bool | None = None,
+    ) -> Tensor:
         x = src
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
@@ -217,4 +273,3 @@ class TransformerEncoder(Module):
 def generate_square_subsequent_mask(size: int, dtype: DTypeLike | None = None) -> Tensor:
     """The ``(size, size)`` float mask with −∞ above the diagonal: position i attends to 0..i."""
     return Tensor(np.triu(np.full((size, size), -np.inf), 1).astype(_dtype.as_dtype(dtype) or _dtype.float32))
-

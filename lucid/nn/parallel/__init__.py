@@ -1,4 +1,5 @@
 """Data parallel training: ``DistributedDataParallel``."""
+
 from .distributed import DistributedDataParallel
 
 __all__ = ["DistributedDataParallel"]

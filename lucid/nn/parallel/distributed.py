@@ -16,6 +16,7 @@ anywhere keep ``grad = None``; where only some ranks got one, the others count z
 ``module.`` prefix, so a checkpoint loads into the bare model; ``load_state_dict``
 also accepts keys that all start with ``module.`` (a PyTorch DDP checkpoint).
 """
+
 import contextlib
 import zlib
 from collections import OrderedDict
@@ -97,14 +98,19 @@ class DistributedDataParallel(Module):
     local gradients; the next backward outside averages the accumulated sum.
     """
 
-    def __init__(self, module: Module, device_ids: list[int] | None = None, broadcast_buffers: bool = True,
-                 process_group: dist.ProcessGroup | None = None, bucket_cap_mb: float = 25) -> None:
+    def __init__(
+        self,
+        module: Module,
+        device_ids: list[int] | None = None,
+        broadcast_buffers: bool = True,
+        process_group: dist.ProcessGroup | None = None,
+        bucket_cap_mb: float = 25,
+    ) -> None:
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: expected a lucid.nn.Module (got {type(module).__name__})")
         if device_ids is not None:
-            raise ValueError("DistributedDataParallel: device_ids must be None on the CPU "
-                             f"(got {device_ids!r})")
+            raise ValueError(f"DistributedDataParallel: device_ids must be None on the CPU (got {device_ids!r})")
         if not bucket_cap_mb > 0:
             raise ValueError(f"DistributedDataParallel: bucket_cap_mb must be positive (got {bucket_cap_mb!r})")
         group = dist.process_group.default_group(process_group)
@@ -113,7 +119,7 @@ class DistributedDataParallel(Module):
         self.broadcast_buffers = broadcast_buffers
         self.require_backward_grad_sync = True
         self._params = [p for p in module.parameters() if p.requires_grad]
-        cap = int(bucket_cap_mb * 2 ** 20)
+        cap = int(bucket_cap_mb * 2**20)
         # reverse order: the last layers' gradients are the first to be ready in a backward pass
         self._grad_buckets = _buckets(list(reversed(self._params)), cap)
         self._buffer_buckets = _buckets([b for b in module.buffers() if b is not None], cap)
@@ -130,8 +136,10 @@ class DistributedDataParallel(Module):
         collectives.allreduce_(low, self.process_group, dist.ReduceOp.MIN)
         collectives.allreduce_(high, self.process_group, dist.ReduceOp.MAX)
         if not np.array_equal(low, high):
-            raise RuntimeError("DistributedDataParallel: the ranks' models differ (parameter shapes or dtypes "
-                               "are not the same on every rank); build the same model on every rank")
+            raise RuntimeError(
+                "DistributedDataParallel: the ranks' models differ (parameter shapes or dtypes "
+                "are not the same on every rank); build the same model on every rank"
+            )
 
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
         group = self.process_group
@@ -172,8 +180,9 @@ class DistributedDataParallel(Module):
         finally:
             self.require_backward_grad_sync = before
 
-    def state_dict(self, destination: dict | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
+    def state_dict(
+        self, destination: dict | None = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict[str, Tensor]:
         """The wrapped module's state dict (no ``module.`` prefix)."""
         return self.module.state_dict(destination, prefix, keep_vars)
 
@@ -181,7 +190,7 @@ class DistributedDataParallel(Module):
         """Load into the wrapped module; keys that all start with ``module.`` lose that prefix first."""
         keys = list(state_dict)
         if keys and all(k.startswith("module.") for k in keys):
-            state_dict = {k[len("module."):]: v for k, v in state_dict.items()}
+            state_dict = {k[len("module.") :]: v for k, v in state_dict.items()}
         return self.module.load_state_dict(state_dict, strict)
 
 

@@ -5,6 +5,7 @@ The total norm of the gradients g₁ … gₖ is the p-norm of their p-norms,
 ``clip_grad_norm_`` multiplies every gradient by min(max_norm / (total + 1e-6), 1),
 in place, always (so a NaN norm spreads into the gradients, as in PyTorch).
 """
+
 import math
 import types
 import warnings
@@ -32,7 +33,7 @@ def _vector_norm(a: np.ndarray, p: float) -> np.ndarray:
         return a.sum()
     if p == 2:
         return np.sqrt(np.dot(a, a))
-    return (a ** p).sum() ** (1.0 / p)
+    return (a**p).sum() ** (1.0 / p)
 
 
 def _check_foreach(foreach):
@@ -49,8 +50,9 @@ def _grad_arrays(tensors) -> list:
     return [t.data if isinstance(t, Tensor) else np.asarray(t) for t in tensors]
 
 
-def get_total_norm(tensors: _Tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                   foreach: bool | None = None) -> Tensor:
+def get_total_norm(
+    tensors: _Tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach: bool | None = None
+) -> Tensor:
     """The p-norm of ``tensors`` (Tensors or arrays) laid end to end: ‖(‖t₁‖ₚ, …, ‖tₖ‖ₚ)‖ₚ."""
     _check_foreach(foreach)
     arrays = _grad_arrays(_as_list(tensors))
@@ -60,14 +62,17 @@ def get_total_norm(tensors: _Tensors, norm_type: float = 2.0, error_if_nonfinite
     norms = [_vector_norm(a, norm_type) for a in arrays]
     total = np.asarray(_vector_norm(np.stack(norms), norm_type))
     if error_if_nonfinite and not np.isfinite(total):
-        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
-                           "so it cannot be clipped. To disable this error and scale the gradients by the "
-                           "non-finite norm anyway, set `error_if_nonfinite=False`")
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
+            "so it cannot be clipped. To disable this error and scale the gradients by the "
+            "non-finite norm anyway, set `error_if_nonfinite=False`"
+        )
     return Tensor._from_array(total)
 
 
-def clip_grads_with_norm_(parameters: _Tensors, max_norm: float, total_norm: float | Tensor,
-                          foreach: bool | None = None) -> None:
+def clip_grads_with_norm_(
+    parameters: _Tensors, max_norm: float, total_norm: float | Tensor, foreach: bool | None = None
+) -> None:
     """Multiply each ``p.grad`` in place by min(max_norm / (total_norm + 1e-6), 1)."""
     _check_foreach(foreach)
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
@@ -81,8 +86,13 @@ def clip_grads_with_norm_(parameters: _Tensors, max_norm: float, total_norm: flo
             g *= coef.astype(g.dtype)
 
 
-def clip_grad_norm_(parameters: _Tensors, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                    foreach: bool | None = None) -> Tensor:
+def clip_grad_norm_(
+    parameters: _Tensors,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
     """Scale all gradients, in place, so that their total norm is at most ``max_norm``; returns the norm before.
 
     total = ‖(‖g₁‖ₚ, …, ‖gₖ‖ₚ)‖ₚ over the parameters that have a gradient, and every gradient is
@@ -101,11 +111,19 @@ def clip_grad_norm_(parameters: _Tensors, max_norm: float, norm_type: float = 2.
     return total
 
 
-def clip_grad_norm(parameters: _Tensors, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                   foreach: bool | None = None) -> Tensor:
+def clip_grad_norm(
+    parameters: _Tensors,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
     """Deprecated name of ``clip_grad_norm_``."""
-    warnings.warn("`lucid.nn.utils.clip_grad_norm` is now deprecated in favor of `lucid.nn.utils.clip_grad_norm_`.",
-                  FutureWarning, stacklevel=2)
+    warnings.warn(
+        "`lucid.nn.utils.clip_grad_norm` is now deprecated in favor of `lucid.nn.utils.clip_grad_norm_`.",
+        FutureWarning,
+        stacklevel=2,
+    )
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 

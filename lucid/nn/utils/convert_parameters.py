@@ -1,4 +1,5 @@
 """All parameters as one flat vector, and back."""
+
 from collections.abc import Iterable
 
 import numpy as np
@@ -23,10 +24,11 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     need = sum(p.numel() for p in parameters)
     if vec.ndim != 1 or vec.numel() < need:
-        raise RuntimeError(f"vector_to_parameters: expected a 1-D vector of at least {need} elements "
-                           f"(got shape {tuple(vec.shape)})")
+        raise RuntimeError(
+            f"vector_to_parameters: expected a 1-D vector of at least {need} elements (got shape {tuple(vec.shape)})"
+        )
     pointer = 0
     for p in parameters:
         n = p.numel()
-        np.copyto(p.data, vec.data[pointer:pointer + n].reshape(p.shape), casting="unsafe")
+        np.copyto(p.data, vec.data[pointer : pointer + n].reshape(p.shape), casting="unsafe")
         pointer += n
