@@ -184,11 +184,9 @@ def _map(op, a, b, out, s):
         _span(op, a, b, out, s, 0, a.size)
 
 
-def _apply(op, ref, *args):
-    """``ref(*args)`` through ``_map``: ``args`` are one or two arrays (a, b), then the leaky slope where
-    ``ref`` takes one; ``ref`` itself (the reference) for dtypes numba does not take."""
-    arrays = [v for v in args if isinstance(v, np.ndarray)]
-    slope = float(args[-1]) if len(arrays) < len(args) else 0.0
+def _apply(op, ref, arrays, slope, args):
+    """``ref(*args)`` through ``_map`` on one or two ``arrays`` (a, b); ``ref`` itself (the reference) for
+    dtypes numba does not take."""
     arrs = native(*arrays)
     if arrs is None:
         return ref(*args)
@@ -200,10 +198,13 @@ def _apply(op, ref, *args):
     return out
 
 
-def _kernel(op, ref):
-    """The call ``ref`` of reference.py (same name, arguments and results), computed by ``_map`` with ``op``."""
+def _kernel(op, ref, sloped=False):
+    """The call ``ref`` of reference.py (same name, arguments and results), computed by ``_map`` with ``op``:
+    its arguments are one or two arrays, then the leaky slope where it is ``sloped``."""
     def kernel(*args):
-        return _apply(op, ref, *args)
+        if sloped:
+            return _apply(op, ref, args[:-1], float(args[-1]), args)
+        return _apply(op, ref, args, 0.0, args)
     kernel.__name__ = kernel.__qualname__ = ref.__name__
     kernel.__doc__ = ref.__doc__
     return kernel
@@ -211,8 +212,8 @@ def _kernel(op, ref):
 
 relu_forward = _kernel(RELU, reference.relu_forward)
 relu_backward = _kernel(RELU_B, reference.relu_backward)
-leaky_relu_forward = _kernel(LEAKY, reference.leaky_relu_forward)
-leaky_relu_backward = _kernel(LEAKY_B, reference.leaky_relu_backward)
+leaky_relu_forward = _kernel(LEAKY, reference.leaky_relu_forward, sloped=True)
+leaky_relu_backward = _kernel(LEAKY_B, reference.leaky_relu_backward, sloped=True)
 gelu_forward = _kernel(GELU, reference.gelu_forward)
 gelu_backward = _kernel(GELU_B, reference.gelu_backward)
 gelu_tanh_forward = _kernel(GTANH, reference.gelu_tanh_forward)
