@@ -1,16 +1,34 @@
-"""What every compiled kernel family shares: jit options, threads, first-load pause, serial cut-off.
+"""What every compiled kernel family shares: how loops are compiled, threads, the first-load pause.
 
-Imported only by the ``compiled.py`` modules (it imports numba), never by ``import lucid``.
+* ``JIT``: the options every kernel compiles with. ``cache``: compiled once, then loaded from disk;
+  ``error_model="numpy"``: a division follows IEEE arithmetic (1/0 = inf, 0/0 = NaN) instead of
+  raising ZeroDivisionError. ``FAST`` adds fastmath ``reassoc`` and ``contract`` for loops of sums
+  (split into vector lanes, multiply-adds fused), never an assumption that values are finite.
+* ``formula``: a small function inlined into every loop that calls it (numba's ``inline="always"``
+  works on numba's IR, so the formula compiles with the options of that loop): writing a quantity
+  once costs nothing where it runs.
+* ``loop``: a function compiled on its own with given options (a loop the kernels call).
+* ``kernel``: a loop over chunks compiled twice from one body (``Twins``): ``parallel`` (``prange``
+  shares the chunks among threads) and ``serial`` (``prange`` runs as ``range``), for inputs too
+  small to pay for waking the threads.
+* ``wide()``: asks LLVM for the CPU's widest vectors (512-bit with AVX-512, where it would pick 256).
+* ``use_threads``, ``run``, ``native``: what the Python side of every family does before a kernel runs.
+
+Imported only by the families' compiled code (it imports numba), never by ``import lucid``. The
+kernels inline from this file: ``backends.startup.drop_stale_cache`` drops their cached builds when
+it changes.
 """
 import threading
+import types as pytypes
 
 import numba
 import numpy as np
+from numba import njit, types
+from numba.extending import intrinsic
 
 from .. import backends
 from ..backends.startup import gc_paused
 
-# cache: compiled once, then loaded from disk; error_model 'numpy': x/0 is inf or NaN as IEEE says
 JIT = dict(cache=True, error_model="numpy")
 FAST = dict(JIT, fastmath={"reassoc", "contract"})  # for sums: may reassociate, never assumes finite values
 
@@ -21,8 +39,61 @@ _here = threading.local()
 _loaded = set()
 
 
+def formula(fn):
+    """``fn`` compiled to be inlined into its callers."""
+    return njit(inline="always", **JIT)(fn)
+
+
+def loop(options):
+    """Decorator: the function compiled on its own with ``options`` (``JIT`` or ``FAST``)."""
+    return njit(**options)
+
+
+class Twins:
+    """One kernel body compiled two ways: ``parallel`` and ``serial``."""
+
+    __slots__ = ("parallel", "serial")
+
+    def __init__(self, fn, options):
+        self.parallel = njit(parallel=True, **options)(fn)
+        # a copy under its own name: numba's disk cache keys on the function's qualified name, and
+        # the two builds must not load each other
+        twin = pytypes.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__,
+                                    fn.__closure__)
+        twin.__qualname__ = fn.__qualname__ + "_serial"
+        twin.__doc__ = fn.__doc__
+        self.serial = njit(**options)(twin)
+
+
+def kernel(options):
+    """Decorator: the function as ``Twins`` compiled with ``options``: ``.parallel`` and ``.serial``."""
+    return lambda fn: Twins(fn, options)
+
+
+@intrinsic
+def wide(typingctx):
+    """Let the compiler use the CPU's widest vectors (512 bits with AVX-512) in the calling function.
+
+    LLVM's default on AVX-512 CPUs is 256-bit vectors (wider ones may lower the clock in code that
+    mixes them with scalar work); the loops that ask are all vector work. A hint only: on a CPU
+    without AVX-512 nothing changes.
+    """
+    def codegen(context, builder, signature, args):
+        # a string attribute that llvmlite's checked attribute set does not list; LLVM reads it.
+        # Should llvmlite store attributes differently, the hint is dropped, nothing else.
+        try:
+            set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        except (TypeError, AttributeError):
+            pass
+        return context.get_dummy_value()
+    return types.none(), codegen
+
+
 def use_threads():
-    """Give numba the thread count ``lucid.set_num_threads`` asked for, on the calling thread."""
+    """Give numba the thread count ``lucid.set_num_threads`` asked for, on the calling thread.
+
+    numba's thread count belongs to the calling thread: it is set on each thread, and again whenever
+    lucid's setting changes (not at every call)."""
     threads = backends.requested_threads()
     if threads is not None and getattr(_here, "threads", None) != threads:
         numba.set_num_threads(threads)
@@ -30,9 +101,13 @@ def use_threads():
 
 
 def run(kernel, *args):
-    """``kernel(*args)``; its first run for these array types with Python's cycle collector paused
-    (loading a kernel from numba's cache allocates many objects)."""
-    key = (kernel,) + tuple((a.dtype.char, a.ndim) for a in args if isinstance(a, np.ndarray))
+    """``kernel(*args)``; its first run for the dtype and rank of its first array argument with Python's
+    cycle collector paused (loading a kernel from numba's cache allocates many objects). The first array
+    stands for all: the arrays of a call share its dtype, and looking at one costs far less."""
+    for first in args:
+        if isinstance(first, np.ndarray):
+            break
+    key = (kernel, first.dtype.char, first.ndim)
     if key in _loaded:
         return kernel(*args)
     with gc_paused():

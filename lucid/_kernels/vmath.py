@@ -13,8 +13,8 @@ vector units, as NumPy's own exp does.
   (the rounding of z² is the limit).
 
 The kernels that use these inline them, and numba's disk cache of a kernel is keyed on its own
-file only: after changing this file, delete the ``__pycache__/*.nbi`` and ``*.nbc`` files of
-the ``activation`` and ``softmax`` families.
+file only: ``backends.startup.drop_stale_cache`` drops the families' cached builds when this file
+changes.
 """
 import math
 

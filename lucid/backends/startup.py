@@ -5,8 +5,8 @@
 * ``answer_blas_probe``: numba's start imports ``scipy.linalg`` only to learn whether SciPy's
   BLAS is installed; the answer is read off the file system instead.
 * ``drop_stale_cache``: numba's disk cache checks only the file of the function it compiled, but a
-  family's kernels inline the formulas of other files; an entry older than any file of the family
-  is dropped, so an edit anywhere in the family recompiles its kernels.
+  family's kernels inline the formulas of other files, of the family and shared (``_kernels/jit.py``,
+  ``vmath.py``); an entry older than any of them is dropped, so an edit recompiles the kernels.
 """
 import contextlib
 import gc
@@ -21,11 +21,14 @@ _probe_lock = threading.Lock()
 
 def drop_stale_cache(folder, plain=("reference.py",)):
     """Remove numba's cache entries in ``folder/__pycache__`` older than the newest ``.py`` in ``folder``
-    (but for the ``plain`` files, which hold no compiled code)."""
+    (but for the ``plain`` files, which hold no compiled code) or in the folder above it (the code
+    every family shares: its jit options, ``vmath``)."""
     cache = os.path.join(folder, "__pycache__")
+    shared = os.path.dirname(folder)
     try:
-        newest = max(os.stat(os.path.join(folder, f)).st_mtime for f in os.listdir(folder)
-                     if f.endswith(".py") and f not in plain)
+        sources = [os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".py") and f not in plain]
+        sources += [os.path.join(shared, f) for f in os.listdir(shared) if f.endswith(".py")]
+        newest = max(os.stat(path).st_mtime for path in sources)
         entries = [os.path.join(cache, f) for f in os.listdir(cache) if f.endswith((".nbi", ".nbc"))]
     except (OSError, ValueError):  # no cache yet, or no sources
         return

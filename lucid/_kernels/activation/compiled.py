@@ -184,70 +184,46 @@ def _map(op, a, b, out, s):
         _span(op, a, b, out, s, 0, a.size)
 
 
-def _apply(op, fallback, a, b=None, s=0.0):
-    """out = f(a, b) through ``_map``, or ``fallback()`` (the reference) for dtypes numba does not take."""
-    arrs = native(a) if b is None else native(a, b)
+def _apply(op, ref, arrays, slope, args):
+    """``ref(*args)`` through ``_map`` on one or two ``arrays`` (a, b); ``ref`` itself (the reference) for
+    dtypes numba does not take."""
+    arrs = native(*arrays)
     if arrs is None:
-        return fallback()
+        return ref(*args)
     use_threads()
     fa = arrs[0].reshape(-1)
-    fb = fa if b is None else arrs[1].reshape(-1)
-    out = buffers.empty(a.shape, a.dtype)
-    run(_map, op, fa, fb, out.reshape(-1), float(s))
+    fb = arrs[-1].reshape(-1)  # fa where there is one array
+    out = buffers.empty(arrays[0].shape, arrays[0].dtype)
+    run(_map, op, fa, fb, out.reshape(-1), slope)
     return out
 
 
-def relu_forward(x):
-    return _apply(RELU, lambda: reference.relu_forward(x), x)
+def _kernel(op, ref, sloped=False):
+    """The call ``ref`` of reference.py (same name, arguments and results), computed by ``_map`` with ``op``:
+    its arguments are one or two arrays, then the leaky slope where it is ``sloped``."""
+    def kernel(*args):
+        if sloped:
+            return _apply(op, ref, args[:-1], float(args[-1]), args)
+        return _apply(op, ref, args, 0.0, args)
+    kernel.__name__ = kernel.__qualname__ = ref.__name__
+    kernel.__doc__ = ref.__doc__
+    return kernel
 
 
-def relu_backward(g, y):
-    return _apply(RELU_B, lambda: reference.relu_backward(g, y), g, y)
-
-
-def leaky_relu_forward(x, slope):
-    return _apply(LEAKY, lambda: reference.leaky_relu_forward(x, slope), x, s=slope)
-
-
-def leaky_relu_backward(g, x, slope):
-    return _apply(LEAKY_B, lambda: reference.leaky_relu_backward(g, x, slope), g, x, slope)
-
-
-def gelu_forward(x):
-    return _apply(GELU, lambda: reference.gelu_forward(x), x)
-
-
-def gelu_backward(g, x):
-    return _apply(GELU_B, lambda: reference.gelu_backward(g, x), g, x)
-
-
-def gelu_tanh_forward(x):
-    return _apply(GTANH, lambda: reference.gelu_tanh_forward(x), x)
-
-
-def gelu_tanh_backward(g, x):
-    return _apply(GTANH_B, lambda: reference.gelu_tanh_backward(g, x), g, x)
-
-
-def silu_forward(x):
-    return _apply(SILU, lambda: reference.silu_forward(x), x)
-
-
-def silu_backward(g, x):
-    return _apply(SILU_B, lambda: reference.silu_backward(g, x), g, x)
-
-
-def sigmoid_forward(x):
-    return _apply(SIG, lambda: reference.sigmoid_forward(x), x)
-
-
-def sigmoid_backward(g, y):
-    return _apply(SIG_B, lambda: reference.sigmoid_backward(g, y), g, y)
+relu_forward = _kernel(RELU, reference.relu_forward)
+relu_backward = _kernel(RELU_B, reference.relu_backward)
+leaky_relu_forward = _kernel(LEAKY, reference.leaky_relu_forward, sloped=True)
+leaky_relu_backward = _kernel(LEAKY_B, reference.leaky_relu_backward, sloped=True)
+gelu_forward = _kernel(GELU, reference.gelu_forward)
+gelu_backward = _kernel(GELU_B, reference.gelu_backward)
+gelu_tanh_forward = _kernel(GTANH, reference.gelu_tanh_forward)
+gelu_tanh_backward = _kernel(GTANH_B, reference.gelu_tanh_backward)
+silu_forward = _kernel(SILU, reference.silu_forward)
+silu_backward = _kernel(SILU_B, reference.silu_backward)
+sigmoid_forward = _kernel(SIG, reference.sigmoid_forward)
+sigmoid_backward = _kernel(SIG_B, reference.sigmoid_backward)
+tanh_backward = _kernel(TANH_B, reference.tanh_backward)
 
 
 def tanh_forward(x):
     return reference.tanh_forward(x)  # NumPy's tanh is vectorized and accurate to the last bits
-
-
-def tanh_backward(g, y):
-    return _apply(TANH_B, lambda: reference.tanh_backward(g, y), g, y)

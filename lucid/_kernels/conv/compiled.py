@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from ...backends import memory as buffers
-from ..jit import JIT, native, run, use_threads
+from ..jit import JIT, formula, native, run, use_threads
 from . import reference
 
 COLS_BYTES = 1 << 25  # a chunk's column matrix is at most about this big
@@ -32,6 +32,17 @@ def _span_of(base, step, n, L):
     return lo, max(lo, hi)
 
 
+@formula
+def _tap(j, kh, kw, dw, pw, sw, ow, W):
+    """Tap j of the kernel: its depth and height offsets (jd, jh), and along the width its shift
+    ``base`` and the outputs [lo, hi) that read inside the row."""
+    jd = j // (kh * kw)
+    jh = (j // kw) % kh
+    base = (j % kw) * dw - pw
+    lo, hi = _span_of(base, sw, ow, W)
+    return jd, jh, base, lo, hi
+
+
 @njit(parallel=True, **JIT)
 def _im2col(x, cols, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh, ow):
     """cols[(c, j), n, (a, b, e)] = x[n0 + n, c0 + c, a·sd − pd + jd·dd, b·sh − ph + jh·dh, e·sw − pw + jw·dw]."""
@@ -43,13 +54,9 @@ def _im2col(x, cols, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od,
         n = t % nb
         c = r // K
         j = r % K
-        jd = j // (kh * kw)
-        jh = (j // kw) % kh
-        jw = j % kw
+        jd, jh, base, lo, hi = _tap(j, kh, kw, dw, pw, sw, ow, W)
         dst = cols[r, n]
         src = x[n0 + n, c0 + c]
-        base = jw * dw - pw
-        lo, hi = _span_of(base, sw, ow, W)
         o = 0
         for a in range(od):
             i = a * sd - pd + jd * dd
@@ -85,12 +92,8 @@ def _col2im(dcols, dx, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, o
         plane = dx[n0 + n, c0 + c]
         plane[:] = 0.0
         for j in range(K):
-            jd = j // (kh * kw)
-            jh = (j // kw) % kh
-            jw = j % kw
+            jd, jh, base, lo, hi = _tap(j, kh, kw, dw, pw, sw, ow, W)
             src = dcols[c * K + j, n]
-            base = jw * dw - pw
-            lo, hi = _span_of(base, sw, ow, W)
             o = 0
             for a in range(od):
                 i = a * sd - pd + jd * dd
@@ -136,8 +139,15 @@ def _view(buf, shape):
     return buf[:math.prod(shape)].reshape(shape)
 
 
-def _chunk(rows, O, itemsize, N):
-    return max(1, min(N, COLS_BYTES // max(1, rows * O * itemsize)))
+def _grouped(x, w, stride, groups, O):
+    """What the general forward and backward share: x as 5-D, the groups (G of Fg filters on Cg
+    channels), the rows of a group's column matrix, the weight as (G, Fg, rows), the samples in a
+    chunk and a flat buffer for a chunk's columns."""
+    G, Fg, Cg = groups, w.shape[0] // groups, w.shape[1]
+    rows = Cg * math.prod(w.shape[2:])
+    nb = max(1, min(x.shape[0], COLS_BYTES // max(1, rows * O * x.itemsize)))
+    cols = buffers.empty((rows * nb * O,), x.dtype)
+    return _as3(x, len(stride)), G, Fg, Cg, rows, w.reshape(G, Fg, rows), nb, cols
 
 
 def forward(x, w, b, stride, pads, dilation, groups):
@@ -154,12 +164,7 @@ def forward(x, w, b, stride, pads, dilation, groups):
     if _pointwise(w, stride, pads, groups):
         np.matmul(w.reshape(F, -1), x.reshape(N, x.shape[1], O), out=y3)
     else:
-        x5 = _as3(x, len(stride))
-        G, Fg, Cg = groups, F // groups, w.shape[1]
-        rows = Cg * math.prod(w.shape[2:])
-        wm = w.reshape(G, Fg, rows)
-        nb = _chunk(rows, O, x.itemsize, N)
-        cols = buffers.empty((rows * nb * O,), x.dtype)
+        x5, G, Fg, Cg, rows, wm, nb, cols = _grouped(x, w, stride, groups, O)
         prod = buffers.empty((Fg * nb * O,), x.dtype) if nb > 1 else None
         for n0 in range(0, N, nb):
             m = min(nb, N - n0)
@@ -199,12 +204,7 @@ def backward(g, x, w, stride, pads, dilation, groups, need_dx=True, need_dw=True
         return dx, dw, db
     if not (need_dx or need_dw):
         return dx, dw, db
-    x5 = _as3(x, len(stride))
-    G, Fg, Cg = groups, F // groups, w.shape[1]
-    rows = Cg * math.prod(w.shape[2:])
-    wm = w.reshape(G, Fg, rows)
-    nb = _chunk(rows, O, x.itemsize, N)
-    cols = buffers.empty((rows * nb * O,), x.dtype)
+    x5, G, Fg, Cg, rows, wm, nb, cols = _grouped(x, w, stride, groups, O)
     gt = buffers.empty((Fg * nb * O,), x.dtype)
     dcols = buffers.empty((rows * nb * O,), x.dtype) if need_dx else None
     dwm = np.zeros((G, Fg, rows), x.dtype) if need_dw else None

@@ -9,11 +9,11 @@ import numpy as np
 from numba import prange
 
 from .formulas import dx_terms
-from .jit import kernel, wide
+from ..jit import FAST, kernel, wide
 from .segments import add_partials, check_scratch, dx_group, grad_sums, group_moments, keep, normalize_group
 
 
-@kernel
+@kernel(FAST)
 def forward_groups(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, chunks):
     """μ, σ², rstd of each group, then y = (x − μ)·rstd·w + b, one group after the other."""
     S = K * L
@@ -27,7 +27,7 @@ def forward_groups(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, chun
             normalize_group(x, y, grp * S, G * S, A, K, L, m, r, w[p:p + K], b[p:p + K])
 
 
-@kernel
+@kernel(FAST)
 def forward_fixed(x, y, w, b, mean, rstd, A, G, K, L, P, chunks):
     """y = (x − μ)·rstd·w + b with given μ, rstd, in memory order: segment a·G + g is the K·L elements
     of group g in row a. x read once, y written once, as one stream."""
@@ -41,7 +41,7 @@ def forward_fixed(x, y, w, b, mean, rstd, A, G, K, L, P, chunks):
             normalize_group(x, y, seg * K * L, 0, 1, K, L, mean[grp], rstd[grp], w[p:p + K], b[p:p + K])
 
 
-@kernel
+@kernel(FAST)
 def backward_groups(g, x, mean, rstd, w, d, dw, db, dwp, dbp, A, G, K, L, P, center, train, need_dx,
                     need_affine, chunks):
     """dx (into ``d``), and dw, db added into ``dw``, ``db``, one group after the other. ``dwp``, ``dbp``:

@@ -10,11 +10,11 @@ import numpy as np
 from numba import prange
 
 from .formulas import centered, dx, dx_terms, normalized, rstd
-from .jit import kernel, loop, wide
+from ..jit import FAST, kernel, loop, wide
 from .segments import add_partials, check_scratch
 
 
-@loop
+@loop(FAST)
 def normalize_row(xs, ys, m, scale, shift):
     """One row, a column per element: y = (x − μ)·(rstd·w) + b with the column's μ, rstd·w and b."""
     wide()
@@ -22,7 +22,7 @@ def normalize_row(xs, ys, m, scale, shift):
         ys[j] = normalized(xs[j], m[j], scale[j], shift[j])
 
 
-@loop
+@loop(FAST)
 def dx_row(gs, xs, ds, m, alpha, beta, gamma, train):
     """One row, a column per element: dx = α·g − β·(x − μ) − γ with the column's μ, α, β, γ."""
     wide()
@@ -30,7 +30,7 @@ def dx_row(gs, xs, ds, m, alpha, beta, gamma, train):
         ds[j] = dx(gs[j], xs[j], m[j], alpha[j], beta[j], gamma[j], train)
 
 
-@kernel
+@kernel(FAST)
 def forward_rows(x, y, w, b, mean, var, rs, cmean, cm2, A, G, K, L, P, eps, center, train, rows, chunks):
     """y = (x − μ)·rstd·w + b row after row, with per-column μ, rstd·w, b; ``train`` takes μ, σ² first
     (``cmean``, ``cm2``: scratch, (min(chunks, ⌈A / rows⌉), G·K·L), per chunk mean offsets and M2)."""
@@ -125,7 +125,7 @@ def forward_rows(x, y, w, b, mean, var, rs, cmean, cm2, A, G, K, L, P, eps, cent
             normalize_row(x[a * R:(a + 1) * R], y[a * R:(a + 1) * R], cm, cs, cb)
 
 
-@kernel
+@kernel(FAST)
 def backward_rows(g, x, mean, rs, w, d, dw, db, p1, p2, A, G, K, L, P, center, train, need_dx, need_affine,
                   chunks):
     """dx (into ``d``), and dw, db added into ``dw``, ``db``, row after row (``p1``, ``p2``: scratch,

@@ -11,12 +11,12 @@ import numpy as np
 from numba import prange
 
 from .formulas import dx, dx_terms, normalized, xhat
-from .jit import kernel, loop, wide
+from ..jit import FAST, kernel, loop, wide
 from .segments import (add_partials, check_scratch, dx_segment, grad_sums, keep, moments_from_sums, normalize,
                        row_grad_sums, shifted_sums)
 
 
-@loop
+@loop(FAST)
 def normalize_then_sums(xs, ys, m, r, w, b, K, L, xn, sn):
     """``normalize`` this segment and, in the same loops, Σ(xn − sn) and Σ(xn − sn)² of the next."""
     wide()
@@ -36,7 +36,7 @@ def normalize_then_sums(xs, ys, m, r, w, b, K, L, xn, sn):
     return t1, t2
 
 
-@kernel
+@kernel(FAST)
 def forward_segments(x, y, w, b, mean, var, rstd, G, K, L, P, eps, center, chunks):
     """Training forward for A = 1 and L > 1: μ, σ², rstd of each group and y = (x − μ)·rstd·w + b, the
     sums of group g + 1 taken in the loop that writes y of group g."""
@@ -61,7 +61,7 @@ def forward_segments(x, y, w, b, mean, var, rstd, G, K, L, P, eps, center, chunk
                                              x[o + S:o + 2 * S], sh)
 
 
-@loop
+@loop(FAST)
 def row_pair_grad_sums(g0, x0, m0, r0, g1, x1, m1, r1, w, dw, db):
     """``row_grad_sums`` of two rows that share w, with dw and db loaded and stored once for both."""
     wide()
@@ -81,7 +81,7 @@ def row_pair_grad_sums(g0, x0, m0, r0, g1, x1, m1, r1, w, dw, db):
     return a0, a1, b0, b1
 
 
-@loop
+@loop(FAST)
 def dx_then_dot_sums(gs, xs, ds, m, alpha, beta, gamma, gn, xn, mn):
     """dx over a stretch with one affine entry and, in the same loop, Σgn and Σgn·(xn − mn) of the next."""
     wide()
@@ -94,7 +94,7 @@ def dx_then_dot_sums(gs, xs, ds, m, alpha, beta, gamma, gn, xn, mn):
     return t1, t2
 
 
-@kernel
+@kernel(FAST)
 def backward_segments(g, x, mean, rstd, w, d, dw, db, dwp, dbp, G, K, L, P, center, need_affine, chunks):
     """Training backward for A = 1: dx into ``d``, and, when ``need_affine``, dw, db added into ``dw``,
     ``db`` (``dwp``, ``dbp``: scratch, (min(G, chunks), P·K))."""

@@ -19,34 +19,22 @@ float16 on the CPU: float16 (and any mix of dtypes) is computed from a float64 c
 """
 import threading
 
-import numba
 import numpy as np
 
-from ... import backends
 from ...backends import memory as buffers
-from ...backends.startup import gc_paused
+from ..jit import CHUNKS, run, use_threads
 from . import reference
 from .by_group import backward_groups, forward_fixed, forward_groups
 from .by_rows import backward_rows, forward_rows
 from .by_segment import backward_segments, forward_segments
-from .segments import CHUNKS, NO_SCRATCH, rstd_of
+from .segments import NO_SCRATCH, rstd_of
 
 SERIAL = 1 << 19        # fewer elements run serially, in one chunk: a second thread costs what it saves
 SHORT = 64              # a group of segments shorter than this is walked by rows
 BLOCK_BYTES = 1 << 19   # by rows: a block of rows is about this big, to stay in the L2 cache
 SCRATCH_KEPT = 1 << 24  # scratch arrays up to this many bytes stay with their thread between calls
 
-_here = threading.local()  # per thread: its scratch arrays, and the thread count it last gave numba
-_loaded = set()            # (kernel, dtype) pairs already run in this process
-
-
-def _use_threads():
-    # numba's thread count belongs to the calling thread: set it on each thread, and again whenever
-    # lucid's setting changes (not at every call)
-    threads = backends.requested_threads()
-    if threads is not None and getattr(_here, "threads", None) != threads:
-        numba.set_num_threads(threads)
-        _here.threads = threads
+_here = threading.local()  # per thread: its scratch arrays
 
 
 def _scratch_pair(rows, cols):
@@ -70,19 +58,10 @@ def release_scratch():
 
 
 def _run(kernel, x, *args):
-    """``kernel(x, *args, chunks)``, the serial build in one chunk for a small ``x``. The first run of a
-    build for x's dtype loads it from numba's cache (or compiles it) with Python's cycle collector
-    paused (see ``backends.startup.gc_paused``)."""
-    small = x.size < SERIAL
-    fn = kernel.serial if small else kernel.parallel
-    args += (1 if small else CHUNKS,)
-    key = (fn, x.dtype.char)
-    if key in _loaded:
-        return fn(x, *args)
-    with gc_paused():
-        out = fn(x, *args)
-    _loaded.add(key)
-    return out
+    """``kernel(x, *args, chunks)`` through ``jit.run``: the serial twin in one chunk for a small ``x``."""
+    if x.size < SERIAL:
+        return run(kernel.serial, x, *args, 1)
+    return run(kernel.parallel, x, *args, CHUNKS)
 
 
 def _chunks(x, n):
@@ -135,7 +114,7 @@ def _forward(xc, w, b, mean, var, rs, shape, P, eps, center, train):
 
 def forward_train(x, weight, bias, P, eps, center=True):
     """Normalize with the statistics of ``x`` itself. Returns ``y, mean, var`` (biased, float64, shape (G,))."""
-    _use_threads()
+    use_threads()
     arrs = _native(x)
     if arrs is None:
         return reference.forward_train(x, weight, bias, P, eps, center)
@@ -148,7 +127,7 @@ def forward_train(x, weight, bias, P, eps, center=True):
 
 def forward_eval(x, mean, rstd, weight, bias, P):
     """Normalize with given statistics (float64, shape (G,)): one pass."""
-    _use_threads()
+    use_threads()
     arrs = _native(x)
     if arrs is None:
         return reference.forward_eval(x, mean, rstd, weight, bias, P)
@@ -169,7 +148,7 @@ def rstd(var, eps):
 
 def backward(g, x, mean, rstd, weight, P, center=True, train=True, need_dx=True, need_affine=True):
     """Gradients ``dx`` (x's dtype), ``dw`` and ``db`` (float64, length P·K) of ``y = w·x̂ + b``."""
-    _use_threads()
+    use_threads()
     arrs = _native(g, x)
     if arrs is None or not (need_dx or need_affine):
         return reference.backward(g, x, mean, rstd, weight, P, center, train, need_dx, need_affine)

@@ -14,7 +14,7 @@ Everything is float64 and IEEE: 1/0 = inf, 0·inf = NaN, a NaN propagates (see `
 """
 import numpy as np
 
-from .jit import formula
+from ..jit import formula
 
 GUARD = 64  # one-pass statistics are kept while (μ − s)² ≤ GUARD·σ²: at most log2(GUARD + 1) bits lost
 

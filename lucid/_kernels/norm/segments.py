@@ -10,12 +10,10 @@ import numpy as np
 from numba import njit, prange
 
 from .formulas import centered, dx, far_from_mean, normalized, rstd, xhat
-from .jit import JIT, loop, wide
-
-CHUNKS = 64  # most work items a parallel loop is cut into
+from ..jit import CHUNKS, FAST, loop, wide
 
 
-@loop
+@loop(FAST)
 def shifted_sums(x, s):
     """Σ(x − s) and Σ(x − s)² over one stretch."""
     wide()
@@ -28,7 +26,7 @@ def shifted_sums(x, s):
     return s1, s2
 
 
-@loop
+@loop(FAST)
 def group_moments(x, o, step, A, S, center):
     """μ and σ² of the group of A segments of S elements: one pass for Σd and Σd² of d = x − s, s the
     group's first value (0 when not centered), and a second pass around μ when s is far from μ."""
@@ -42,7 +40,7 @@ def group_moments(x, o, step, A, S, center):
     return moments_from_sums(x, o, step, A, S, s, s1, s2, center)
 
 
-@loop
+@loop(FAST)
 def moments_from_sums(x, o, step, A, S, s, s1, s2, center):
     """μ and σ² of the group from s1 = Σ(x − s), s2 = Σ(x − s)² (see ``group_moments``)."""
     M = A * S
@@ -55,7 +53,7 @@ def moments_from_sums(x, o, step, A, S, s, s1, s2, center):
     return m, m2 / M
 
 
-@loop
+@loop(FAST)
 def keep(mean, var, rs, grp, m, v, eps):
     """Store μ, σ² and rstd of group ``grp``; return μ and rstd as stored.
 
@@ -67,7 +65,7 @@ def keep(mean, var, rs, grp, m, v, eps):
     return mean[grp], rs[grp]
 
 
-@loop
+@loop(FAST)
 def rstd_of(var, eps):
     """rstd of each variance."""
     out = np.empty(var.size)
@@ -76,7 +74,7 @@ def rstd_of(var, eps):
     return out
 
 
-@loop
+@loop(FAST)
 def normalize(xs, ys, m, r, w, b, K, L):
     """y = (x − μ)·(rstd·w) + b over one segment."""
     wide()
@@ -93,7 +91,7 @@ def normalize(xs, ys, m, r, w, b, K, L):
                 yk[i] = normalized(xk[i], m, scale, shift)
 
 
-@loop
+@loop(FAST)
 def normalize_group(x, y, o, step, A, K, L, m, r, w, b):
     """``normalize`` each of the group's A segments."""
     S = K * L
@@ -102,7 +100,7 @@ def normalize_group(x, y, o, step, A, K, L, m, r, w, b):
         normalize(x[s:s + S], y[s:s + S], m, r, w, b, K, L)
 
 
-@loop
+@loop(FAST)
 def dot_sums(g, x, m):
     """Σg and Σg·(x − μ) over one stretch with one affine entry."""
     wide()
@@ -114,7 +112,7 @@ def dot_sums(g, x, m):
     return s1, s2
 
 
-@loop
+@loop(FAST)
 def row_grad_sums(g, x, w, m, r, dw, db, need_affine):
     """One segment of single elements (L = 1): Σĝ and Σĝ·x̂, and dw += g·x̂, db += g when ``need_affine``."""
     wide()
@@ -130,7 +128,7 @@ def row_grad_sums(g, x, w, m, r, dw, db, need_affine):
     return s1, s2
 
 
-@loop
+@loop(FAST)
 def grad_sums(g, x, o, step, A, K, L, m, r, w, dw, db, need_affine):
     """Σĝ and Σĝ·x̂ over the group of A segments (ĝ = w·g); with ``need_affine`` also, per entry,
     dw += Σg·x̂ and db += Σg."""
@@ -161,7 +159,7 @@ def grad_sums(g, x, o, step, A, K, L, m, r, w, dw, db, need_affine):
     return sgw, sgwx
 
 
-@loop
+@loop(FAST)
 def dx_segment(gs, xs, ds, m, r, w, beta, gamma, K, L, train):
     """dx = α·g − β·(x − μ) − γ over one segment, α = rstd·w of each entry."""
     wide()
@@ -178,7 +176,7 @@ def dx_segment(gs, xs, ds, m, r, w, beta, gamma, K, L, train):
                 dk[i] = dx(gk[i], xk[i], m, alpha, beta, gamma, train)
 
 
-@loop
+@loop(FAST)
 def dx_group(g, x, d, o, step, A, K, L, m, r, w, beta, gamma, train):
     """``dx_segment`` on each of the group's A segments."""
     S = K * L
@@ -187,7 +185,7 @@ def dx_group(g, x, d, o, step, A, K, L, m, r, w, beta, gamma, train):
         dx_segment(g[s:s + S], x[s:s + S], d[s:s + S], m, r, w, beta, gamma, K, L, train)
 
 
-@loop
+@loop(FAST)
 def add_chunks(parts, out, lo, hi):
     """out[i] += Σ_c parts[c, i] for lo ≤ i < hi, chunk after chunk in order: the same sum on any
     thread count."""
@@ -199,7 +197,7 @@ def add_chunks(parts, out, lo, hi):
             acc[i] += part[i]
 
 
-@njit(parallel=True, **JIT)
+@njit(parallel=True, **FAST)
 def _add_chunks_parallel(parts1, out1, parts2, out2):
     """``add_chunks`` for both pairs, cut across threads by blocks of i."""
     n = out1.size
@@ -211,7 +209,7 @@ def _add_chunks_parallel(parts1, out1, parts2, out2):
         add_chunks(parts2, out2, lo, hi)
 
 
-@loop
+@loop(FAST)
 def add_partials(parts1, out1, parts2, out2):
     """out += Σ_c parts[c] for both pairs; across threads when there are many chunks and much to add."""
     if parts1.shape[0] > 1 and parts1.size >= 1 << 16:
@@ -221,7 +219,7 @@ def add_partials(parts1, out1, parts2, out2):
         add_chunks(parts2, out2, 0, out2.size)
 
 
-@loop
+@loop(FAST)
 def check_scratch(a, rows, cols):
     """The loops index scratch unchecked: a wrong shape from a caller is an error, not a stray write."""
     if a.shape[0] < rows or a.shape[1] < cols:
