@@ -13,6 +13,7 @@ Output: progress bars, a results table, and under ``--out`` the curves
 checkpoint is then loaded into a fresh model, which must give the same test
 accuracy.
 """
+
 import argparse
 import sys
 import time
@@ -84,8 +85,9 @@ def evaluate(model, x, y, batch_size=500):
     """Test accuracy (a fraction) and the logits, in eval mode without a graph."""
     model.eval()
     with lucid.no_grad():
-        logits = np.concatenate([model(lucid.Tensor(x[i:i + batch_size])).numpy()
-                                 for i in range(0, len(x), batch_size)])
+        logits = np.concatenate(
+            [model(lucid.Tensor(x[i : i + batch_size])).numpy() for i in range(0, len(x), batch_size)]
+        )
     return float((logits.argmax(1) == y).mean()), logits
 
 
@@ -98,8 +100,12 @@ def train_variant(norm, data, epochs, seed, out_dir, batch_size=64, lr=3e-3):
     model = ConvNet(norm)
     opt = lucid.optim.Adam(model.parameters(), lr=lr)
     sched = lucid.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    loader = lucid.data.DataLoader(lucid.data.TensorDataset(lucid.Tensor(x_train), lucid.Tensor(y_train)),
-                                   batch_size=batch_size, shuffle=True, seed=seed)
+    loader = lucid.data.DataLoader(
+        lucid.data.TensorDataset(lucid.Tensor(x_train), lucid.Tensor(y_train)),
+        batch_size=batch_size,
+        shuffle=True,
+        seed=seed,
+    )
     hist = {"loss": [], "acc": [], "secs": []}
     for epoch in range(1, epochs + 1):
         model.train()
@@ -119,8 +125,11 @@ def train_variant(norm, data, epochs, seed, out_dir, batch_size=64, lr=3e-3):
         hist["acc"].append(acc)
     hist["path"] = Path(out_dir) / f"{norm}.safetensors"
     lucid.save(model.state_dict(), hist["path"])
-    print(f"{norm:>14}: test accuracy {100 * hist['acc'][-1]:5.1f}%  "
-          f"({np.mean(hist['secs']):.2f} s/epoch)  -> {hist['path']}", flush=True)
+    print(
+        f"{norm:>14}: test accuracy {100 * hist['acc'][-1]:5.1f}%  "
+        f"({np.mean(hist['secs']):.2f} s/epoch)  -> {hist['path']}",
+        flush=True,
+    )
     return hist
 
 
@@ -161,9 +170,11 @@ def check_reload(norm, hist, data):
     fresh.load_state_dict(lucid.load(hist["path"]))
     acc, logits = evaluate(fresh, data[2], data[3])
     same = acc == hist["acc"][-1] and np.array_equal(logits, hist["logits"])
-    print(f"reloaded {hist['path']} into a fresh ConvNet: test accuracy {100 * acc:.1f}% "
-          f"({'same as' if same else 'DIFFERENT from'} the trained model's {100 * hist['acc'][-1]:.1f}%"
-          f"{', identical logits' if same else ''})")
+    print(
+        f"reloaded {hist['path']} into a fresh ConvNet: test accuracy {100 * acc:.1f}% "
+        f"({'same as' if same else 'DIFFERENT from'} the trained model's {100 * hist['acc'][-1]:.1f}%"
+        f"{', identical logits' if same else ''})"
+    )
     return same
 
 
@@ -171,21 +182,39 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(
         prog="python -m lucid.demo",
         description="Train the same small ConvNet on scikit-learn's digits (8x8 images, shifted in contrast and "
-                    "brightness, more so on the test split) once per normalization layer, and compare.",
+        "brightness, more so on the test split) once per normalization layer, and compare.",
         epilog="NumPy's matrix products take their thread count from OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS) "
-               "when Python starts; `make demo` sets it to 1, which is fastest for this model's small matrices.")
+        "when Python starts; `make demo` sets it to 1, which is fastest for this model's small matrices.",
+    )
     p.add_argument("--epochs", type=int, default=12, help="training epochs per variant (default: 12)")
-    p.add_argument("--variants", default=",".join(NORMS),
-                   help=f"comma-separated variants to train, from {', '.join(NORMS)} (default: all)")
-    p.add_argument("--out", default="demo-output",
-                   help="folder for curves.png and the checkpoints <variant>.safetensors (default: demo-output)")
-    p.add_argument("--seed", type=int, default=0,
-                   help="seed of the split, the image shifts, the initial weights and the shuffling (default: 0)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="threads for lucid's compiled kernels (default: lucid's own, NUMBA_NUM_THREADS if set)")
-    p.add_argument("--distributed", action="store_true",
-                   help="train BatchNorm2d and SyncBatchNorm data parallel; launch with "
-                        "`mpiexec -n 2 python -m lucid.demo --distributed` (see lucid/demo_dist.py)")
+    p.add_argument(
+        "--variants",
+        default=",".join(NORMS),
+        help=f"comma-separated variants to train, from {', '.join(NORMS)} (default: all)",
+    )
+    p.add_argument(
+        "--out",
+        default="demo-output",
+        help="folder for curves.png and the checkpoints <variant>.safetensors (default: demo-output)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the split, the image shifts, the initial weights and the shuffling (default: 0)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads for lucid's compiled kernels (default: lucid's own, NUMBA_NUM_THREADS if set)",
+    )
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="train BatchNorm2d and SyncBatchNorm data parallel; launch with "
+        "`mpiexec -n 2 python -m lucid.demo --distributed` (see lucid/demo_dist.py)",
+    )
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)  # first N samples only (tests)
     args = p.parse_args(argv)
     names = {n.lower(): n for n in NORMS}
@@ -221,8 +250,11 @@ def main(argv=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data = load_data(args.seed, args.limit)
-    print(f"digits: {len(data[1])} training and {len(data[3])} test images, "
-          f"{args.epochs} epoch{'s' * (args.epochs != 1)} per variant, seed {args.seed}", flush=True)
+    print(
+        f"digits: {len(data[1])} training and {len(data[3])} test images, "
+        f"{args.epochs} epoch{'s' * (args.epochs != 1)} per variant, seed {args.seed}",
+        flush=True,
+    )
     histories = {norm: train_variant(norm, data, args.epochs, args.seed, out) for norm in args.variants}
     print()
     print(results_table(histories))

@@ -19,11 +19,11 @@ training tokens per second), under ``--out`` the curves (``lm_curves.png``) and
 one safetensors checkpoint per variant; the best checkpoint is reloaded into a
 fresh model, which must give the same validation loss, and writes a few lines.
 """
+
 import argparse
 import functools
 import importlib.util
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -34,15 +34,38 @@ import lucid.nn as nn
 import lucid.nn.functional as F
 
 # modules whose source is the corpus; plain Python files in every CPython installation
-MODULES = ["argparse", "bisect", "calendar", "colorsys", "csv", "dataclasses", "difflib", "fractions",
-           "functools", "heapq", "inspect", "json.decoder", "json.encoder", "numbers", "pprint", "random",
-           "shlex", "statistics", "string", "textwrap"]
+MODULES = [
+    "argparse",
+    "bisect",
+    "calendar",
+    "colorsys",
+    "csv",
+    "dataclasses",
+    "difflib",
+    "fractions",
+    "functools",
+    "heapq",
+    "inspect",
+    "json.decoder",
+    "json.encoder",
+    "numbers",
+    "pprint",
+    "random",
+    "shlex",
+    "statistics",
+    "string",
+    "textwrap",
+]
 VOCAB = 128  # ASCII
 VAL_CHARS = 1024  # validation characters per module
 
 # variant -> (norm_first, the norm of each block and of the output: "layer", "rms" or None)
-VARIANTS = {"pre-LayerNorm": (True, "layer"), "pre-RMSNorm": (True, "rms"),
-            "post-LayerNorm": (False, "layer"), "none": (True, None)}
+VARIANTS = {
+    "pre-LayerNorm": (True, "layer"),
+    "pre-RMSNorm": (True, "rms"),
+    "post-LayerNorm": (False, "layer"),
+    "none": (True, None),
+}
 
 
 def load_corpus(limit=None):
@@ -53,10 +76,10 @@ def load_corpus(limit=None):
         data = np.frombuffer(text.encode("ascii", errors="replace"), dtype=np.uint8)
         cut = int(0.9 * len(data))
         train.append(data[:cut])
-        val.append(data[cut:cut + VAL_CHARS])
+        val.append(data[cut : cut + VAL_CHARS])
     train, val = np.concatenate(train), np.concatenate(val)
     if limit is not None:
-        train, val = train[:limit], val[:max(limit // 9, 1024)]
+        train, val = train[:limit], val[: max(limit // 9, 1024)]
     return train, val
 
 
@@ -69,8 +92,16 @@ class CharTransformer(nn.Module):
         self.embed = nn.Embedding(VOCAB, d_model)
         self.register_buffer("positions", nn.sinusoidal_positional_encoding(context, d_model), persistent=False)
         gelu = functools.partial(F.gelu, approximate="tanh")
-        block = nn.TransformerEncoderLayer(d_model, nhead, 4 * d_model, dropout=0.0, activation=gelu,
-                                           batch_first=True, norm_first=norm_first, norm=norm)
+        block = nn.TransformerEncoderLayer(
+            d_model,
+            nhead,
+            4 * d_model,
+            dropout=0.0,
+            activation=gelu,
+            batch_first=True,
+            norm_first=norm_first,
+            norm=norm,
+        )
         final = {"layer": nn.LayerNorm(d_model), "rms": nn.RMSNorm(d_model, eps=1e-5)}.get(norm)
         self.blocks = nn.TransformerEncoder(block, layers, norm=final if norm_first else None)
         self.head = nn.Linear(d_model, VOCAB)
@@ -85,22 +116,23 @@ class CharTransformer(nn.Module):
 def batches(data, batch, context, rng):
     """Random windows: inputs ``(batch, context)`` and the next byte of each position as targets."""
     start = rng.integers(0, len(data) - context - 1, size=batch)
-    window = np.stack([data[s:s + context + 1] for s in start]).astype(np.int64)
+    window = np.stack([data[s : s + context + 1] for s in start]).astype(np.int64)
     return lucid.tensor(window[:, :-1]), lucid.tensor(window[:, 1:])
 
 
 def evaluate(model, val, context, batch=32):
     """Validation loss in bits per character over consecutive windows of the whole validation text."""
     n = (len(val) - 1) // context
-    x = val[:n * context].reshape(n, context).astype(np.int64)
-    y = val[1:n * context + 1].reshape(n, context).astype(np.int64)
+    x = val[: n * context].reshape(n, context).astype(np.int64)
+    y = val[1 : n * context + 1].reshape(n, context).astype(np.int64)
     model.eval()
     total = 0.0
     with lucid.no_grad():
         for i in range(0, n, batch):
-            logits = model(lucid.tensor(x[i:i + batch]))
-            total += F.cross_entropy(logits.reshape(-1, VOCAB), lucid.tensor(y[i:i + batch].reshape(-1)),
-                                     reduction="sum").item()
+            logits = model(lucid.tensor(x[i : i + batch]))
+            total += F.cross_entropy(
+                logits.reshape(-1, VOCAB), lucid.tensor(y[i : i + batch].reshape(-1)), reduction="sum"
+            ).item()
     model.train()
     return total / (n * context) / math.log(2)
 
@@ -115,10 +147,14 @@ def train_variant(variant, data, args, out_dir):
     model = CharTransformer(variant, args.d_model, args.heads, args.layers, args.context)
     opt = lucid.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     warmup = max(args.steps // 10, 1)
-    sched = lucid.optim.lr_scheduler.SequentialLR(opt, [
-        lucid.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=warmup),
-        lucid.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(args.steps - warmup, 1), eta_min=args.lr / 10),
-    ], milestones=[warmup])
+    sched = lucid.optim.lr_scheduler.SequentialLR(
+        opt,
+        [
+            lucid.optim.lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=warmup),
+            lucid.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(args.steps - warmup, 1), eta_min=args.lr / 10),
+        ],
+        milestones=[warmup],
+    )
     hist = {"step": [], "train": [], "val": [], "secs": 0.0}
     every = max(args.steps // args.evals, 1)
     bar = tqdm(range(1, args.steps + 1), desc=f"{variant:>14}", leave=False, unit="step")
@@ -143,8 +179,11 @@ def train_variant(variant, data, args, out_dir):
     hist["tokens_per_s"] = args.steps * args.batch * args.context / hist["secs"]
     hist["path"] = Path(out_dir) / f"{variant}.safetensors"
     lucid.save(model.state_dict(), hist["path"])
-    print(f"{variant:>14}: validation {hist['val'][-1]:.3f} bits/char, {hist['tokens_per_s']:,.0f} tokens/s "
-          f"-> {hist['path']}", flush=True)
+    print(
+        f"{variant:>14}: validation {hist['val'][-1]:.3f} bits/char, {hist['tokens_per_s']:,.0f} tokens/s "
+        f"-> {hist['path']}",
+        flush=True,
+    )
     return hist
 
 
@@ -167,8 +206,7 @@ def plot(histories, path):
     for i, (name, h) in enumerate(histories.items()):
         ax.plot(h["step"], h["val"], marker=".", color=f"C{i}", label=f"{name} (validation)")
         ax.plot(h["step"], h["train"], ls="--", color=f"C{i}", alpha=0.6)
-    ax.set(xlabel="step", ylabel="bits per character", title="Character LM on Python's own source "
-                                                              "(dashed: training)")
+    ax.set(xlabel="step", ylabel="bits per character", title="Character LM on Python's own source (dashed: training)")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -182,8 +220,10 @@ def check_reload(variant, hist, val, args):
     fresh.load_state_dict(lucid.load(hist["path"]))
     bpc = evaluate(fresh, val, args.context)
     same = bpc == hist["val"][-1]
-    print(f"reloaded {hist['path']} into a fresh model: validation {bpc:.6f} bits/char "
-          f"({'same as' if same else 'DIFFERENT from'} the trained model's {hist['val'][-1]:.6f})")
+    print(
+        f"reloaded {hist['path']} into a fresh model: validation {bpc:.6f} bits/char "
+        f"({'same as' if same else 'DIFFERENT from'} the trained model's {hist['val'][-1]:.6f})"
+    )
     return same, fresh
 
 
@@ -204,7 +244,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(
         prog="python -m lucid.demo lm",
         description="Train a small character-level Transformer on Python standard-library sources once per "
-                    "normalization variant (pre-norm LayerNorm, pre-norm RMSNorm, post-norm LayerNorm, none).")
+        "normalization variant (pre-norm LayerNorm, pre-norm RMSNorm, post-norm LayerNorm, none).",
+    )
     p.add_argument("--steps", type=int, default=1000, help="training steps per variant (default: 1000)")
     p.add_argument("--batch", type=int, default=16, help="sequences per step (default: 16)")
     p.add_argument("--context", type=int, default=64, help="characters per sequence (default: 64)")
@@ -213,13 +254,21 @@ def parse_args(argv=None):
     p.add_argument("--layers", type=int, default=2, help="Transformer blocks (default: 2)")
     p.add_argument("--lr", type=float, default=1e-2, help="peak learning rate (default: 1e-2)")
     p.add_argument("--evals", type=int, default=5, help="validation points per variant (default: 5)")
-    p.add_argument("--variants", default=",".join(VARIANTS),
-                   help=f"comma-separated variants, from {', '.join(VARIANTS)} (default: all)")
-    p.add_argument("--out", default="demo-output", help="folder for lm_curves.png and the checkpoints "
-                                                        "(default: demo-output)")
+    p.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"comma-separated variants, from {', '.join(VARIANTS)} (default: all)",
+    )
+    p.add_argument(
+        "--out", default="demo-output", help="folder for lm_curves.png and the checkpoints (default: demo-output)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the weights and the batches (default: 0)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="threads for lucid's compiled kernels (default: 1; this model's arrays are small)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads for lucid's compiled kernels (default: 1; this model's arrays are small)",
+    )
     p.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)  # first N training bytes (tests)
     args = p.parse_args(argv)
     names = {n.lower(): n for n in VARIANTS}
@@ -242,8 +291,11 @@ def main(argv=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     data = load_corpus(args.limit)
-    print(f"corpus: {len(MODULES)} standard-library modules, {len(data[0]):,} training and {len(data[1]):,} "
-          f"validation characters; {args.steps} steps of {args.batch}x{args.context} per variant", flush=True)
+    print(
+        f"corpus: {len(MODULES)} standard-library modules, {len(data[0]):,} training and {len(data[1]):,} "
+        f"validation characters; {args.steps} steps of {args.batch}x{args.context} per variant",
+        flush=True,
+    )
     histories = {v: train_variant(v, data, args, out) for v in args.variants}
     print()
     print(results_table(histories))

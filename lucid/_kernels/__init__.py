@@ -4,6 +4,7 @@ One folder per family (``norm``, ...), each with two backends that answer the sa
 ``reference.py`` (NumPy, the specification) and ``compiled.py`` (numba). Which one runs is
 chosen by ``lucid.backends``; nothing here imports numba.
 """
+
 import os
 
 # numba's parallel loops run on OpenMP threads, and NumPy's matrix products on the BLAS library's

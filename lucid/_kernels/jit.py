@@ -18,6 +18,7 @@ Imported only by the families' compiled code (it imports numba), never by ``impo
 kernels inline from this file: ``backends.startup.drop_stale_cache`` drops their cached builds when
 it changes.
 """
+
 import threading
 import types as pytypes
 
@@ -33,7 +34,7 @@ JIT = dict(cache=True, error_model="numpy")
 FAST = dict(JIT, fastmath={"reassoc", "contract"})  # for sums: may reassociate, never assumes finite values
 
 PARALLEL_MIN = 1 << 20  # elements: below this a loop runs serially (waking the pool can cost more than it saves)
-CHUNKS = 64             # most work items a parallel loop is cut into (a function of the shape only)
+CHUNKS = 64  # most work items a parallel loop is cut into (a function of the shape only)
 
 _here = threading.local()
 _loaded = set()
@@ -58,8 +59,9 @@ class Twins:
         self.parallel = njit(parallel=True, **options)(fn)
         # a copy under its own name: numba's disk cache keys on the function's qualified name, and
         # the two builds must not load each other
-        twin = pytypes.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__,
-                                    fn.__closure__)
+        twin = pytypes.FunctionType(
+            fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__, fn.__closure__
+        )
         twin.__qualname__ = fn.__qualname__ + "_serial"
         twin.__doc__ = fn.__doc__
         self.serial = njit(**options)(twin)
@@ -78,6 +80,7 @@ def wide(typingctx):
     mixes them with scalar work); the loops that ask are all vector work. A hint only: on a CPU
     without AVX-512 nothing changes.
     """
+
     def codegen(context, builder, signature, args):
         # a string attribute that llvmlite's checked attribute set does not list; LLVM reads it.
         # Should llvmlite store attributes differently, the hint is dropped, nothing else.
@@ -86,6 +89,7 @@ def wide(typingctx):
         except (TypeError, AttributeError):
             pass
         return context.get_dummy_value()
+
     return types.none(), codegen
 
 

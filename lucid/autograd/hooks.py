@@ -5,6 +5,7 @@ replacement of the same shape, which then flows on: into ``.grad`` for a leaf, i
 that made ``t`` otherwise. Hooks run in the order they were registered, each on the result
 of the one before. ``handle.remove()`` takes a hook away.
 """
+
 import itertools
 
 import numpy as np
@@ -55,7 +56,9 @@ def run(tensor, grad):
             continue
         new = out.data if isinstance(out, Tensor) else np.asarray(out)
         if new.shape != grad.shape:
-            raise RuntimeError(f"hook '{getattr(hook, '__name__', type(hook).__name__)}' has changed the size "
-                               f"of value (expected {grad.shape}, got {new.shape})")
+            raise RuntimeError(
+                f"hook '{getattr(hook, '__name__', type(hook).__name__)}' has changed the size "
+                f"of value (expected {grad.shape}, got {new.shape})"
+            )
         grad = new.astype(grad.dtype, copy=False)
     return grad

@@ -8,6 +8,7 @@
   family's kernels inline the formulas of other files, of the family and shared (``_kernels/jit.py``,
   ``vmath.py``); an entry older than any of them is dropped, so an edit recompiles the kernels.
 """
+
 import contextlib
 import gc
 import importlib.machinery
@@ -83,12 +84,14 @@ def answer_blas_probe():
             return
         try:
             import numba.np.linalg as linalg
+
             real = linalg.ensure_blas
         except (ImportError, AttributeError):
             return
         linalg.ensure_blas = lambda: None
         try:
             import numba.np.arraymath as arraymath
+
             if hasattr(arraymath, "ensure_blas"):  # its own name for the function, bound at import
                 arraymath.ensure_blas = real
         except ImportError:

@@ -7,6 +7,7 @@ the backward of the one on the inputs sees ``grad_input`` and calls
 Inputs that do not require grad get None in ``grad_input``; when none does, the hooks run with
 ``grad_input`` all None as soon as ``grad_output`` is known.
 """
+
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
@@ -19,8 +20,9 @@ def _tensors(arrays):
 def _arrays(values, like, what):
     values = values if isinstance(values, (tuple, list)) else (values,)
     if len(values) != len(like):
-        raise RuntimeError(f"backward hook returned an invalid number of {what} (expected {len(like)}, "
-                           f"got {len(values)})")
+        raise RuntimeError(
+            f"backward hook returned an invalid number of {what} (expected {len(like)}, got {len(values)})"
+        )
     out = []
     for v, ref in zip(values, like):
         if v is None or ref is None:

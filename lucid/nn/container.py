@@ -4,6 +4,7 @@
 They hold their members in ``_modules`` under the names ``"0"``, ``"1"``, ... (or the
 dict's keys), which is why a Sequential's state dict has keys like ``"0.weight"``.
 """
+
 from __future__ import annotations
 
 import operator
@@ -54,7 +55,7 @@ class Sequential(Module):
 
     def __delitem__(self, idx: int | slice) -> None:
         keys = list(self._modules)
-        for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys), "Sequential")]]):
+        for key in keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys), "Sequential")]]:
             del self._modules[key]
         # renumber the rest "0", "1", ..., as PyTorch does
         object.__setattr__(self, "_modules", OrderedDict((str(i), m) for i, m in enumerate(self._modules.values())))
@@ -371,8 +372,10 @@ class ParameterDict(Module):
             items = list(values)
             for j, kv in enumerate(items):
                 if not isinstance(kv, (tuple, list)) or len(kv) != 2:
-                    raise ValueError(f"ParameterDict update sequence element #{j} has length "
-                                     f"{len(kv) if hasattr(kv, '__len__') else 1}; 2 is required")
+                    raise ValueError(
+                        f"ParameterDict update sequence element #{j} has length "
+                        f"{len(kv) if hasattr(kv, '__len__') else 1}; 2 is required"
+                    )
         for key, value in items:
             self[key] = value
 

@@ -11,6 +11,7 @@ Everything else (``parameters()``, ``state_dict()``, ``train()``, ``repr``) walk
 tables, so a model is a tree whose leaves are Parameters and buffers, and a name like
 ``"layers.0.weight"`` is the path from the root to a leaf.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -151,8 +152,10 @@ class Module:
         if hasattr(self, name) and name not in self._parameters:
             raise KeyError(f"attribute '{name}' already exists")
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
-                            "(lucid.nn.Parameter or None required)")
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                "(lucid.nn.Parameter or None required)"
+            )
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -163,8 +166,9 @@ class Module:
         if hasattr(self, name) and name not in self._buffers:
             raise KeyError(f"attribute '{name}' already exists")
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
-                            "(lucid.Tensor or None required)")
+            raise TypeError(
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' (lucid.Tensor or None required)"
+            )
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -200,8 +204,10 @@ class Module:
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
-                                "(lucid.nn.Parameter or None expected)")
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                    "(lucid.nn.Parameter or None expected)"
+                )
             params[name] = None
         elif isinstance(value, Module):
             modules = d.get("_modules")
@@ -212,13 +218,16 @@ class Module:
             modules[name] = value
         elif d.get("_modules") is not None and name in d["_modules"]:
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
-                                "(lucid.nn.Module or None expected)")
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                    "(lucid.nn.Module or None expected)"
+                )
             d["_modules"][name] = None
         elif d.get("_buffers") is not None and name in d["_buffers"]:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
-                                "(lucid.Tensor or None expected)")
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as buffer '{name}' (lucid.Tensor or None expected)"
+                )
             d["_buffers"][name] = value
         else:
             object.__setattr__(self, name, value)
@@ -271,8 +280,9 @@ class Module:
         return mod._buffers[name]
 
     # ---- walking the tree ---------------------------------------------------
-    def named_modules(self, memo: set | None = None, prefix: str = "",
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         """``(path, module)`` for self and every descendant, depth first; each module once."""
         if memo is None:
             memo = set()
@@ -311,8 +321,9 @@ class Module:
                 seen.add(id(v))
                 yield mod_prefix + ("." if mod_prefix else "") + name, v
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """``(path, Parameter)`` for every parameter (each shared one once)."""
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
@@ -320,8 +331,9 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True,
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         """``(path, Tensor)`` for every buffer, persistent or not."""
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
@@ -429,8 +441,7 @@ class Module:
         known; a non-None return replaces ``grad_input`` (see ``lucid/nn/backward_hooks.py``)."""
         return self._add_hook(self._backward_hooks, hook, prepend)
 
-    def register_full_backward_pre_hook(self, hook: Callable[..., Any],
-                                        prepend: bool = False) -> RemovableHandle:
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any], prepend: bool = False) -> RemovableHandle:
         """``hook(module, grad_output)`` runs when the gradients of the module's outputs are known, before
         they flow into the module; a non-None return replaces ``grad_output``."""
         return self._add_hook(self._backward_pre_hooks, hook, prepend)
@@ -481,8 +492,9 @@ class Module:
             if m is not None:
                 yield from m._prefixed_modules(prefix + name + ".")
 
-    def state_dict(self, destination: dict | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
+    def state_dict(
+        self, destination: dict | None = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict[str, Tensor]:
         """An ordered ``{name: Tensor}`` of every parameter and persistent buffer.
 
         Keys are the dotted paths PyTorch uses (``"0.weight"``, ``"bn.running_mean"``). The
@@ -500,8 +512,9 @@ class Module:
                 out[mprefix + name] = t if keep_vars else t.detach()
         return out
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                              error_msgs):
+    def _load_from_state_dict(
+        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+    ):
         """Check this module's own entries in ``state_dict``; returns the ``(tensor, array)`` writes to make.
 
         PyTorch's hook, with one difference: nothing is written here; ``load_state_dict`` writes
@@ -522,8 +535,10 @@ class Module:
             if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
                 error_msgs.append(f'could not read "{key}": expected numbers (got dtype {arr.dtype})')
             elif arr.shape != t.shape:
-                error_msgs.append(f"size mismatch for {key}: copying a param with shape {tuple(arr.shape)} from "
-                                  f"checkpoint, the shape in current model is {tuple(t.shape)}.")
+                error_msgs.append(
+                    f"size mismatch for {key}: copying a param with shape {tuple(arr.shape)} from "
+                    f"checkpoint, the shape in current model is {tuple(t.shape)}."
+                )
             else:
                 writes.append((t, arr))
         return writes

@@ -47,6 +47,7 @@ def _cdf(v):
 # One small loop per formula, on slices indexed from 0 (numba then knows no index is negative,
 # drops the wrap-around check and vectorizes). a = x or g; b = x or y; s = the leaky slope.
 
+
 @njit(**JIT)
 def _relu(a, b, out, s):
     for i in range(a.size):
@@ -201,10 +202,12 @@ def _apply(op, ref, arrays, slope, args):
 def _kernel(op, ref, sloped=False):
     """The call ``ref`` of reference.py (same name, arguments and results), computed by ``_map`` with ``op``:
     its arguments are one or two arrays, then the leaky slope where it is ``sloped``."""
+
     def kernel(*args):
         if sloped:
             return _apply(op, ref, args[:-1], float(args[-1]), args)
         return _apply(op, ref, args, 0.0, args)
+
     kernel.__name__ = kernel.__qualname__ = ref.__name__
     kernel.__doc__ = ref.__doc__
     return kernel

@@ -16,6 +16,7 @@ where the derivative is cheapest from the output) and returns dx:
 Φ is the standard normal CDF, φ its density. Φ is taken through erfc for negative x, so its
 relative accuracy holds in the far left tail too (where x·Φ(x) is tiny but not zero).
 """
+
 import math
 
 import numpy as np

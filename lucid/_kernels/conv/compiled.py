@@ -12,6 +12,7 @@
 The column buffer comes from ``lucid.backends.memory``, so a training loop reuses it from step to
 step. 1-D and 2-D convolutions run as 3-D ones with unit leading axes.
 """
+
 import math
 
 import numpy as np
@@ -70,7 +71,7 @@ def _im2col(x, cols, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od,
                     for e in range(lo):
                         dst[o + e] = 0.0
                     if sw == 1:  # a contiguous run: a vector copy
-                        dst[o + lo:o + hi] = line[lo + base:hi + base]
+                        dst[o + lo : o + hi] = line[lo + base : hi + base]
                     else:
                         for e in range(lo, hi):
                             dst[o + e] = line[e * sw + base]
@@ -102,8 +103,8 @@ def _col2im(dcols, dx, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, o
                     if i >= 0 and i < D and row >= 0 and row < H:
                         line = plane[i, row]
                         if sw == 1:
-                            seg = line[lo + base:hi + base]
-                            part = src[o + lo:o + hi]
+                            seg = line[lo + base : hi + base]
+                            part = src[o + lo : o + hi]
                             for e in range(hi - lo):
                                 seg[e] += part[e]
                         else:
@@ -123,20 +124,28 @@ def _as3(a, n):
 
 def _geometry(x, w, stride, pads, dilation):
     kernel = w.shape[2:]
-    out = tuple((L + lo + hi - d * (k - 1) - 1) // s + 1
-                for L, k, s, (lo, hi), d in zip(x.shape[2:], kernel, stride, pads, dilation))
-    geo = _three(kernel, 1) + _three(stride, 1) + _three([lo for lo, _ in pads], 0) + _three(dilation, 1) + _three(out, 1)
+    out = tuple(
+        (L + lo + hi - d * (k - 1) - 1) // s + 1
+        for L, k, s, (lo, hi), d in zip(x.shape[2:], kernel, stride, pads, dilation)
+    )
+    geo = (
+        _three(kernel, 1) + _three(stride, 1) + _three([lo for lo, _ in pads], 0) + _three(dilation, 1) + _three(out, 1)
+    )
     return out, geo
 
 
 def _pointwise(w, stride, pads, groups):
-    return groups == 1 and math.prod(w.shape[2:]) == 1 and all(s == 1 for s in stride) and not any(
-        lo or hi for lo, hi in pads)
+    return (
+        groups == 1
+        and math.prod(w.shape[2:]) == 1
+        and all(s == 1 for s in stride)
+        and not any(lo or hi for lo, hi in pads)
+    )
 
 
 def _view(buf, shape):
     """The first elements of a flat buffer as a C-contiguous array of ``shape``."""
-    return buf[:math.prod(shape)].reshape(shape)
+    return buf[: math.prod(shape)].reshape(shape)
 
 
 def _grouped(x, w, stride, groups, O):
@@ -172,11 +181,11 @@ def forward(x, w, b, stride, pads, dilation, groups):
             for grp in range(G):
                 run(_im2col, x5, c, n0, grp * Cg, *geo)
                 if m == 1:  # one sample: the product lands in y directly
-                    np.matmul(wm[grp], c.reshape(rows, O), out=y3[n0, grp * Fg:(grp + 1) * Fg])
+                    np.matmul(wm[grp], c.reshape(rows, O), out=y3[n0, grp * Fg : (grp + 1) * Fg])
                 else:
                     p = _view(prod, (Fg, m * O))
                     np.matmul(wm[grp], c.reshape(rows, m * O), out=p)
-                    y3[n0:n0 + m, grp * Fg:(grp + 1) * Fg] = p.reshape(Fg, m, O).transpose(1, 0, 2)
+                    y3[n0 : n0 + m, grp * Fg : (grp + 1) * Fg] = p.reshape(Fg, m, O).transpose(1, 0, 2)
     if b is not None:
         y3 += arrs[2].reshape(F, 1)
     return y
@@ -215,7 +224,7 @@ def backward(g, x, w, stride, pads, dilation, groups, need_dx=True, need_dw=True
         m = min(nb, N - n0)
         for grp in range(G):
             gm = _view(gt, (Fg, m, O))
-            gm[:] = g3[n0:n0 + m, grp * Fg:(grp + 1) * Fg].transpose(1, 0, 2)
+            gm[:] = g3[n0 : n0 + m, grp * Fg : (grp + 1) * Fg].transpose(1, 0, 2)
             g2 = gm.reshape(Fg, m * O)
             if need_dw:
                 c = _view(cols, (rows, m, O))

@@ -13,6 +13,7 @@ and ``dx`` is ``dcols`` added back to the input position each entry was read fro
 then cropped to the unpadded input. Arrays: x ``(N, C, *spatial)``, w ``(F, C/groups, *kernel)``,
 ``pads = ((lo, hi), ...)`` per spatial axis.
 """
+
 import math
 
 import numpy as np
@@ -24,15 +25,20 @@ def windows(xp, kernel, stride, dilation):
     n = len(kernel)
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     v = sliding_window_view(xp, span, axis=tuple(range(1, 1 + n)))  # (A, *out', B, *span)
-    v = v[(slice(None),) + tuple(slice(None, None, s) for s in stride) + (slice(None),)
-          + tuple(slice(None, None, d) for d in dilation)]
+    v = v[
+        (slice(None),)
+        + tuple(slice(None, None, s) for s in stride)
+        + (slice(None),)
+        + tuple(slice(None, None, d) for d in dilation)
+    ]
     return v.transpose((0,) + tuple(range(n + 2, 2 * n + 2)) + tuple(range(1, n + 2)))
 
 
 def col2im(cols, padded_shape, stride, dilation):
-    """The adjoint of ``windows``: add ``cols`` ``(A, *kernel, *out, B)`` into zeros of ``padded_shape`` ``(A, *spatial, B)``."""
+    """The adjoint of ``windows``: add ``cols`` ``(A, *kernel, *out, B)`` into zeros of ``padded_shape``
+    ``(A, *spatial, B)``."""
     n = len(stride)
-    kernel, out = cols.shape[1:1 + n], cols.shape[1 + n:1 + 2 * n]
+    kernel, out = cols.shape[1 : 1 + n], cols.shape[1 + n : 1 + 2 * n]
     dxp = np.zeros(padded_shape, dtype=cols.dtype)
     for j in np.ndindex(*kernel):
         # the input positions tap j reads, for all outputs o at once: j·d + o·s
@@ -46,9 +52,12 @@ def pad_spatial(x, pads, value=0):
     if not any(lo or hi for lo, hi in pads):
         return x
     n = len(pads)
-    xp = np.full(x.shape[:1] + tuple(L + lo + hi for L, (lo, hi) in zip(x.shape[1:1 + n], pads)) + x.shape[1 + n:],
-                 value, dtype=x.dtype)
-    xp[(slice(None),) + tuple(slice(lo, lo + L) for L, (lo, _) in zip(x.shape[1:1 + n], pads))] = x
+    xp = np.full(
+        x.shape[:1] + tuple(L + lo + hi for L, (lo, hi) in zip(x.shape[1 : 1 + n], pads)) + x.shape[1 + n :],
+        value,
+        dtype=x.dtype,
+    )
+    xp[(slice(None),) + tuple(slice(lo, lo + L) for L, (lo, _) in zip(x.shape[1 : 1 + n], pads))] = x
     return xp
 
 
@@ -63,7 +72,7 @@ def _columns(x, kernel, stride, pads, dilation, groups):
     n = len(kernel)
     xp = pad_spatial(np.moveaxis(x, 0, -1), pads)  # (C, *spatial, N)
     win = windows(xp, kernel, stride, dilation)  # (C, *kernel, *out, N)
-    out = win.shape[1 + n:1 + 2 * n]
+    out = win.shape[1 + n : 1 + 2 * n]
     return win.reshape(groups, x.shape[1] // groups * math.prod(kernel), -1), out, xp.shape
 
 

@@ -5,11 +5,12 @@ Group g is A segments of S = K·L contiguous elements, G·S apart (BatchNorm on 
 statistics from one pass, then y from the cache: x read once, y written once. Backward: Σĝ, Σĝ·x̂,
 dw and db from one pass, dx from a second that finds g and x in cache.
 """
+
 import numpy as np
 from numba import prange
 
-from .formulas import dx_terms
 from ..jit import FAST, kernel, wide
+from .formulas import dx_terms
 from .segments import add_partials, check_scratch, dx_group, grad_sums, group_moments, keep, normalize_group
 
 
@@ -24,7 +25,7 @@ def forward_groups(x, y, w, b, mean, var, rstd, A, G, K, L, P, eps, center, chun
             m, v = group_moments(x, grp * S, G * S, A, S, center)
             m, r = keep(mean, var, rstd, grp, m, v, eps)
             p = (grp % P) * K
-            normalize_group(x, y, grp * S, G * S, A, K, L, m, r, w[p:p + K], b[p:p + K])
+            normalize_group(x, y, grp * S, G * S, A, K, L, m, r, w[p : p + K], b[p : p + K])
 
 
 @kernel(FAST)
@@ -38,12 +39,13 @@ def forward_fixed(x, y, w, b, mean, rstd, A, G, K, L, P, chunks):
         for seg in range(c * n // nch, (c + 1) * n // nch):
             grp = seg % G
             p = (grp % P) * K
-            normalize_group(x, y, seg * K * L, 0, 1, K, L, mean[grp], rstd[grp], w[p:p + K], b[p:p + K])
+            normalize_group(x, y, seg * K * L, 0, 1, K, L, mean[grp], rstd[grp], w[p : p + K], b[p : p + K])
 
 
 @kernel(FAST)
-def backward_groups(g, x, mean, rstd, w, d, dw, db, dwp, dbp, A, G, K, L, P, center, train, need_dx,
-                    need_affine, chunks):
+def backward_groups(
+    g, x, mean, rstd, w, d, dw, db, dwp, dbp, A, G, K, L, P, center, train, need_dx, need_affine, chunks
+):
     """dx (into ``d``), and dw, db added into ``dw``, ``db``, one group after the other. ``dwp``, ``dbp``:
     scratch for per chunk partial dw, db, (min(G, chunks), P·K) when ``need_affine``."""
     S = K * L
@@ -65,11 +67,23 @@ def backward_groups(g, x, mean, rstd, w, d, dw, db, dwp, dbp, A, G, K, L, P, cen
             sgw = 0.0
             sgwx = 0.0
             if train or need_affine:
-                sgw, sgwx = grad_sums(g, x, grp * S, G * S, A, K, L, m, r, w[p:p + K],
-                                      dwp[c, p:p + K] if need_affine else unused,
-                                      dbp[c, p:p + K] if need_affine else unused, need_affine)
+                sgw, sgwx = grad_sums(
+                    g,
+                    x,
+                    grp * S,
+                    G * S,
+                    A,
+                    K,
+                    L,
+                    m,
+                    r,
+                    w[p : p + K],
+                    dwp[c, p : p + K] if need_affine else unused,
+                    dbp[c, p : p + K] if need_affine else unused,
+                    need_affine,
+                )
             if need_dx:
                 beta, gamma = dx_terms(r, sgw, sgwx, A * S, train, center)
-                dx_group(g, x, d, grp * S, G * S, A, K, L, m, r, w[p:p + K], beta, gamma, train)
+                dx_group(g, x, d, grp * S, G * S, A, K, L, m, r, w[p : p + K], beta, gamma, train)
     if need_affine:
         add_partials(dwp, dw, dbp, db)

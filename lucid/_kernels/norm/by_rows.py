@@ -6,11 +6,12 @@ the cancellation: Σd² = M2 + n·(s − μ)² ≤ (n + 1)·M2, so at most log2(
 are lost), and the blocks are merged exactly (Chan's formula, M2 = M2ₐ + M2ᵦ + δ²·nₐ·nᵦ/n, with the
 means kept as offsets from s). Forward: x read twice, y written once.
 """
+
 import numpy as np
 from numba import prange
 
-from .formulas import centered, dx, dx_terms, normalized, rstd
 from ..jit import FAST, kernel, loop, wide
+from .formulas import centered, dx, dx_terms, normalized, rstd
 from .segments import add_partials, check_scratch
 
 
@@ -62,13 +63,13 @@ def forward_rows(x, y, w, b, mean, var, rs, cmean, cm2, A, G, K, L, P, eps, cent
                 # the one hand-expanded loop: four rows per sweep over s1, s2 (a quarter of their loads
                 # and stores)
                 for a in range(a0, a1 - 3, 4):
-                    x0, x1, x2, x3 = x[a * R:], x[(a + 1) * R:], x[(a + 2) * R:], x[(a + 3) * R:]
+                    x0, x1, x2, x3 = x[a * R :], x[(a + 1) * R :], x[(a + 2) * R :], x[(a + 3) * R :]
                     for j in range(R):
                         d0, d1, d2, d3 = x0[j] - sh[j], x1[j] - sh[j], x2[j] - sh[j], x3[j] - sh[j]
                         s1[j] += (d0 + d1) + (d2 + d3)
                         s2[j] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)
                 for a in range(a1 - nb % 4, a1):
-                    xs = x[a * R:(a + 1) * R]
+                    xs = x[a * R : (a + 1) * R]
                     for j in range(R):
                         d = xs[j] - sh[j]
                         s1[j] += d
@@ -122,12 +123,11 @@ def forward_rows(x, y, w, b, mean, var, rs, cmean, cm2, A, G, K, L, P, eps, cent
     nch = min(A, chunks)
     for c in prange(nch):
         for a in range(c * A // nch, (c + 1) * A // nch):
-            normalize_row(x[a * R:(a + 1) * R], y[a * R:(a + 1) * R], cm, cs, cb)
+            normalize_row(x[a * R : (a + 1) * R], y[a * R : (a + 1) * R], cm, cs, cb)
 
 
 @kernel(FAST)
-def backward_rows(g, x, mean, rs, w, d, dw, db, p1, p2, A, G, K, L, P, center, train, need_dx, need_affine,
-                  chunks):
+def backward_rows(g, x, mean, rs, w, d, dw, db, p1, p2, A, G, K, L, P, center, train, need_dx, need_affine, chunks):
     """dx (into ``d``), and dw, db added into ``dw``, ``db``, row after row (``p1``, ``p2``: scratch,
     (min(A, chunks), G·K·L), for per chunk column sums of g and g·(x − μ))."""
     S = K * L
@@ -149,8 +149,8 @@ def backward_rows(g, x, mean, rs, w, d, dw, db, p1, p2, A, G, K, L, P, center, t
             t1[:] = 0.0
             t2[:] = 0.0
             for a in range(c * A // nch, (c + 1) * A // nch):
-                gs = g[a * R:(a + 1) * R]
-                xs = x[a * R:(a + 1) * R]
+                gs = g[a * R : (a + 1) * R]
+                xs = x[a * R : (a + 1) * R]
                 for j in range(R):
                     t1[j] += gs[j]
                     t2[j] += gs[j] * (xs[j] - cm[j])
@@ -192,4 +192,6 @@ def backward_rows(g, x, mean, rs, w, d, dw, db, p1, p2, A, G, K, L, P, center, t
     nch = min(A, chunks)
     for c in prange(nch):
         for a in range(c * A // nch, (c + 1) * A // nch):
-            dx_row(g[a * R:(a + 1) * R], x[a * R:(a + 1) * R], d[a * R:(a + 1) * R], cm, alpha, beta, gamma, train)
+            dx_row(
+                g[a * R : (a + 1) * R], x[a * R : (a + 1) * R], d[a * R : (a + 1) * R], cm, alpha, beta, gamma, train
+            )

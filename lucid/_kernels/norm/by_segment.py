@@ -7,13 +7,23 @@ streams out. Training backward: rows of single elements (L = 1) two at a time, t
 loop that loads and stores dw and db once for both; longer segments take the sums of group g + 1
 in the loop that writes dx of group g.
 """
+
 import numpy as np
 from numba import prange
 
-from .formulas import dx, dx_terms, normalized, xhat
 from ..jit import FAST, kernel, loop, wide
-from .segments import (add_partials, check_scratch, dx_segment, grad_sums, keep, moments_from_sums, normalize,
-                       row_grad_sums, shifted_sums)
+from .formulas import dx, dx_terms, normalized, xhat
+from .segments import (
+    add_partials,
+    check_scratch,
+    dx_segment,
+    grad_sums,
+    keep,
+    moments_from_sums,
+    normalize,
+    row_grad_sums,
+    shifted_sums,
+)
 
 
 @loop(FAST)
@@ -25,9 +35,9 @@ def normalize_then_sums(xs, ys, m, r, w, b, K, L, xn, sn):
     for k in range(K):
         scale = r * w[k]
         shift = b[k]
-        xk = xs[k * L:(k + 1) * L]
-        yk = ys[k * L:(k + 1) * L]
-        nk = xn[k * L:(k + 1) * L]
+        xk = xs[k * L : (k + 1) * L]
+        yk = ys[k * L : (k + 1) * L]
+        nk = xn[k * L : (k + 1) * L]
         for i in range(L):
             yk[i] = normalized(xk[i], m, scale, shift)
             d = nk[i] - sn
@@ -47,18 +57,19 @@ def forward_segments(x, y, w, b, mean, var, rstd, G, K, L, P, eps, center, chunk
         g0 = c * G // nch
         g1 = (c + 1) * G // nch
         sh = x[g0 * S] if center else 0.0
-        s1, s2 = shifted_sums(x[g0 * S:(g0 + 1) * S], sh)
+        s1, s2 = shifted_sums(x[g0 * S : (g0 + 1) * S], sh)
         for grp in range(g0, g1):
             o = grp * S
             m, v = moments_from_sums(x, o, S, 1, S, sh, s1, s2, center)
             m, r = keep(mean, var, rstd, grp, m, v, eps)
             p = (grp % P) * K
             if grp + 1 == g1:
-                normalize(x[o:o + S], y[o:o + S], m, r, w[p:p + K], b[p:p + K], K, L)
+                normalize(x[o : o + S], y[o : o + S], m, r, w[p : p + K], b[p : p + K], K, L)
             else:
                 sh = x[o + S] if center else 0.0
-                s1, s2 = normalize_then_sums(x[o:o + S], y[o:o + S], m, r, w[p:p + K], b[p:p + K], K, L,
-                                             x[o + S:o + 2 * S], sh)
+                s1, s2 = normalize_then_sums(
+                    x[o : o + S], y[o : o + S], m, r, w[p : p + K], b[p : p + K], K, L, x[o + S : o + 2 * S], sh
+                )
 
 
 @loop(FAST)
@@ -123,24 +134,65 @@ def backward_segments(g, x, mean, rstd, w, d, dw, db, dwp, dbp, G, K, L, P, cent
                 if need_affine and P == 1 and grp + 1 < g1:
                     m1 = mean[grp + 1]
                     r1 = rstd[grp + 1]
-                    sgw, sgw1, sgwx, sgwx1 = row_pair_grad_sums(g[o:o + K], x[o:o + K], m, r, g[o + K:o + 2 * K],
-                                                                x[o + K:o + 2 * K], m1, r1, w, dwc, dbc)
+                    sgw, sgw1, sgwx, sgwx1 = row_pair_grad_sums(
+                        g[o : o + K],
+                        x[o : o + K],
+                        m,
+                        r,
+                        g[o + K : o + 2 * K],
+                        x[o + K : o + 2 * K],
+                        m1,
+                        r1,
+                        w,
+                        dwc,
+                        dbc,
+                    )
                     beta, gamma = dx_terms(r1, sgw1, sgwx1, K, True, center)
-                    dx_segment(g[o + K:o + 2 * K], x[o + K:o + 2 * K], d[o + K:o + 2 * K], m1, r1, w, beta, gamma,
-                               K, 1, True)
+                    dx_segment(
+                        g[o + K : o + 2 * K],
+                        x[o + K : o + 2 * K],
+                        d[o + K : o + 2 * K],
+                        m1,
+                        r1,
+                        w,
+                        beta,
+                        gamma,
+                        K,
+                        1,
+                        True,
+                    )
                     step = 2
                 else:
-                    sgw, sgwx = row_grad_sums(g[o:o + K], x[o:o + K], w[p:p + K], m, r,
-                                              dwc[p:p + K] if need_affine else dwc,
-                                              dbc[p:p + K] if need_affine else dbc, need_affine)
+                    sgw, sgwx = row_grad_sums(
+                        g[o : o + K],
+                        x[o : o + K],
+                        w[p : p + K],
+                        m,
+                        r,
+                        dwc[p : p + K] if need_affine else dwc,
+                        dbc[p : p + K] if need_affine else dbc,
+                        need_affine,
+                    )
                 beta, gamma = dx_terms(r, sgw, sgwx, K, True, center)
-                dx_segment(g[o:o + K], x[o:o + K], d[o:o + K], m, r, w[p:p + K], beta, gamma, K, 1, True)
+                dx_segment(g[o : o + K], x[o : o + K], d[o : o + K], m, r, w[p : p + K], beta, gamma, K, 1, True)
                 grp += step
             continue
         p = (g0 % P) * K
-        sgw, sgwx = grad_sums(g, x, g0 * S, S, 1, K, L, mean[g0], rstd[g0], w[p:p + K],
-                              dwc[p:p + K] if need_affine else dwc, dbc[p:p + K] if need_affine else dbc,
-                              need_affine)
+        sgw, sgwx = grad_sums(
+            g,
+            x,
+            g0 * S,
+            S,
+            1,
+            K,
+            L,
+            mean[g0],
+            rstd[g0],
+            w[p : p + K],
+            dwc[p : p + K] if need_affine else dwc,
+            dbc[p : p + K] if need_affine else dbc,
+            need_affine,
+        )
         for grp in range(g0, g1):
             o = grp * S
             m = mean[grp]
@@ -148,7 +200,7 @@ def backward_segments(g, x, mean, rstd, w, d, dw, db, dwp, dbp, G, K, L, P, cent
             p = (grp % P) * K
             beta, gamma = dx_terms(r, sgw, sgwx, S, True, center)
             if grp + 1 == g1:
-                dx_segment(g[o:o + S], x[o:o + S], d[o:o + S], m, r, w[p:p + K], beta, gamma, K, L, True)
+                dx_segment(g[o : o + S], x[o : o + S], d[o : o + S], m, r, w[p : p + K], beta, gamma, K, L, True)
                 continue
             # dx of this group; Σĝ, Σĝ·x̂ (and dw, db) of the next in the same loops
             on = o + S
@@ -158,9 +210,18 @@ def backward_segments(g, x, mean, rstd, w, d, dw, db, dwp, dbp, G, K, L, P, cent
             sgw = 0.0
             sgwx = 0.0
             for k in range(K):
-                t1, t2 = dx_then_dot_sums(g[o + k * L:o + (k + 1) * L], x[o + k * L:o + (k + 1) * L],
-                                          d[o + k * L:o + (k + 1) * L], m, r * w[p + k], beta, gamma,
-                                          g[on + k * L:on + (k + 1) * L], x[on + k * L:on + (k + 1) * L], mn)
+                t1, t2 = dx_then_dot_sums(
+                    g[o + k * L : o + (k + 1) * L],
+                    x[o + k * L : o + (k + 1) * L],
+                    d[o + k * L : o + (k + 1) * L],
+                    m,
+                    r * w[p + k],
+                    beta,
+                    gamma,
+                    g[on + k * L : on + (k + 1) * L],
+                    x[on + k * L : on + (k + 1) * L],
+                    mn,
+                )
                 t2 *= rn
                 sgw += t1 * w[pn + k]
                 sgwx += t2 * w[pn + k]

@@ -17,6 +17,7 @@ thread count: results are the same on 1 thread or 64.
 All arithmetic is float64; y and dx are rounded to x's dtype once, at the end. numba has no
 float16 on the CPU: float16 (and any mix of dtypes) is computed from a float64 copy.
 """
+
 import threading
 
 import numpy as np
@@ -29,9 +30,9 @@ from .by_rows import backward_rows, forward_rows
 from .by_segment import backward_segments, forward_segments
 from .segments import NO_SCRATCH, rstd_of
 
-SERIAL = 1 << 19        # fewer elements run serially, in one chunk: a second thread costs what it saves
-SHORT = 64              # a group of segments shorter than this is walked by rows
-BLOCK_BYTES = 1 << 19   # by rows: a block of rows is about this big, to stay in the L2 cache
+SERIAL = 1 << 19  # fewer elements run serially, in one chunk: a second thread costs what it saves
+SHORT = 64  # a group of segments shorter than this is walked by rows
+BLOCK_BYTES = 1 << 19  # by rows: a block of rows is about this big, to stay in the L2 cache
 SCRATCH_KEPT = 1 << 24  # scratch arrays up to this many bytes stay with their thread between calls
 
 _here = threading.local()  # per thread: its scratch arrays
@@ -120,8 +121,19 @@ def forward_train(x, weight, bias, P, eps, center=True):
         return reference.forward_train(x, weight, bias, P, eps, center)
     G, K = x.shape[1], x.shape[2]
     mean, var, rs = np.zeros(G), np.empty(G), np.empty(G)
-    y = _forward(arrs[0], _affine(weight, P, K, 1.0), _affine(bias, P, K, -0.0), mean, var, rs,
-                 x.shape, P, float(eps), bool(center), True)
+    y = _forward(
+        arrs[0],
+        _affine(weight, P, K, 1.0),
+        _affine(bias, P, K, -0.0),
+        mean,
+        var,
+        rs,
+        x.shape,
+        P,
+        float(eps),
+        bool(center),
+        True,
+    )
     return y.reshape(x.shape).astype(x.dtype, copy=False), mean, var
 
 
@@ -132,8 +144,19 @@ def forward_eval(x, mean, rstd, weight, bias, P):
     if arrs is None:
         return reference.forward_eval(x, mean, rstd, weight, bias, P)
     K = x.shape[2]
-    y = _forward(arrs[0], _affine(weight, P, K, 1.0), _affine(bias, P, K, -0.0), _stats(mean), np.empty(0),
-                 _stats(rstd), x.shape, P, 0.0, True, False)
+    y = _forward(
+        arrs[0],
+        _affine(weight, P, K, 1.0),
+        _affine(bias, P, K, -0.0),
+        _stats(mean),
+        np.empty(0),
+        _stats(rstd),
+        x.shape,
+        P,
+        0.0,
+        True,
+        False,
+    )
     return y.reshape(x.shape).astype(x.dtype, copy=False)
 
 
@@ -162,8 +185,7 @@ def backward(g, x, mean, rstd, weight, P, center=True, train=True, need_dx=True,
         p1 = p2 = NO_SCRATCH  # per chunk column sums
         if train or need_affine:
             p1, p2 = _scratch_pair(_chunks(xc, A), G * K * L)
-        _run(backward_rows, gc, xc, mean, rs, w, dx, dw, db, p1, p2, A, G, K, L, P, center, train, need_dx,
-             need_affine)
+        _run(backward_rows, gc, xc, mean, rs, w, dx, dw, db, p1, p2, A, G, K, L, P, center, train, need_dx, need_affine)
     else:
         dwp = dbp = NO_SCRATCH  # per chunk dw, db
         if need_affine:
@@ -171,7 +193,27 @@ def backward(g, x, mean, rstd, weight, P, center=True, train=True, need_dx=True,
         if train and need_dx and A == 1:
             _run(backward_segments, gc, xc, mean, rs, w, dx, dw, db, dwp, dbp, G, K, L, P, center, need_affine)
         else:
-            _run(backward_groups, gc, xc, mean, rs, w, dx, dw, db, dwp, dbp, A, G, K, L, P, center, train,
-                 need_dx, need_affine)
+            _run(
+                backward_groups,
+                gc,
+                xc,
+                mean,
+                rs,
+                w,
+                dx,
+                dw,
+                db,
+                dwp,
+                dbp,
+                A,
+                G,
+                K,
+                L,
+                P,
+                center,
+                train,
+                need_dx,
+                need_affine,
+            )
     dx = dx.reshape(x.shape).astype(x.dtype, copy=False) if need_dx else None
     return dx, (dw if need_affine else None), (db if need_affine else None)

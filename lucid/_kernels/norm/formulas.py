@@ -12,6 +12,7 @@ incoming gradient g:
 
 Everything is float64 and IEEE: 1/0 = inf, 0·inf = NaN, a NaN propagates (see ``jit.JIT``).
 """
+
 import numpy as np
 
 from ..jit import formula

@@ -27,8 +27,8 @@ Backward, with gw = g·w (the gradient with respect to x̂), sums over a group:
   eval:      dx = rstd·gw                             (statistics are constants)
   dw = Σ g·x̂,  db = Σ g   over every element using that entry.
 """
-import numpy as np
 
+import numpy as np
 
 IEEE = np.errstate(all="ignore")  # 1/0 = inf, 0·inf = NaN, as IEEE arithmetic says, without a warning
 

@@ -6,11 +6,12 @@ apart, starting at ``o``. Each function walks memory in order and leaves the mat
 Inner loops index slices from 0: numba then knows no index is negative, skips the wrap-around
 check and vectorizes the loop.
 """
+
 import numpy as np
 from numba import njit, prange
 
-from .formulas import centered, dx, far_from_mean, normalized, rstd, xhat
 from ..jit import CHUNKS, FAST, loop, wide
+from .formulas import centered, dx, far_from_mean, normalized, rstd, xhat
 
 
 @loop(FAST)
@@ -34,7 +35,7 @@ def group_moments(x, o, step, A, S, center):
     s1 = 0.0
     s2 = 0.0
     for a in range(A):
-        t1, t2 = shifted_sums(x[o + a * step:o + a * step + S], s)
+        t1, t2 = shifted_sums(x[o + a * step : o + a * step + S], s)
         s1 += t1
         s2 += t2
     return moments_from_sums(x, o, step, A, S, s, s1, s2, center)
@@ -49,7 +50,7 @@ def moments_from_sums(x, o, step, A, S, s, s1, s2, center):
     if center and far_from_mean(e, m2, M):  # the group is still in cache
         m2 = 0.0
         for a in range(A):
-            m2 += shifted_sums(x[o + a * step:o + a * step + S], m)[1]
+            m2 += shifted_sums(x[o + a * step : o + a * step + S], m)[1]
     return m, m2 / M
 
 
@@ -85,8 +86,8 @@ def normalize(xs, ys, m, r, w, b, K, L):
         for k in range(K):
             scale = r * w[k]
             shift = b[k]
-            xk = xs[k * L:(k + 1) * L]
-            yk = ys[k * L:(k + 1) * L]
+            xk = xs[k * L : (k + 1) * L]
+            yk = ys[k * L : (k + 1) * L]
             for i in range(L):
                 yk[i] = normalized(xk[i], m, scale, shift)
 
@@ -97,7 +98,7 @@ def normalize_group(x, y, o, step, A, K, L, m, r, w, b):
     S = K * L
     for a in range(A):
         s = o + a * step
-        normalize(x[s:s + S], y[s:s + S], m, r, w, b, K, L)
+        normalize(x[s : s + S], y[s : s + S], m, r, w, b, K, L)
 
 
 @loop(FAST)
@@ -138,7 +139,7 @@ def grad_sums(g, x, o, step, A, K, L, m, r, w, dw, db, need_affine):
     if L == 1:
         for a in range(A):
             s = o + a * step
-            t1, t2 = row_grad_sums(g[s:s + S], x[s:s + S], w, m, r, dw, db, need_affine)
+            t1, t2 = row_grad_sums(g[s : s + S], x[s : s + S], w, m, r, dw, db, need_affine)
             sgw += t1
             sgwx += t2
         return sgw, sgwx
@@ -147,7 +148,7 @@ def grad_sums(g, x, o, step, A, K, L, m, r, w, dw, db, need_affine):
         t2 = 0.0
         for a in range(A):
             s = o + a * step + k * L
-            u1, u2 = dot_sums(g[s:s + L], x[s:s + L], m)
+            u1, u2 = dot_sums(g[s : s + L], x[s : s + L], m)
             t1 += u1
             t2 += u2
         t2 *= r  # Σg·x̂ of entry k
@@ -169,9 +170,9 @@ def dx_segment(gs, xs, ds, m, r, w, beta, gamma, K, L, train):
     else:
         for k in range(K):
             alpha = r * w[k]
-            gk = gs[k * L:(k + 1) * L]
-            xk = xs[k * L:(k + 1) * L]
-            dk = ds[k * L:(k + 1) * L]
+            gk = gs[k * L : (k + 1) * L]
+            xk = xs[k * L : (k + 1) * L]
+            dk = ds[k * L : (k + 1) * L]
             for i in range(L):
                 dk[i] = dx(gk[i], xk[i], m, alpha, beta, gamma, train)
 
@@ -182,7 +183,7 @@ def dx_group(g, x, d, o, step, A, K, L, m, r, w, beta, gamma, train):
     S = K * L
     for a in range(A):
         s = o + a * step
-        dx_segment(g[s:s + S], x[s:s + S], d[s:s + S], m, r, w, beta, gamma, K, L, train)
+        dx_segment(g[s : s + S], x[s : s + S], d[s : s + S], m, r, w, beta, gamma, K, L, train)
 
 
 @loop(FAST)

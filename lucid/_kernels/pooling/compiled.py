@@ -6,6 +6,7 @@ its backward is one scatter of g; average pooling's backward spreads g[o]/diviso
 window again. Planes are split across threads (a plane is written by one thread: no races).
 1-D and 2-D pooling run as 3-D pooling with unit leading axes.
 """
+
 import numpy as np
 from numba import njit, prange
 
@@ -140,8 +141,16 @@ def max_pool_forward(x, kernel, stride, pads, dilation):
     out = tuple(_out_size(L, k, s, lo, hi, d) for L, k, s, (lo, hi), d in zip(spatial, kernel, stride, pads, dilation))
     y = np.empty((x.shape[0],) + out, x.dtype)
     idx = np.empty(y.shape, np.int64)
-    run(_max_forward, _planes3(arrs[0], spatial), _planes3(y, out), _planes3(idx, out), *_three(kernel, 1),
-        *_three(stride, 1), *_three([lo for lo, _ in pads], 0), *_three(dilation, 1))
+    run(
+        _max_forward,
+        _planes3(arrs[0], spatial),
+        _planes3(y, out),
+        _planes3(idx, out),
+        *_three(kernel, 1),
+        *_three(stride, 1),
+        *_three([lo for lo, _ in pads], 0),
+        *_three(dilation, 1),
+    )
     return y, idx
 
 
@@ -152,8 +161,12 @@ def max_pool_backward(g, idx, spatial):
     use_threads()
     B = g.shape[0]
     dx = buffers.empty((B,) + tuple(spatial), g.dtype)
-    run(_max_backward, arrs[0].reshape(B, -1), np.ascontiguousarray(idx, dtype=np.int64).reshape(B, -1),
-        dx.reshape(B, -1))
+    run(
+        _max_backward,
+        arrs[0].reshape(B, -1),
+        np.ascontiguousarray(idx, dtype=np.int64).reshape(B, -1),
+        dx.reshape(B, -1),
+    )
     return dx
 
 
@@ -165,8 +178,16 @@ def avg_pool_forward(x, kernel, stride, pads, divisor):
     spatial, out = x.shape[1:], divisor.shape
     y = np.empty((x.shape[0],) + out, x.dtype)
     div = np.ascontiguousarray(divisor, dtype=np.float64).reshape(_three(out, 1))
-    run(_avg, _planes3(arrs[0], spatial), _planes3(y, out), div, False, *_three(kernel, 1), *_three(stride, 1),
-        *_three([lo for lo, _ in pads], 0))
+    run(
+        _avg,
+        _planes3(arrs[0], spatial),
+        _planes3(y, out),
+        div,
+        False,
+        *_three(kernel, 1),
+        *_three(stride, 1),
+        *_three([lo for lo, _ in pads], 0),
+    )
     return y
 
 
@@ -178,6 +199,14 @@ def avg_pool_backward(g, spatial, kernel, stride, pads, divisor):
     out = divisor.shape
     dx = buffers.empty((g.shape[0],) + tuple(spatial), g.dtype)
     div = np.ascontiguousarray(divisor, dtype=np.float64).reshape(_three(out, 1))
-    run(_avg, _planes3(dx, spatial), _planes3(arrs[0], out), div, True, *_three(kernel, 1), *_three(stride, 1),
-        *_three([lo for lo, _ in pads], 0))
+    run(
+        _avg,
+        _planes3(dx, spatial),
+        _planes3(arrs[0], out),
+        div,
+        True,
+        *_three(kernel, 1),
+        *_three(stride, 1),
+        *_three([lo for lo, _ in pads], 0),
+    )
     return dx

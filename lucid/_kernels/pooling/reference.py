@@ -8,6 +8,7 @@ count for nothing (max) or as zeros (average)::
           (a NaN wins);           dx[i] = Σ_{o: idx[o] = i} g[o]
     avg:  y[o] = Σ_j x[...] / divisor[o];    dx[i] = Σ_{o whose window holds i} g[o] / divisor[o]
 """
+
 import math
 
 import numpy as np
@@ -21,7 +22,7 @@ def max_pool_forward(x, kernel, stride, pads, dilation):
     low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     xp = pad_spatial(x[..., None], pads, low)  # (B, *padded, 1)
     win = windows(xp, kernel, stride, dilation)[..., 0]  # (B, *kernel, *out)
-    out = win.shape[1 + n:]
+    out = win.shape[1 + n :]
     flat = win.reshape((x.shape[0], math.prod(kernel)) + out)  # taps on axis 1
     arg = np.argmax(flat, axis=1)  # the tap each output took (the first, on ties; a NaN wins)
     y = np.take_along_axis(flat, arg[:, None], axis=1)[:, 0]

@@ -6,6 +6,7 @@ float64 whatever the dtype, and exp is the vectorizable one of ``lucid._kernels.
 split across threads; a small call runs serially.
 When B = 1 a row is contiguous; otherwise a row is a strided column of its ``(D, B)`` block.
 """
+
 import math
 
 import numpy as np

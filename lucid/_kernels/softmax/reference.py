@@ -6,6 +6,7 @@ m = max x along D (so no exp overflows)::
     softmax      y = e^(x−m) / Σ e^(x−m)            dx = y·(g − Σ g·y)
     log_softmax  y = x − m − log Σ e^(x−m)          dx = g − eʸ·Σ g
 """
+
 import numpy as np
 
 

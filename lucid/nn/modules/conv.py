@@ -18,19 +18,36 @@ class _ConvNd(Module):
     _n = 0
     _conv = None
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                 bias=True, padding_mode="zeros", device=None, dtype=None):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         n = self._n
         if not isinstance(groups, int) or groups <= 0:
             raise ValueError(f"groups must be a positive integer (got groups={groups!r})")
         if in_channels % groups != 0:
-            raise ValueError(f"in_channels must be divisible by groups (got in_channels={in_channels}, groups={groups})")
+            raise ValueError(
+                f"in_channels must be divisible by groups (got in_channels={in_channels}, groups={groups})"
+            )
         if out_channels % groups != 0:
-            raise ValueError(f"out_channels must be divisible by groups (got out_channels={out_channels}, "
-                             f"groups={groups})")
+            raise ValueError(
+                f"out_channels must be divisible by groups (got out_channels={out_channels}, groups={groups})"
+            )
         if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"padding_mode must be one of {list(_PADDING_MODES)}, but got padding_mode={padding_mode!r}")
+            raise ValueError(
+                f"padding_mode must be one of {list(_PADDING_MODES)}, but got padding_mode={padding_mode!r}"
+            )
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = _tuple(kernel_size, n, "kernel_size")
         self.stride = _tuple(stride, n, "stride")
@@ -56,8 +73,15 @@ class _ConvNd(Module):
     def forward(self, input):
         conv = type(self)._conv
         if self.padding_mode != "zeros":
-            return conv(pad_mode(input, self._pads, self.padding_mode), self.weight, self.bias, self.stride, 0,
-                        self.dilation, self.groups)
+            return conv(
+                pad_mode(input, self._pads, self.padding_mode),
+                self.weight,
+                self.bias,
+                self.stride,
+                0,
+                self.dilation,
+                self.groups,
+            )
         return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self):

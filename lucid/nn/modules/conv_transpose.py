@@ -1,4 +1,5 @@
 """``ConvTranspose2d``: the layer around ``F.conv_transpose2d``."""
+
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,11 +23,21 @@ class ConvTranspose2d(Module):
     that gives ``output_size`` (a stride > 1 leaves several sizes possible).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
-                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
-                 output_padding: int | tuple[int, int] = 0, groups: int = 1, bias: bool = True,
-                 dilation: int | tuple[int, int] = 1, padding_mode: str = "zeros", device: str | None = None,
-                 dtype: DTypeLike | None = None) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] = 1,
+        padding: int | tuple[int, int] = 0,
+        output_padding: int | tuple[int, int] = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: int | tuple[int, int] = 1,
+        padding_mode: str = "zeros",
+        device: str | None = None,
+        dtype: DTypeLike | None = None,
+    ) -> None:
         super().__init__()
         if not isinstance(groups, int) or groups <= 0:
             raise ValueError(f"groups must be a positive integer (got groups={groups!r})")
@@ -60,27 +71,34 @@ class ConvTranspose2d(Module):
         if len(output_size) == input.ndim:
             output_size = output_size[-2:]
         if len(output_size) != 2:
-            raise ValueError(f"ConvTranspose2D: for {input.ndim}D input, output_size must have 2 or {input.ndim} "
-                             f"elements (got {len(output_size)})")
+            raise ValueError(
+                f"ConvTranspose2D: for {input.ndim}D input, output_size must have 2 or {input.ndim} "
+                f"elements (got {len(output_size)})"
+            )
         hw = input.shape[-2:]
-        lo = [(L - 1) * s - 2 * p + d * (k - 1) + 1 for L, s, p, d, k in
-              zip(hw, self.stride, self.padding, self.dilation, self.kernel_size)]
+        lo = [
+            (L - 1) * s - 2 * p + d * (k - 1) + 1
+            for L, s, p, d, k in zip(hw, self.stride, self.padding, self.dilation, self.kernel_size)
+        ]
         hi = [m + s - 1 for m, s in zip(lo, self.stride)]
         for size, a, b in zip(output_size, lo, hi):
             if not a <= size <= b:
-                raise ValueError(f"requested an output size of {output_size}, but valid sizes range from {lo} to "
-                                 f"{hi} (for an input of {list(hw)})")
+                raise ValueError(
+                    f"requested an output size of {output_size}, but valid sizes range from {lo} to "
+                    f"{hi} (for an input of {list(hw)})"
+                )
         return tuple(size - a for size, a in zip(output_size, lo))
 
     def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         if input.ndim not in (3, 4):
             raise ValueError(f"expected 3D or 4D input (got {input.ndim}D input)")
         op = self._output_padding(input, output_size)
-        return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, op, self.groups,
-                                self.dilation)
+        return conv_transpose2d(
+            input, self.weight, self.bias, self.stride, self.padding, op, self.groups, self.dilation
+        )
 
     def extra_repr(self) -> str:
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}")
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0, 0):
             s += f", padding={self.padding}"
         if self.dilation != (1, 1):
