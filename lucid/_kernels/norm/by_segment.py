@@ -134,33 +134,12 @@ def backward_segments(g, x, mean, rstd, w, d, dw, db, dwp, dbp, G, K, L, P, cent
                 if need_affine and P == 1 and grp + 1 < g1:
                     m1 = mean[grp + 1]
                     r1 = rstd[grp + 1]
+                    o1, o2 = o + K, o + 2 * K  # the second row of the pair
                     sgw, sgw1, sgwx, sgwx1 = row_pair_grad_sums(
-                        g[o : o + K],
-                        x[o : o + K],
-                        m,
-                        r,
-                        g[o + K : o + 2 * K],
-                        x[o + K : o + 2 * K],
-                        m1,
-                        r1,
-                        w,
-                        dwc,
-                        dbc,
+                        g[o:o1], x[o:o1], m, r, g[o1:o2], x[o1:o2], m1, r1, w, dwc, dbc
                     )
                     beta, gamma = dx_terms(r1, sgw1, sgwx1, K, True, center)
-                    dx_segment(
-                        g[o + K : o + 2 * K],
-                        x[o + K : o + 2 * K],
-                        d[o + K : o + 2 * K],
-                        m1,
-                        r1,
-                        w,
-                        beta,
-                        gamma,
-                        K,
-                        1,
-                        True,
-                    )
+                    dx_segment(g[o1:o2], x[o1:o2], d[o1:o2], m1, r1, w, beta, gamma, K, 1, True)
                     step = 2
                 else:
                     sgw, sgwx = row_grad_sums(
