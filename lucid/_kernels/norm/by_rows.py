@@ -16,19 +16,15 @@ from .segments import add_partials, check_scratch
 
 
 @loop(FAST)
-def normalize_row(xs, ys, m, scale, shift):
-    """One row, a column per element: y = (x − μ)·(rstd·w) + b with the column's μ, rstd·w and b."""
-    wide()
-    for j in range(xs.size):
-        ys[j] = normalized(xs[j], m[j], scale[j], shift[j])
-
-
-@loop(FAST)
 def dx_row(gs, xs, ds, m, alpha, beta, gamma, train):
     """One row, a column per element: dx = α·g − β·(x − μ) − γ with the column's μ, α, β, γ."""
     wide()
-    for j in range(xs.size):
-        ds[j] = dx(gs[j], xs[j], m[j], alpha[j], beta[j], gamma[j], train)
+    if train:  # the branch taken out of the loop, so that the loop vectorizes
+        for j in range(xs.size):
+            ds[j] = dx(gs[j], xs[j], m[j], alpha[j], beta[j], gamma[j], True)
+    else:
+        for j in range(xs.size):
+            ds[j] = dx(gs[j], xs[j], m[j], alpha[j], beta[j], gamma[j], False)
 
 
 @kernel(FAST)
@@ -122,8 +118,12 @@ def forward_rows(x, y, w, b, mean, var, rs, cmean, cm2, A, G, K, L, P, eps, cent
                 cb[j] = b[p + k]
     nch = min(A, chunks)
     for c in prange(nch):
+        wide()
         for a in range(c * A // nch, (c + 1) * A // nch):
-            normalize_row(x[a * R : (a + 1) * R], y[a * R : (a + 1) * R], cm, cs, cb)
+            xs = x[a * R : (a + 1) * R]
+            ys = y[a * R : (a + 1) * R]
+            for j in range(R):
+                ys[j] = normalized(xs[j], cm[j], cs[j], cb[j])
 
 
 @kernel(FAST)

@@ -164,9 +164,12 @@ def grad_sums(g, x, o, step, A, K, L, m, r, w, dw, db, need_affine):
 def dx_segment(gs, xs, ds, m, r, w, beta, gamma, K, L, train):
     """dx = α·g − β·(x − μ) − γ over one segment, α = rstd·w of each entry."""
     wide()
-    if L == 1:
+    if L == 1 and train:  # the branch taken out of the loop, so that the loop vectorizes
         for k in range(K):
-            ds[k] = dx(gs[k], xs[k], m, r * w[k], beta, gamma, train)
+            ds[k] = dx(gs[k], xs[k], m, r * w[k], beta, gamma, True)
+    elif L == 1:
+        for k in range(K):
+            ds[k] = dx(gs[k], xs[k], m, r * w[k], beta, gamma, False)
     else:
         for k in range(K):
             alpha = r * w[k]
