@@ -12,21 +12,22 @@ import numpy as np
 
 
 class RemovableHandle:
-    """What ``register_hook`` returns; ``remove()`` unregisters the hook (twice is harmless)."""
+    """What ``register_hook`` (and a Module's ``register_*_hook``) returns; ``remove()`` unregisters the
+    hook (twice is harmless)."""
 
     _ids = itertools.count()
 
-    def __init__(self, hooks_dict):
+    def __init__(self, hooks_dict: dict) -> None:
         self._hooks_dict = hooks_dict
         self.id = next(RemovableHandle._ids)
 
-    def remove(self):
+    def remove(self) -> None:
         self._hooks_dict.pop(self.id, None)
 
-    def __enter__(self):
+    def __enter__(self) -> "RemovableHandle":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.remove()
 
 
