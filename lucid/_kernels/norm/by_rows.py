@@ -27,6 +27,32 @@ def dx_row(gs, xs, ds, m, alpha, beta, gamma, train):
             ds[j] = dx(gs[j], xs[j], m[j], alpha[j], beta[j], gamma[j], False)
 
 
+@loop(FAST)
+def column_sums(u, x, s, c, t1, t2, a0, a1):
+    """Over rows a0 ≤ a < a1, per column j: t1 += u − s, t2 += (u − s)·(x − c). The statistics take
+    u = x, s = c = the shift; the backward u = g, s = 0, c = μ.
+
+    The one hand-expanded loop: four rows per sweep over t1, t2 (a quarter of their loads and stores)."""
+    wide()
+    R = t1.size
+    for a in range(a0, a1 - 3, 4):
+        u0, u1, u2, u3 = u[a * R :], u[(a + 1) * R :], u[(a + 2) * R :], u[(a + 3) * R :]
+        x0, x1, x2, x3 = x[a * R :], x[(a + 1) * R :], x[(a + 2) * R :], x[(a + 3) * R :]
+        for j in range(R):
+            sj = s[j]
+            cj = c[j]
+            d0, d1, d2, d3 = u0[j] - sj, u1[j] - sj, u2[j] - sj, u3[j] - sj
+            t1[j] += (d0 + d1) + (d2 + d3)
+            t2[j] += (d0 * (x0[j] - cj) + d1 * (x1[j] - cj)) + (d2 * (x2[j] - cj) + d3 * (x3[j] - cj))
+    for a in range(a1 - (a1 - a0) % 4, a1):
+        us = u[a * R : (a + 1) * R]
+        xs = x[a * R : (a + 1) * R]
+        for j in range(R):
+            d = us[j] - s[j]
+            t1[j] += d
+            t2[j] += d * (xs[j] - c[j])
+
+
 @kernel(FAST)
 def forward_rows(x, y, w, b, mean, var, rs, cmean, cm2, A, G, K, L, P, eps, center, train, rows, chunks):
     """y = (x − μ)·rstd·w + b row after row, with per-column μ, rstd·w, b; ``train`` takes μ, σ² first
@@ -56,20 +82,7 @@ def forward_rows(x, y, w, b, mean, var, rs, cmean, cm2, A, G, K, L, P, eps, cent
                 nb = a1 - a0
                 s1[:] = 0.0
                 s2[:] = 0.0
-                # the one hand-expanded loop: four rows per sweep over s1, s2 (a quarter of their loads
-                # and stores)
-                for a in range(a0, a1 - 3, 4):
-                    x0, x1, x2, x3 = x[a * R :], x[(a + 1) * R :], x[(a + 2) * R :], x[(a + 3) * R :]
-                    for j in range(R):
-                        d0, d1, d2, d3 = x0[j] - sh[j], x1[j] - sh[j], x2[j] - sh[j], x3[j] - sh[j]
-                        s1[j] += (d0 + d1) + (d2 + d3)
-                        s2[j] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3)
-                for a in range(a1 - nb % 4, a1):
-                    xs = x[a * R : (a + 1) * R]
-                    for j in range(R):
-                        d = xs[j] - sh[j]
-                        s1[j] += d
-                        s2[j] += d * d
+                column_sums(x, x, sh, sh, s1, s2, a0, a1)
                 # merge the block into the chunk (Chan)
                 f = nb / (n + nb)
                 h = n * f
@@ -136,6 +149,7 @@ def backward_rows(g, x, mean, rs, w, d, dw, db, p1, p2, A, G, K, L, P, center, t
     for grp in range(G):
         for j in range(grp * S, (grp + 1) * S):
             cm[j] = mean[grp]
+    zero = np.zeros(R)
     s1 = np.zeros((G, K))  # Σg per (g, k)
     s2 = np.zeros((G, K))  # Σg·x̂ per (g, k)
     if train or need_affine:
@@ -148,12 +162,7 @@ def backward_rows(g, x, mean, rs, w, d, dw, db, p1, p2, A, G, K, L, P, center, t
             t2 = p2[c]
             t1[:] = 0.0
             t2[:] = 0.0
-            for a in range(c * A // nch, (c + 1) * A // nch):
-                gs = g[a * R : (a + 1) * R]
-                xs = x[a * R : (a + 1) * R]
-                for j in range(R):
-                    t1[j] += gs[j]
-                    t2[j] += gs[j] * (xs[j] - cm[j])
+            column_sums(g, x, zero, cm, t1, t2, c * A // nch, (c + 1) * A // nch)
         col1 = np.zeros(R)
         col2 = np.zeros(R)
         add_partials(p1, col1, p2, col2)

@@ -32,6 +32,13 @@ def normalize_then_sums(xs, ys, m, r, w, b, K, L, xn, sn):
     wide()
     t1 = 0.0
     t2 = 0.0
+    if L == 1:
+        for k in range(K):
+            ys[k] = normalized(xs[k], m, r * w[k], b[k])
+            d = xn[k] - sn
+            t1 += d
+            t2 += d * d
+        return t1, t2
     for k in range(K):
         scale = r * w[k]
         shift = b[k]

@@ -31,6 +31,7 @@ from .by_segment import backward_segments, forward_segments
 from .segments import NO_SCRATCH, rstd_of
 
 SERIAL = 1 << 19  # fewer elements run serially, in one chunk: a second thread costs what it saves
+ROW_MAX = 1 << 13  # a training row of single elements up to this long: the next row's sums under this one's y
 SHORT = 64  # a group of segments shorter than this is walked by rows
 BLOCK_BYTES = 1 << 19  # by rows: a block of rows is about this big, to stay in the L2 cache
 SCRATCH_KEPT = 1 << 24  # scratch arrays up to this many bytes stay with their thread between calls
@@ -104,7 +105,7 @@ def _forward(xc, w, b, mean, var, rs, shape, P, eps, center, train):
         if train:
             cmean, cm2 = _scratch_pair(_chunks(xc, (A + rows - 1) // rows), G * K * L)
         _run(forward_rows, xc, y, w, b, mean, var, rs, cmean, cm2, A, G, K, L, P, eps, center, train, rows)
-    elif train and A == 1 and L > 1:
+    elif train and A == 1 and (L > 1 or K * L <= ROW_MAX):
         _run(forward_segments, xc, y, w, b, mean, var, rs, G, K, L, P, eps, center)
     elif train:
         _run(forward_groups, xc, y, w, b, mean, var, rs, A, G, K, L, P, eps, center)
