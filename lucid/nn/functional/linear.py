@@ -1,5 +1,7 @@
 """``linear``: the affine map of a fully connected layer."""
 
+import numpy as np
+
 from ..._tensor import Tensor
 from ...autograd.function import Function
 
@@ -25,7 +27,12 @@ class Linear(Function):
         ctx.save_for_backward(x, weight)
         # one 2-D product over all leading axes: BLAS runs it far faster than a stack of small ones
         y = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(x.shape[:-1] + (weight.shape[0],))
-        return y + bias if bias is not None else y
+        if bias is None:
+            return y
+        if np.result_type(y, bias) != y.dtype:
+            return y + bias
+        y += bias  # y is this product's own array: add in place, no second array
+        return y
 
     @staticmethod
     def backward(ctx, g):
