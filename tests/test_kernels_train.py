@@ -275,3 +275,55 @@ def test_softmax_of_a_0d_tensor_is_one():
     assert y.shape == () and y.item() == 1.0
     y.backward()
     assert x.grad == 0.0
+
+
+def _exact_f32_targets(name, v):
+    """float64 values of forward, backward (g = 1) and the size of the backward's terms, for float32 inputs v
+    (σ from e^(−|v|), so these keep their relative accuracy in both tails)."""
+    sig = act_ref._sigmoid
+    if name == "gelu":
+        cdf, pdf = act_ref.normal_cdf(v), np.exp(-0.5 * v * v) * act_ref.INV_SQRT2PI
+        return v * cdf, cdf + v * pdf, np.maximum(cdf, np.abs(v * pdf)), 1.0
+    if name == "gelu_tanh":
+        w = 2 * act_ref.K_TANH * (v + act_ref.C_TANH * v**3)
+        s, sm = sig(w), sig(-w)
+        t2 = 2 * v * s * sm * act_ref.K_TANH * (1 + 3 * act_ref.C_TANH * v * v)
+        return v * s, s + t2, np.maximum(s, np.abs(t2)), np.maximum(1.0, np.abs(w))
+    s, sm = sig(v), sig(-v)
+    if name == "silu":
+        return v * s, s * (1 + v * sm), np.maximum(s, np.abs(s * v * sm)), 1.0
+    return s, None, None, 1.0
+
+
+@pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu", "sigmoid"])
+def test_float32_activations_are_within_the_stated_ulps(rng, name):
+    """float32 in, float32 arithmetic: within F32_ULPS units in the last place of the float64-exact value
+    (backward: of its larger term, where the terms cancel; gelu_tanh: times |2u|, the rounding of its
+    argument); results below 1e-37 (subnormals on the way) to 1e-41 absolute."""
+    from lucid._kernels.activation.compiled import F32_ULPS
+
+    x = np.concatenate(
+        [np.linspace(-20, 20, 200001), rng.standard_normal(100000) * 3, rng.standard_normal(10000) * 1e-3]
+    )
+    x = x.astype(np.float32)
+    v = x.astype(np.float64)
+    fwd, bwd, terms, cond = _exact_f32_targets(name, v)
+    cond = np.broadcast_to(cond, v.shape)
+
+    def check(got, want, scale):
+        ulp = np.spacing(np.abs(scale).astype(np.float32)).astype(np.float64)
+        err = np.abs(got.astype(np.float64) - want)
+        normal = np.abs(scale) >= 1e-37
+        worst = np.max(err[normal] / (cond[normal] * ulp[normal]))
+        assert worst <= F32_ULPS, worst
+        assert np.max(err[~normal], initial=0) <= 1e-41, np.max(err[~normal], initial=0)
+
+    y = getattr(act, name + "_forward")(x)
+    assert y.dtype == np.float32
+    check(y, fwd, fwd)
+    g = np.ones_like(x)
+    if name == "sigmoid":
+        y64 = y.astype(np.float64)
+        check(act.sigmoid_backward(g, y), y64 * (1 - y64), y64 * (1 - y64))
+    else:
+        check(getattr(act, name + "_backward")(g, x), bwd, terms)

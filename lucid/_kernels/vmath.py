@@ -12,6 +12,15 @@ vector units, as NumPy's own exp does.
   Relative error below 2e-15 while z² < 8 and below 1e-13 up to where erfc underflows
   (the rounding of z² is the limit).
 
+float32 has its own, evaluated in float32 throughout (every constant typed, so nothing widens):
+
+* exp32: the same reduction (ln2 split so k·ln2 is exact) and a minimax polynomial of degree 7
+  for eʳ; within 1 unit in the last place of float32. ``exp32_sum(hi, lo)`` is e^(hi + lo) for
+  an exact hi and a lo below 2: hi − k·ln2 is exact, so lo keeps its own digits.
+* erfc32_pos: the form of erfc_pos with a Chebyshev series of degree 11 (error 3.3e-9 in f
+  while erfc z is above float32's underflow). −z² comes in as an exact hi + lo pair
+  (``square_split32``), since a rounded z² would cost z²·2⁻²⁴ relative in the far tail.
+
 The kernels that use these inline them, and numba's disk cache of a kernel is keyed on its own
 file only: ``backends.startup.drop_stale_cache`` drops the families' cached builds when this file
 changes.
@@ -65,6 +74,75 @@ ERFC_POLY = np.array(
         0.0,
     )
 )
+
+
+# f(u) as above, fitted for float32 on u ∈ [−0.7, 1] (z ≤ 10.6, where erfc z underflows float32)
+ERFC32_POLY = np.array(
+    (
+        -0.671794056892395,
+        0.6726431846618652,
+        0.04734313115477562,
+        -0.046894174069166183,
+        -0.009870050475001335,
+        0.008809887804090977,
+        0.0017470427555963397,
+        -0.0022778857965022326,
+        -0.00013486488023772836,
+        0.0005298797623254359,
+        -5.821363447466865e-05,
+        -4.3854575778823346e-05,
+    ),
+    dtype=np.float32,
+)
+# float32 constants: a Python float in a float32 expression would widen it to float64
+F32 = np.float32
+LOG2E_32, LN2_HI_32, LN2_LO_32 = F32(LOG2E), F32(0.693359375), F32(-2.12194440e-4)  # k·LN2_HI_32 exact
+EXP32_POLY = np.array(  # eʳ ≈ 1 + r + r²·Σ cₙrⁿ, |r| ≤ ln2/2
+    (0.5000000120, 0.16666665459, 0.041665795894, 0.0083334519073, 0.0013981999507, 0.00019875691500),
+    dtype=np.float32,
+)
+NEG_ZERO_32, HALF_32, ONE_32, TWO_32 = F32(-0.0), F32(0.5), F32(1.0), F32(2.0)
+EXP32_LO, EXP32_HI = F32(-104.0), F32(89.0)  # e^x is 0 below, inf above (the clamp keeps 2ᵏ finite)
+ERFC32_MAX = F32(10.6)
+
+
+@intrinsic
+def _pow2_32(typingctx, k):
+    """2ᵏ as a float32, k a float32 holding an integer in [−126, 127]."""
+
+    def codegen(context, builder, signature, args):
+        i32 = ir.IntType(32)
+        bits = builder.shl(builder.add(builder.fptosi(args[0], i32), ir.Constant(i32, 127)), ir.Constant(i32, 23))
+        return builder.bitcast(bits, ir.FloatType())
+
+    return types.float32(types.float32), codegen
+
+
+@intrinsic
+def _high_half32(typingctx, x):
+    """x with the low 12 bits of its significand cleared: 12 significant bits, so its square is exact."""
+
+    def codegen(context, builder, signature, args):
+        i32 = ir.IntType(32)
+        bits = builder.and_(builder.bitcast(args[0], i32), ir.Constant(i32, -4096))
+        return builder.bitcast(bits, ir.FloatType())
+
+    return types.float32(types.float32), codegen
+
+
+@intrinsic
+def fmax(typingctx, a, b):
+    """The larger of two floats of one type, a NaN ignored (LLVM's maxnum): a loop of these vectorizes
+    as a max reduction, where a compare and select would run one element at a time."""
+
+    def codegen(context, builder, signature, args):
+        t = args[0].type
+        fn = builder.module.declare_intrinsic("llvm.maxnum", [t], ir.FunctionType(t, [t, t]))
+        return builder.call(fn, args)
+
+    if a != b or not isinstance(a, types.Float):
+        return None
+    return a(a, b), codegen
 
 
 @intrinsic
@@ -152,3 +230,45 @@ def erfc_pos(z):
         p3 = p3 * u4 + ERFC_POLY[4 * k + 3]
     f = p0 + u * (p1 + u * (p2 + u * p3))
     return t * exp(f - z * z)
+
+
+@njit(inline="always", **JIT)
+def exp32_sum(hi, lo):
+    """e^(hi + lo) for float32 hi, lo with |lo| < 2 (inf above 88.7, 0 below −103.9, NaN stays NaN)."""
+    xc = min(max(hi, EXP32_LO), EXP32_HI)
+    kf = np.floor((xc + lo) * LOG2E_32 + HALF_32)
+    r = ((xc - kf * LN2_HI_32) + lo) - kf * LN2_LO_32
+    c = EXP32_POLY
+    p = ONE_32 + r + (r * r) * (c[0] + r * (c[1] + r * (c[2] + r * (c[3] + r * (c[4] + r * c[5])))))
+    half = np.floor(kf * HALF_32)
+    y = p * _pow2_32(half) * _pow2_32(kf - half)
+    return y if hi == hi else hi
+
+
+@njit(inline="always", **JIT)
+def exp32(x):
+    """eˣ for a float32 x."""
+    return exp32_sum(x, NEG_ZERO_32)
+
+
+@njit(inline="always", **JIT)
+def square_split32(x):
+    """(hi, lo) with hi + lo = x² in float32 to about 2⁻⁴⁴ relative, hi exact."""
+    h = _high_half32(x)
+    return h * h, (x - h) * (x + h)
+
+
+@njit(inline="always", **JIT)
+def erfc32_pos(z, neg_hi, neg_lo):
+    """erfc z for a float32 z ≥ 0 (or NaN), given −z² = neg_hi + neg_lo (neg_hi exact)."""
+    zc = min(z, ERFC32_MAX)
+    t = TWO_32 / (TWO_32 + zc)
+    u = TWO_32 * t - ONE_32
+    u4 = (u * u) * (u * u)
+    c = ERFC32_POLY
+    p0 = c[0] + u4 * (c[4] + u4 * c[8])
+    p1 = c[1] + u4 * (c[5] + u4 * c[9])
+    p2 = c[2] + u4 * (c[6] + u4 * c[10])
+    p3 = c[3] + u4 * (c[7] + u4 * c[11])
+    f = p0 + u * (p1 + u * (p2 + u * p3))
+    return t * exp32_sum(neg_hi, neg_lo + f)
