@@ -2,12 +2,18 @@
 
 * **1×1, stride 1, no padding, one group**: the input already is the column matrix; y[n] = W @ x[n],
   dW = Σₙ g[n] @ x[n]ᵀ, dx[n] = Wᵀ @ g[n], each a stacked BLAS product.
-* **otherwise**: samples are taken in chunks whose columns fit in ``COLS_BYTES``; a compiled gather
-  (``_im2col``) writes cols[(c, j), n, o] = x[n, c, o·s + j·d − lo] straight from the unpadded
-  input (a tap in the padding writes 0), and one BLAS product per group and chunk makes y. The
-  backward gathers the columns again (nothing the size of the columns outlives a call), takes
-  dW += gᵀ-chunk @ colsᵀ and dcols = Wᵀ @ g-chunk, and ``_col2im`` adds dcols back into dx,
-  each (sample, channel) plane owned by one thread.
+* **otherwise**: samples are taken in chunks whose columns fit in ``COLS_BYTES`` (small enough to
+  stay in cache between the gather and the products); a compiled gather (``_im2col``) writes
+  cols[n, (c, j), o] = x[n, c, o·s + j·d − lo] straight from the unpadded input (a tap in the
+  padding writes 0), and y[n] = W @ cols[n] is one stacked BLAS product per group and chunk, written
+  in place in y. The backward gathers the columns again (nothing the size of the columns outlives a
+  call), takes dW += Σₙ g[n] @ cols[n]ᵀ and dcols[n] = Wᵀ @ g[n], and ``_col2im`` adds dcols back
+  into dx. Where a tap's output rows follow each other in the input (stride 1 along the rows,
+  output as wide as the input) the gather copies them as one run and then zeroes the entries that
+  fell in the padding; col2im drops those entries first and adds one run back.
+
+The gather and col2im run on the calling thread: the products between them are BLAS's and use its
+threads, and a second pool of threads taking turns with BLAS's would spin against it.
 
 The column buffer comes from ``lucid.backends.memory``, so a training loop reuses it from step to
 step. 1-D and 2-D convolutions run as 3-D ones with unit leading axes.
@@ -16,13 +22,13 @@ step. 1-D and 2-D convolutions run as 3-D ones with unit leading axes.
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ...backends import memory as buffers
 from ..jit import JIT, formula, native, run, use_threads
 from . import reference
 
-COLS_BYTES = 1 << 25  # a chunk's column matrix is at most about this big
+COLS_BYTES = 1 << 22  # a chunk's column matrix is at most about this big: it stays in cache for its products
 
 
 @njit(**JIT)
@@ -44,73 +50,99 @@ def _tap(j, kh, kw, dw, pw, sw, ow, W):
     return jd, jh, base, lo, hi
 
 
-@njit(parallel=True, **JIT)
+@formula
+def _u(i):
+    """``i`` (known to be ≥ 0) as an unsigned index: no wrap-around test, so runs of it vectorize."""
+    return np.uint64(i)
+
+
+@njit(**JIT)
 def _im2col(x, cols, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh, ow):
-    """cols[(c, j), n, (a, b, e)] = x[n0 + n, c0 + c, a·sd − pd + jd·dd, b·sh − ph + jh·dh, e·sw − pw + jw·dw]."""
-    R, nb = cols.shape[0], cols.shape[1]
-    D, H, W = x.shape[2], x.shape[3], x.shape[4]
+    """cols[n, (c, j), (a, b, e)] = x[n0 + n, c0 + c, a·sd − pd + jd·dd, b·sh − ph + jh·dh, e·sw − pw + jw·dw]."""
+    nb, R = cols.shape[0], cols.shape[1]
+    C, D, H, W = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
     K = kd * kh * kw
-    for t in prange(R * nb):
-        r = t // nb
-        n = t % nb
+    O = od * oh * ow
+    xf = x.reshape(-1)
+    cf = cols.reshape(-1)
+    for t in range(nb * R):
+        n = t // R
+        r = t % R
         c = r // K
-        j = r % K
-        jd, jh, base, lo, hi = _tap(j, kh, kw, dw, pw, sw, ow, W)
-        dst = cols[r, n]
-        src = x[n0 + n, c0 + c]
-        o = 0
+        jd, jh, base, lo, hi = _tap(r % K, kh, kw, dw, pw, sw, ow, W)
+        o = t * O
+        plane = ((n0 + n) * C + c0 + c) * D
         for a in range(od):
             i = a * sd - pd + jd * dd
-            for b in range(oh):
-                row = b * sh - ph + jh * dh
-                if i < 0 or i >= D or row < 0 or row >= H:
-                    for e in range(ow):
-                        dst[o + e] = 0.0
+            blo, bhi = _span_of(jh * dh - ph, sh, oh, H)
+            if i < 0 or i >= D:
+                blo, bhi = 0, 0
+            for e in range(blo * ow):
+                cf[_u(o + e)] = 0.0
+            for e in range(bhi * ow, oh * ow):
+                cf[_u(o + e)] = 0.0
+            if bhi > blo:
+                line = ((plane + i) * H + blo * sh - ph + jh * dh) * W + base
+                if sh == 1 and sw == 1 and ow == W:  # rows follow each other: one run, then the edges
+                    for e in range(lo, (bhi - blo - 1) * ow + hi):
+                        cf[_u(o + blo * ow + e)] = xf[_u(line + e)]
+                    for b in range(blo, bhi):
+                        for e in range(lo):
+                            cf[_u(o + b * ow + e)] = 0.0
+                        for e in range(hi, ow):
+                            cf[_u(o + b * ow + e)] = 0.0
                 else:
-                    line = src[i, row]
-                    for e in range(lo):
-                        dst[o + e] = 0.0
-                    if sw == 1:  # a contiguous run: a vector copy
-                        dst[o + lo : o + hi] = line[lo + base : hi + base]
-                    else:
+                    for b in range(blo, bhi):
+                        at = o + b * ow
+                        src = line + (b - blo) * sh * W
+                        for e in range(lo):
+                            cf[_u(at + e)] = 0.0
                         for e in range(lo, hi):
-                            dst[o + e] = line[e * sw + base]
-                    for e in range(hi, ow):
-                        dst[o + e] = 0.0
-                o += ow
+                            cf[_u(at + e)] = xf[_u(src + e * sw)]
+                        for e in range(hi, ow):
+                            cf[_u(at + e)] = 0.0
+            o += oh * ow
 
 
-@njit(parallel=True, **JIT)
+@njit(**JIT)
 def _col2im(dcols, dx, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh, ow):
     """The adjoint of ``_im2col``: dx[n0 + n, c0 + c] = Σ over the (j, o) that read a position of dcols."""
-    nb = dcols.shape[1]
-    Cg = dcols.shape[0] // (kd * kh * kw)
-    D, H, W = dx.shape[2], dx.shape[3], dx.shape[4]
+    nb = dcols.shape[0]
     K = kd * kh * kw
-    for t in prange(Cg * nb):
-        c = t // nb
-        n = t % nb
-        plane = dx[n0 + n, c0 + c]
-        plane[:] = 0.0
+    Cg = dcols.shape[1] // K
+    C, D, H, W = dx.shape[1], dx.shape[2], dx.shape[3], dx.shape[4]
+    O = od * oh * ow
+    df = dcols.reshape(-1)
+    xf = dx.reshape(-1)
+    for t in range(nb * Cg):
+        n = t // Cg
+        c = t % Cg
+        plane = ((n0 + n) * C + c0 + c) * D
+        for e in range(D * H * W):
+            xf[_u(plane * H * W + e)] = 0.0
         for j in range(K):
             jd, jh, base, lo, hi = _tap(j, kh, kw, dw, pw, sw, ow, W)
-            src = dcols[c * K + j, n]
-            o = 0
+            o = (t * K + j) * O
+            blo, bhi = _span_of(jh * dh - ph, sh, oh, H)
             for a in range(od):
                 i = a * sd - pd + jd * dd
-                for b in range(oh):
-                    row = b * sh - ph + jh * dh
-                    if i >= 0 and i < D and row >= 0 and row < H:
-                        line = plane[i, row]
-                        if sw == 1:
-                            seg = line[lo + base : hi + base]
-                            part = src[o + lo : o + hi]
-                            for e in range(hi - lo):
-                                seg[e] += part[e]
-                        else:
+                if i >= 0 and i < D and bhi > blo:
+                    line = ((plane + i) * H + blo * sh - ph + jh * dh) * W + base
+                    if sh == 1 and sw == 1 and ow == W:  # one run; the entries read from the padding dropped first
+                        for b in range(blo, bhi):
+                            for e in range(lo):
+                                df[_u(o + b * ow + e)] = 0.0
+                            for e in range(hi, ow):
+                                df[_u(o + b * ow + e)] = 0.0
+                        for e in range(lo, (bhi - blo - 1) * ow + hi):
+                            xf[_u(line + e)] += df[_u(o + blo * ow + e)]
+                    else:
+                        for b in range(blo, bhi):
+                            at = o + b * ow
+                            src = line + (b - blo) * sh * W
                             for e in range(lo, hi):
-                                line[e * sw + base] += src[o + e]
-                    o += ow
+                                xf[_u(src + e * sw)] += df[_u(at + e)]
+                o += oh * ow
 
 
 def _three(v, fill):
@@ -155,7 +187,7 @@ def _grouped(x, w, stride, groups, O):
     G, Fg, Cg = groups, w.shape[0] // groups, w.shape[1]
     rows = Cg * math.prod(w.shape[2:])
     nb = max(1, min(x.shape[0], COLS_BYTES // max(1, rows * O * x.itemsize)))
-    cols = buffers.empty((rows * nb * O,), x.dtype)
+    cols = buffers.empty((nb * rows * O,), x.dtype)
     return _as3(x, len(stride)), G, Fg, Cg, rows, w.reshape(G, Fg, rows), nb, cols
 
 
@@ -174,18 +206,12 @@ def forward(x, w, b, stride, pads, dilation, groups):
         np.matmul(w.reshape(F, -1), x.reshape(N, x.shape[1], O), out=y3)
     else:
         x5, G, Fg, Cg, rows, wm, nb, cols = _grouped(x, w, stride, groups, O)
-        prod = buffers.empty((Fg * nb * O,), x.dtype) if nb > 1 else None
         for n0 in range(0, N, nb):
             m = min(nb, N - n0)
-            c = _view(cols, (rows, m, O))
+            c = _view(cols, (m, rows, O))
             for grp in range(G):
                 run(_im2col, x5, c, n0, grp * Cg, *geo)
-                if m == 1:  # one sample: the product lands in y directly
-                    np.matmul(wm[grp], c.reshape(rows, O), out=y3[n0, grp * Fg : (grp + 1) * Fg])
-                else:
-                    p = _view(prod, (Fg, m * O))
-                    np.matmul(wm[grp], c.reshape(rows, m * O), out=p)
-                    y3[n0 : n0 + m, grp * Fg : (grp + 1) * Fg] = p.reshape(Fg, m, O).transpose(1, 0, 2)
+                np.matmul(wm[grp], c, out=y3[n0 : n0 + m, grp * Fg : (grp + 1) * Fg])
     if b is not None:
         y3 += arrs[2].reshape(F, 1)
     return y
@@ -214,25 +240,23 @@ def backward(g, x, w, stride, pads, dilation, groups, need_dx=True, need_dw=True
     if not (need_dx or need_dw):
         return dx, dw, db
     x5, G, Fg, Cg, rows, wm, nb, cols = _grouped(x, w, stride, groups, O)
-    gt = buffers.empty((Fg * nb * O,), x.dtype)
-    dcols = buffers.empty((rows * nb * O,), x.dtype) if need_dx else None
+    dcols = buffers.empty((nb * rows * O,), x.dtype) if need_dx else None
     dwm = np.zeros((G, Fg, rows), x.dtype) if need_dw else None
+    part = np.empty((nb, Fg, rows), x.dtype) if need_dw else None
     if need_dx:
         dx = buffers.empty(x.shape, x.dtype)
         dx5 = _as3(dx, len(stride))
     for n0 in range(0, N, nb):
         m = min(nb, N - n0)
         for grp in range(G):
-            gm = _view(gt, (Fg, m, O))
-            gm[:] = g3[n0 : n0 + m, grp * Fg : (grp + 1) * Fg].transpose(1, 0, 2)
-            g2 = gm.reshape(Fg, m * O)
+            gm = g3[n0 : n0 + m, grp * Fg : (grp + 1) * Fg]
             if need_dw:
-                c = _view(cols, (rows, m, O))
+                c = _view(cols, (m, rows, O))
                 run(_im2col, x5, c, n0, grp * Cg, *geo)
-                dwm[grp] += g2 @ c.reshape(rows, m * O).T
+                dwm[grp] += np.matmul(gm, c.transpose(0, 2, 1), out=part[:m]).sum(axis=0)
             if need_dx:
-                d = _view(dcols, (rows, m, O))
-                np.matmul(wm[grp].T, g2, out=d.reshape(rows, m * O))
+                d = _view(dcols, (m, rows, O))
+                np.matmul(wm[grp].T, gm, out=d)
                 run(_col2im, d, dx5, n0, grp * Cg, *geo)
     if need_dw:
         dw = dwm.reshape(w.shape)
