@@ -51,6 +51,12 @@ def _tap(j, kh, kw, dw, pw, sw, ow, W):
 
 
 @formula
+def _sizes(x, kd, kh, kw, od, oh, ow):
+    """x's channels and spatial sizes (C, D, H, W), the kernel's taps K and the outputs O per plane."""
+    return x.shape[1], x.shape[2], x.shape[3], x.shape[4], kd * kh * kw, od * oh * ow
+
+
+@formula
 def _u(i):
     """``i`` (known to be ≥ 0) as an unsigned index: no wrap-around test, so runs of it vectorize."""
     return np.uint64(i)
@@ -60,9 +66,7 @@ def _u(i):
 def _im2col(x, cols, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh, ow):
     """cols[n, (c, j), (a, b, e)] = x[n0 + n, c0 + c, a·sd − pd + jd·dd, b·sh − ph + jh·dh, e·sw − pw + jw·dw]."""
     nb, R = cols.shape[0], cols.shape[1]
-    C, D, H, W = x.shape[1], x.shape[2], x.shape[3], x.shape[4]
-    K = kd * kh * kw
-    O = od * oh * ow
+    C, D, H, W, K, O = _sizes(x, kd, kh, kw, od, oh, ow)
     xf = x.reshape(-1)
     cf = cols.reshape(-1)
     for t in range(nb * R):
@@ -108,10 +112,8 @@ def _im2col(x, cols, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od,
 def _col2im(dcols, dx, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh, ow):
     """The adjoint of ``_im2col``: dx[n0 + n, c0 + c] = Σ over the (j, o) that read a position of dcols."""
     nb = dcols.shape[0]
-    K = kd * kh * kw
+    C, D, H, W, K, O = _sizes(dx, kd, kh, kw, od, oh, ow)
     Cg = dcols.shape[1] // K
-    C, D, H, W = dx.shape[1], dx.shape[2], dx.shape[3], dx.shape[4]
-    O = od * oh * ow
     df = dcols.reshape(-1)
     xf = dx.reshape(-1)
     for t in range(nb * Cg):
