@@ -6,6 +6,7 @@ each figure is the minimum step time over all of a framework's steps. Peak memor
 process's ru_maxrss after its steps.
 
     python benchmarks/bench_train.py [--threads 2] [--rounds 3] [--steps 5] [--nets convnet,mlp]
+                                     [--openblas-coretype CORE]
 
 Networks (float32, cross-entropy over 10 classes):
 
@@ -115,7 +116,7 @@ def gemm_floor(name, N, repeats=3):
     return total
 
 
-def run(framework, name, steps, threads):
+def run(framework, name, steps, threads, coretype=None):
     env = dict(
         os.environ,
         OMP_NUM_THREADS=str(threads),
@@ -123,6 +124,8 @@ def run(framework, name, steps, threads):
         MKL_NUM_THREADS=str(threads),
         NUMBA_NUM_THREADS=str(threads),
     )
+    if coretype is not None:  # "" lets OpenBLAS pick its kernels for this CPU; PyTorch's MKL ignores it
+        env["OPENBLAS_CORETYPE"] = coretype
     out = subprocess.run(
         [sys.executable, __file__, "--worker", framework, name, str(steps), str(threads)],
         capture_output=True,
@@ -139,6 +142,11 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--nets", default="convnet,mlp")
+    p.add_argument(
+        "--openblas-coretype",
+        default=None,
+        help="OPENBLAS_CORETYPE for both processes ('' = OpenBLAS picks for this CPU; default: the environment's)",
+    )
     p.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -155,7 +163,7 @@ def main():
         floor = np.inf
         for _ in range(args.rounds):
             for framework in ("torch", "lucid"):
-                r = run(framework, name, args.steps, args.threads)
+                r = run(framework, name, args.steps, args.threads, args.openblas_coretype)
                 best[framework] = min(best[framework], min(r["times"]))
                 rss[framework] = max(rss[framework], r["rss_mb"])
                 if r["floor"] is not None:
@@ -176,7 +184,11 @@ def main():
     )
     from results import write_section
 
-    write_section(f"bench_train, {args.threads} threads", note + "\n\n" + table)
+    section = f"bench_train, {args.threads} threads"
+    if args.openblas_coretype is not None:
+        section += f", OPENBLAS_CORETYPE={args.openblas_coretype!r}"
+        note += f" Both processes ran with OPENBLAS_CORETYPE={args.openblas_coretype!r}."
+    write_section(section, note + "\n\n" + table)
     print(table)
 
 

@@ -39,7 +39,22 @@ def machine():
     except (OSError, StopIteration):
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{model}, {cores} cores, Python {platform.python_version()}"
+    return f"{model}, {cores} cores, Python {platform.python_version()}, NumPy's BLAS: {blas()}"
+
+
+def blas():
+    """NumPy's BLAS library, version and the CPU kernels it picked (OpenBLAS reads ``OPENBLAS_CORETYPE``)."""
+    import numpy  # noqa: F401  (loads the BLAS library threadpoolctl inspects)
+
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown"
+    for lib in threadpool_info():
+        if lib.get("user_api") == "blas":
+            kernels = lib.get("architecture") or "?"
+            return f"{lib.get('internal_api')} {lib.get('version')}, {kernels} kernels"
+    return "unknown"
 
 
 def write_section(name, markdown):
