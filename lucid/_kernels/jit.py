@@ -28,7 +28,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from .. import backends
-from ..backends.startup import gc_paused
+from ..backends.startup import cache_lock, gc_paused
 
 JIT = dict(cache=True, error_model="numpy")
 FAST = dict(JIT, fastmath={"reassoc", "contract"})  # for sums: may reassociate, never assumes finite values
@@ -106,7 +106,8 @@ def use_threads():
 
 def run(kernel, *args):
     """``kernel(*args)``; its first run for the dtype and rank of its first array argument with Python's
-    cycle collector paused (loading a kernel from numba's cache allocates many objects). The first array
+    cycle collector paused (loading a kernel from numba's cache allocates many objects) and under
+    ``cache_lock`` (it may compile and write the cache). The first array
     stands for all: the arrays of a call share its dtype, and looking at one costs far less."""
     for first in args:
         if isinstance(first, np.ndarray):
@@ -114,7 +115,7 @@ def run(kernel, *args):
     key = (kernel, first.dtype.char, first.ndim)
     if key in _loaded:
         return kernel(*args)
-    with gc_paused():
+    with gc_paused(), cache_lock():
         out = kernel(*args)
     _loaded.add(key)
     return out

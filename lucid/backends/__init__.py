@@ -51,7 +51,7 @@ def _load(backend, family):
     module = reference
     if backend == "numba":
         try:
-            with startup.gc_paused():
+            with startup.gc_paused(), startup.cache_lock():
                 startup.drop_stale_cache(os.path.dirname(reference.__file__))
                 startup.answer_blas_probe()
                 module = importlib.import_module(f"lucid._kernels.{family}.compiled")

@@ -4,6 +4,9 @@
   of objects; Python's cycle collector is paused meanwhile.
 * ``answer_blas_probe``: numba's start imports ``scipy.linalg`` only to learn whether SciPy's
   BLAS is installed; the answer is read off the file system instead.
+* ``cache_lock``: numba writes its disk cache without a lock between processes (two processes that
+  compile different signatures of one kernel at once can give both the same data file, and a later
+  load then runs the wrong machine code); a kernel's first call holds this lock.
 * ``drop_stale_cache``: numba's disk cache checks only the file of the function it compiled, but a
   family's kernels inline the formulas of other files, of the family and shared (``_kernels/jit.py``,
   ``vmath.py``); an entry older than any of them is dropped, so an edit recompiles the kernels.
@@ -15,6 +18,7 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
+import tempfile
 import threading
 
 _probe_lock = threading.Lock()
@@ -39,6 +43,26 @@ def drop_stale_cache(folder, plain=("reference.py",)):
                 os.remove(path)
         except OSError:  # removed meanwhile by another process, or read-only
             pass
+
+
+@contextlib.contextmanager
+def cache_lock():
+    """An exclusive lock shared by every process of this user on this machine (``flock`` on a file
+    in the temporary folder), held while a kernel may compile and write numba's cache. Where there is
+    no ``flock`` (Windows) or the file cannot be opened, nothing is locked."""
+    try:
+        import fcntl
+
+        f = open(os.path.join(tempfile.gettempdir(), f"lucid-kernel-cache-{os.getuid()}.lock"), "a")
+    except (ImportError, OSError, AttributeError):
+        yield
+        return
+    with f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager

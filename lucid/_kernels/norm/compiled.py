@@ -167,7 +167,7 @@ def _stats(v):
 
 def rstd(var, eps):
     """rstd = 1/√(σ² + ε) of each variance (float64), IEEE: 1/0 = inf."""
-    return rstd_of(_stats(var).reshape(-1), float(eps)).reshape(np.shape(var))
+    return run(rstd_of, _stats(var).reshape(-1), float(eps)).reshape(np.shape(var))
 
 
 def backward(g, x, mean, rstd, weight, P, center=True, train=True, need_dx=True, need_affine=True):
