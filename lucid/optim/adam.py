@@ -4,6 +4,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .. import backends
 from .optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
@@ -60,40 +61,30 @@ class Adam(Optimizer):
         )
 
     def _update(self, p, grad, state, group):
-        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        if group["maximize"]:
-            grad = -grad
+        (beta1, beta2), amsgrad = group["betas"], group["amsgrad"]
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+            state["exp_avg"] = np.zeros_like(p.data, order="C")
+            state["exp_avg_sq"] = np.zeros_like(p.data, order="C")
+            if amsgrad:
+                state["max_exp_avg_sq"] = np.zeros_like(p.data, order="C")
         state["step"] += 1
-        t = state["step"]
-        if wd != 0:
-            if group["decoupled_weight_decay"]:
-                p.data *= 1 - lr * wd
-            else:
-                grad = grad + wd * p.data
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        work = np.subtract(grad, m)  # one scratch array for the whole update
-        work *= 1 - beta1
-        m += work
-        np.multiply(grad, grad, out=work)
-        work *= 1 - beta2
-        v *= beta2
-        v += work
-        if group["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            v = state["max_exp_avg_sq"]
-        step_size = lr / (1 - beta1**t)
-        np.sqrt(v, out=work)  # denom = √v̂/√(1 − β₂ᵗ) + ε
-        work /= (1 - beta2**t) ** 0.5
-        work += eps
-        np.divide(m, work, out=work)
-        work *= step_size
-        p.data -= work
+        backends.kernels("optim").adam(
+            p.data,
+            grad,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            state["max_exp_avg_sq"] if amsgrad else None,
+            state["step"],
+            group["lr"],
+            beta1,
+            beta2,
+            group["eps"],
+            group["weight_decay"],
+            group["decoupled_weight_decay"],
+            amsgrad,
+            group["maximize"],
+        )
 
 
 class AdamW(Adam):

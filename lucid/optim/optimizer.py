@@ -4,7 +4,8 @@ Each group is a dict: ``{"params": [Parameter, ...], "lr": ..., ...}``, the
 hyperparameters that apply to those parameters (missing ones are filled from the
 optimizer's ``defaults``). ``state[p]`` is a dict of what the optimizer keeps for
 parameter ``p`` between steps (momentum buffers, moving averages, the step count).
-An optimizer works on the parameters' arrays in place with NumPy: it records no graph.
+An optimizer works on the parameters' arrays in place and records no graph; SGD, Adam and AdamW
+update each parameter in one pass of the ``optim`` kernels (``lucid/_kernels/optim``).
 """
 
 import copy

@@ -4,6 +4,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .. import backends
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -53,28 +54,20 @@ class SGD(Optimizer):
         )
 
     def _update(self, p, grad, state, group):
-        # grad is p.grad itself: never written; each step below makes at most one array of its own
-        if group["maximize"]:
-            grad = np.negative(grad)
-        wd = group["weight_decay"]
-        if wd != 0:
-            decayed = p.data * wd
-            decayed += grad
-            grad = decayed
         momentum = group["momentum"]
-        if momentum != 0:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = np.array(grad, copy=True)
-            else:
-                buf *= momentum
-                damp = 1 - group["dampening"]
-                buf += grad if damp == 1 else damp * grad
-            if group["nesterov"]:
-                ahead = buf * momentum
-                ahead += grad
-                grad = ahead
-            else:
-                grad = buf
-        step = grad * group["lr"]
-        p.data -= step
+        buf = state.get("momentum_buffer")
+        first = buf is None
+        if momentum != 0 and first:
+            buf = state["momentum_buffer"] = np.empty_like(p.data, order="C")
+        backends.kernels("optim").sgd(
+            p.data,
+            grad,
+            buf if momentum != 0 else None,
+            group["lr"],
+            momentum,
+            group["dampening"],
+            group["weight_decay"],
+            group["nesterov"],
+            group["maximize"],
+            first,
+        )

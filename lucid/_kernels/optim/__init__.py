@@ -1,0 +1,1 @@
+"""Optimizer kernels: the NumPy reference (the specification) and its compiled twin."""
