@@ -82,7 +82,9 @@ def worker(framework, name, steps, threads):
             times.append(t1 - t0)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     floor = gemm_floor(name, shape[0]) if framework == "lucid" else None
-    print(json.dumps({"times": times, "rss_mb": rss_mb, "loss": float(loss.item()), "floor": floor}))
+    from results import blas
+
+    print(json.dumps({"times": times, "rss_mb": rss_mb, "loss": float(loss.item()), "floor": floor, "blas": blas()}))
 
 
 def gemm_floor(name, N, repeats=3):
@@ -161,6 +163,7 @@ def main():
         best = {"torch": np.inf, "lucid": np.inf}
         rss = {"torch": 0.0, "lucid": 0.0}
         floor = np.inf
+        lucid_blas = "?"
         for _ in range(args.rounds):
             for framework in ("torch", "lucid"):
                 r = run(framework, name, args.steps, args.threads, args.openblas_coretype)
@@ -168,6 +171,7 @@ def main():
                 rss[framework] = max(rss[framework], r["rss_mb"])
                 if r["floor"] is not None:
                     floor = min(floor, r["floor"])
+                    lucid_blas = r["blas"]
         ratio = best["torch"] / best["lucid"]
         rows.append(
             f"| {name} | {best['torch'] * 1e3:.1f} | {best['lucid'] * 1e3:.1f} | {ratio:.2f} | "
@@ -187,7 +191,10 @@ def main():
     section = f"bench_train, {args.threads} threads"
     if args.openblas_coretype is not None:
         section += f", OPENBLAS_CORETYPE={args.openblas_coretype!r}"
-        note += f" Both processes ran with OPENBLAS_CORETYPE={args.openblas_coretype!r}."
+        note += (
+            f" Both processes ran with OPENBLAS_CORETYPE={args.openblas_coretype!r}: NumPy's BLAS in "
+            f"lucid's process was {lucid_blas}."
+        )
     write_section(section, note + "\n\n" + table)
     print(table)
 
