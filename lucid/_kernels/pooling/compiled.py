@@ -139,8 +139,8 @@ def max_pool_forward(x, kernel, stride, pads, dilation):
     use_threads()
     spatial = x.shape[1:]
     out = tuple(_out_size(L, k, s, lo, hi, d) for L, k, s, (lo, hi), d in zip(spatial, kernel, stride, pads, dilation))
-    y = np.empty((x.shape[0],) + out, x.dtype)
-    idx = np.empty(y.shape, np.int64)
+    y = buffers.empty((x.shape[0],) + out, x.dtype)
+    idx = buffers.empty(y.shape, np.int64)
     run(
         _max_forward,
         _planes3(arrs[0], spatial),
@@ -176,7 +176,7 @@ def avg_pool_forward(x, kernel, stride, pads, divisor):
         return reference.avg_pool_forward(x, kernel, stride, pads, divisor)
     use_threads()
     spatial, out = x.shape[1:], divisor.shape
-    y = np.empty((x.shape[0],) + out, x.dtype)
+    y = buffers.empty((x.shape[0],) + out, x.dtype)
     div = np.ascontiguousarray(divisor, dtype=np.float64).reshape(_three(out, 1))
     run(
         _avg,
