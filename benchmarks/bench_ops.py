@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import torch
+from results import products_alone
 
 import lucid
 
@@ -55,21 +56,6 @@ def _products(shapes):
         return [((F, K), (K, P)), ((F, P), (P, K)), ((K, F), (F, P))]
     (N, In), (Out, _) = shapes  # linear
     return [((N, In), (In, Out)), ((N, Out), (Out, In)), ((Out, N), (N, In))]
-
-
-def products_alone(prods, repeats, rng):
-    """Seconds of the products alone on NumPy's BLAS (minimum of ``repeats`` each): the floor of the
-    formulation on this BLAS."""
-    total = 0.0
-    for a, b in prods:
-        A, B = rng.standard_normal(a).astype(np.float32), rng.standard_normal(b).astype(np.float32)
-        best = np.inf
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            A @ B
-            best = min(best, time.perf_counter() - t0)
-        total += best
-    return total
 
 
 def _step(lib, fn, tensors, grad):

@@ -2,7 +2,8 @@
 
 Each script calls ``write_section(name, markdown)``; the section is headed with the commit
 and the machine it ran on, and replaces the previous section of that name (other scripts'
-sections are kept).
+sections are kept). ``products_alone`` times matrix products on NumPy's BLAS: the floor that
+bench_ops and bench_train report for the ops built on them.
 """
 
 import os
@@ -67,3 +68,22 @@ def write_section(name, markdown):
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block
     with open(PATH, "w") as f:
         f.write(text)
+
+
+def products_alone(prods, repeats, rng):
+    """Seconds of the float32 products ``(left shape, right shape)`` alone on NumPy's BLAS, the minimum
+    of ``repeats`` of each, summed."""
+    import time
+
+    import numpy as np
+
+    total = 0.0
+    for a, b in prods:
+        A, B = rng.standard_normal(a).astype(np.float32), rng.standard_normal(b).astype(np.float32)
+        best = np.inf
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            A @ B
+            best = min(best, time.perf_counter() - t0)
+        total += best
+    return total

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
-from ..jit import CHUNKS, JIT, PARALLEL_MIN, kernel, run, use_threads
+from ..jit import CHUNKS, JIT, PARALLEL_MIN, formula, kernel, run, use_threads
 from . import reference
 
 
@@ -62,6 +62,21 @@ def _sgd(p, g, buf, lr, momentum, damp, wd, sign, nesterov, first, chunks):
         _sgd_span(p, g, buf, lr, momentum, damp, wd, sign, nesterov, first, c * n // chunks, (c + 1) * n // chunks)
 
 
+@formula
+def _moments(p, g, m, v, i, sign, l2, decay, coupled, c1, beta2, c2):
+    """Element i: p scaled by ``decay``, the gradient (with ``l2``·p when ``coupled``), and the moments
+    m ← m + (g − m)·(1 − β₁), v ← β₂·v + (1 − β₂)·g², stored; returns p, m, v as float64."""
+    pi = np.float64(p[i]) * decay
+    gi = sign * np.float64(g[i])
+    gi = gi + l2 * pi if coupled else gi
+    mi = np.float64(m[i])
+    mi = _stored(mi + (gi - mi) * c1, m)
+    m[i] = mi
+    vi = _stored(np.float64(v[i]) * beta2 + (gi * gi) * c2, v)
+    v[i] = vi
+    return pi, mi, vi
+
+
 @njit(**JIT)
 def _adam_span(p, g, m, v, vmax, sign, l2, decay, c1, beta2, c2, bc2, eps, step_size, amsgrad, lo, hi):
     """The Adam step on p[lo:hi]; ``l2`` the weight decay added to the gradient, ``decay`` the factor p is
@@ -72,28 +87,14 @@ def _adam_span(p, g, m, v, vmax, sign, l2, decay, c1, beta2, c2, bc2, eps, step_
     if amsgrad:
         vmax = vmax[lo:hi]
         for i in range(p.size):
-            pi = np.float64(p[i]) * decay
-            gi = sign * np.float64(g[i])
-            gi = gi + l2 * pi if coupled else gi
-            mi = np.float64(m[i])
-            mi = _stored(mi + (gi - mi) * c1, m)
-            m[i] = mi
-            vi = _stored(np.float64(v[i]) * beta2 + (gi * gi) * c2, v)
-            v[i] = vi
+            pi, mi, vi = _moments(p, g, m, v, i, sign, l2, decay, coupled, c1, beta2, c2)
             wi = np.float64(vmax[i])
             wi = vi if vi > wi or vi != vi else wi  # np.maximum: a NaN on either side wins
             vmax[i] = wi
             p[i] = pi - (mi / (math.sqrt(wi) / bc2 + eps)) * step_size
         return
     for i in range(p.size):
-        pi = np.float64(p[i]) * decay
-        gi = sign * np.float64(g[i])
-        gi = gi + l2 * pi if coupled else gi
-        mi = np.float64(m[i])
-        mi = _stored(mi + (gi - mi) * c1, m)
-        m[i] = mi
-        vi = _stored(np.float64(v[i]) * beta2 + (gi * gi) * c2, v)
-        v[i] = vi
+        pi, mi, vi = _moments(p, g, m, v, i, sign, l2, decay, coupled, c1, beta2, c2)
         p[i] = pi - (mi / (math.sqrt(vi) / bc2 + eps)) * step_size
 
 
