@@ -1,0 +1,120 @@
+"""The ops as Tensor methods and operators (``x + y``, ``x.sum()``, ``x += 1``, ``x.add_(y)``).
+
+Installed on ``Tensor`` once, by ``lucid.ops`` after it has defined every op."""
+
+import sys
+
+import numpy as np
+
+from .._tensor import Tensor
+from ..autograd.grad_mode import is_grad_enabled
+from . import (
+    _index,
+    abs,
+    add,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    div,
+    eq,
+    expand,
+    ge,
+    getitem,
+    gt,
+    le,
+    lt,
+    matmul,
+    mul,
+    ne,
+    neg,
+    pow,
+    reshape,
+    sub,
+    where,
+)
+
+# the ops that become Tensor methods of the same name
+METHODS = """
+    add sub mul div pow neg exp log sqrt rsqrt abs clip clamp tanh sigmoid relu maximum minimum sum
+    mean var std max min argmax argmin matmul reshape view permute transpose flatten squeeze
+    unsqueeze expand split chunk pad eq ne lt le gt ge logical_and logical_or logical_xor
+    logical_not sin cos bmm baddbmm tril triu masked_fill masked_fill_ gather scatter_add index_add
+    sort argsort topk cumsum multinomial
+""".split()
+
+
+def _inplace(op, ufunc):
+    """``a += b``: in place on the array when no graph is being recorded; otherwise the out-of-place
+    op (the name is rebound to the result), so gradients stay right."""
+
+    def iop(self, other):
+        if is_grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+            if self.requires_grad and self._ctx is None:
+                self._check_inplace(f"{op.__name__}=")  # raises: a leaf that requires grad
+            return op(self, other)
+        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
+        self._bump()
+        return self
+
+    return iop
+
+
+def _inplace_method(ufunc, name):
+    """``x.add_(y)``: change x's array in place; for tensors outside a graph (or under ``no_grad``)."""
+
+    def method(self, other, *, alpha=1):
+        self._check_inplace(name, other)
+        other = other.data if isinstance(other, Tensor) else other
+        ufunc(self.data, other if alpha == 1 else np.multiply(other, alpha), out=self.data, casting="same_kind")
+        self._bump()
+        return self
+
+    method.__name__ = name
+    return method
+
+
+def install_methods():
+    """Put the ops on Tensor: operators, in-place operators, ``x.add_(y)`` and the methods in ``METHODS``."""
+    T = Tensor
+    T.__add__ = add
+    T.__radd__ = lambda a, b: add(b, a)
+    T.__sub__ = sub
+    T.__rsub__ = lambda a, b: sub(b, a)
+    T.__mul__ = mul
+    T.__rmul__ = lambda a, b: mul(b, a)
+    T.__truediv__ = div
+    T.__rtruediv__ = lambda a, b: div(b, a)
+    T.__pow__ = pow
+    T.__rpow__ = lambda a, b: pow(b, a)
+    T.__matmul__ = matmul
+    T.__rmatmul__ = lambda a, b: matmul(b, a)
+    T.__neg__ = neg
+    T.__pos__ = lambda a: a
+    T.__abs__ = abs
+    T.__eq__, T.__ne__, T.__lt__, T.__le__, T.__gt__, T.__ge__ = eq, ne, lt, le, gt, ge
+    T.__and__, T.__or__, T.__xor__ = bitwise_and, bitwise_or, bitwise_xor
+    T.__rand__, T.__ror__, T.__rxor__ = bitwise_and, bitwise_or, bitwise_xor
+    T.__invert__ = bitwise_not
+    T.__iadd__ = _inplace(add, np.add)
+    T.__isub__ = _inplace(sub, np.subtract)
+    T.__imul__ = _inplace(mul, np.multiply)
+    T.__itruediv__ = _inplace(div, np.true_divide)
+    T.add_ = _inplace_method(np.add, "add_")
+    T.sub_ = _inplace_method(np.subtract, "sub_")
+    T.mul_ = _inplace_method(np.multiply, "mul_")
+    T.div_ = _inplace_method(np.true_divide, "div_")
+    T.__getitem__ = getitem
+
+    def __setitem__(self, index, value):
+        self._check_inplace("item assignment", value)
+        self.data[_index(index)] = value.data if isinstance(value, Tensor) else value
+        self._bump()
+
+    T.__setitem__ = __setitem__
+    ops = sys.modules[__package__]
+    for name in METHODS:
+        setattr(T, name, getattr(ops, name))
+    T.where = lambda self, condition, other: where(condition, self, other)
+    T.expand_as = lambda self, other: expand(self, other.shape)
+    T.reshape_as = T.view_as = lambda self, other: reshape(self, other.shape)
