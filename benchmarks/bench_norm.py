@@ -161,8 +161,8 @@ def kernel_fns(view, P, center, running, xa, ga):
         k.forward_train(x, w, b, P, 1e-5, center)
 
     def forward_backward():
-        y, mu, var = k.forward_train(x, w, b, P, 1e-5, center)
-        k.backward(g, x, mu, 1.0 / np.sqrt(var + 1e-5), w, P, center, True, True, True)
+        y, mu, var, rstd = k.forward_train(x, w, b, P, 1e-5, center)
+        k.backward(g, x, mu, rstd, w, P, center, True, True, True)
 
     def eval_forward():  # layers without running statistics normalize with their own in eval mode too
         if running:

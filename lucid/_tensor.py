@@ -7,6 +7,7 @@ this file holds what a Tensor is: its data, its gradient, its place in the graph
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -142,11 +143,12 @@ class Tensor:
         return t
 
     # ---- properties -------------------------------------------------------
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
+    # attrgetter: read in C, no Python frame (these are read on every op)
+    shape = property(attrgetter("data.shape"), doc="The shape, a tuple of ints.")
+    ndim = property(attrgetter("data.ndim"), doc="The number of dimensions.")
+    dtype = property(attrgetter("data.dtype"), doc="The NumPy dtype of the elements.")
     is_leaf = property(lambda self: self._ctx is None, doc="True for tensors made by the user, not by an op.")
-    grad_fn = property(lambda self: self._ctx, doc="The graph node that made this tensor (None for a leaf).")
+    grad_fn = property(attrgetter("_ctx"), doc="The graph node that made this tensor (None for a leaf).")
     device = property(lambda self: "cpu")
     _version = property(
         lambda self: self._vc.value,

@@ -60,13 +60,14 @@ def check_all(x, P, center=True, weight=None, bias=None, g=None, eps=1e-5, rng=N
 @np.errstate(all="ignore")  # empty groups: the reference's mean of nothing is NaN, as the kernels' is
 def check_one(x, P, center, weight, bias, g, eps):
     tol = TOL[x.dtype.type]
-    y, mean, var = nb.forward_train(x, weight, bias, P, eps, center)
-    ye, me, ve = ref.forward_train(x, weight, bias, P, eps, center)
-    assert y.dtype == x.dtype and mean.dtype == var.dtype == np.float64 and mean.shape == (x.shape[1],)
+    y, mean, var, rs = nb.forward_train(x, weight, bias, P, eps, center)
+    ye, me, ve, rstd = ref.forward_train(x, weight, bias, P, eps, center)
+    assert y.dtype == x.dtype and mean.dtype == var.dtype == rs.dtype == np.float64 and mean.shape == (x.shape[1],)
     close(y, ye, tol)
     close(mean, me, 1e-12)
     close(var, ve, 1e-12)
-    rstd = ref.rstd(ve, eps)
+    close(rs, rstd, 1e-12)
+    assert np.array_equal(rs, ref.rstd(var, eps), equal_nan=True)  # the rstd of the kernel's own variance
     close(nb.forward_eval(x, me, rstd, weight, bias, P), ref.forward_eval(x, me, rstd, weight, bias, P), tol)
     for train in (True, False):
         for need_dx, need_affine in ((True, True), (True, False), (False, True)):
@@ -192,7 +193,7 @@ def test_hard_inputs_match_float64(dtype, rng):
         xd = x.astype(np.float64)  # what the input really holds
         mu = xd.mean(axis=(0, 2, 3), keepdims=True)
         var = ((xd - mu) ** 2).mean(axis=(0, 2, 3), keepdims=True)
-        y, mean, v = nb.forward_train(x, None, None, P, 1e-5)
+        y, mean, v, _ = nb.forward_train(x, None, None, P, 1e-5)
         np.testing.assert_allclose(mean, mu.ravel(), rtol=1e-12)
         np.testing.assert_allclose(v, var.ravel(), rtol=1e-10, atol=1e-30)
         assert v[0] == 0.0 and np.all(y[:, 0] == 0)
@@ -208,7 +209,7 @@ def test_nan_stays_in_its_group(rng):
     for view, P in (VIEWS["batch_nchw"], VIEWS["batch_nc"], VIEWS["layer"]):
         x = rng.standard_normal(view)
         x[0, 1, 0, 0] = np.nan
-        y, mean, var = nb.forward_train(x, None, None, P, 1e-5)
+        y, mean, var, _ = nb.forward_train(x, None, None, P, 1e-5)
         assert np.isnan(mean[1]) and np.isnan(y[:, 1]).all()
         assert not np.isnan(np.delete(y, 1, axis=1)).any()
         dx = nb.backward(np.ones_like(x), x, mean, 1 / np.sqrt(var + 1e-5), None, P)[0]
@@ -266,7 +267,7 @@ def test_rows_layout_statistics_exact_to_float64_rounding(rng, monkeypatch):
     x[:, 1, 0, 0] = 1e4 + 1e-12 * rng.standard_normal(203)  # a few units in the last place of 1e4
     x[:, 2] = 7.0  # constant: exactly zero variance
     x[:, 4, 0, 0] = -3e-200 * (1 + rng.uniform(0, 1, 203))  # tiny values
-    _, mean, var = nb.forward_train(x, None, None, 5, 1e-5)
+    _, mean, var, _ = nb.forward_train(x, None, None, 5, 1e-5)
     for j in range(5):
         col = [Fraction(float(v)) for v in x[:, j, 0, 0]]
         mu = sum(col) / len(col)
@@ -289,7 +290,7 @@ def test_groups_statistics_one_pass_exact_to_float64_rounding(view, rng):
     x[:, 2] = 1e4 + 1e-12 * rng.standard_normal((A, K, L))  # a few units in the last place of 1e4
     x[:, 3] = 7.0  # constant: exactly zero variance
     x[:, 4] = -3e-150 * (1 + rng.uniform(0, 1, (A, K, L)))  # tiny values
-    _, mean, var = nb.forward_train(x, None, None, G, 1e-5)
+    _, mean, var, _ = nb.forward_train(x, None, None, G, 1e-5)
     for j in range(G):
         grp = [Fraction(float(v)) for v in x[:, j].ravel()]
         mu = sum(grp) / len(grp)
@@ -300,7 +301,7 @@ def test_groups_statistics_one_pass_exact_to_float64_rounding(view, rng):
 
 def test_empty_input_goes_to_the_reference():
     x = np.zeros((3, 0, 1, 4), np.float32)
-    y, mean, var = nb.forward_train(x, None, None, 1, 1e-5)
+    y, mean, var, _ = nb.forward_train(x, None, None, 1, 1e-5)
     assert y.shape == x.shape and y.dtype == np.float32 and mean.shape == (0,)
 
 
@@ -376,7 +377,7 @@ def test_threads_honour_numba_num_threads_and_do_not_change_results():
         runs = []
         for n in (1, 3):
             lucid.set_num_threads(n)
-            y, m, v = k.forward_train(x, None, None, 1, 1e-5)
+            y, m, v, _ = k.forward_train(x, None, None, 1, 1e-5)
             dx, dw, db = k.backward(x, x, m, 1 / np.sqrt(v + 1e-5), None, 1)
             print(numba.get_num_threads())
             runs.append((y, m, v, dx, dw, db))

@@ -14,6 +14,7 @@ from memory it keeps anyway.
 """
 
 import math
+import mmap
 import threading
 
 import numpy as np
@@ -26,26 +27,23 @@ _idle_bytes = 0
 _lock = threading.Lock()
 
 
-class _Lease:
-    """One buffer lent to an array: numpy makes the lease the array's ``base``, so the lease lives as
-    long as the array or any view of it, and ``__del__`` returns the buffer."""
+class _Lease(np.ndarray):
+    """The array that owns one lent buffer. The caller gets a plain-ndarray view of it: numpy makes the
+    lease that view's ``base`` (the chain of bases stops at a subclass), so the lease lives as long as
+    the array or any view of it, and ``__del__`` returns the buffer."""
 
-    __slots__ = ("buffer", "__array_interface__")
-
-    def __init__(self, buffer, shape, typestr):
-        self.buffer = buffer  # (uint8 array, its address)
-        self.__array_interface__ = {"shape": shape, "typestr": typestr, "version": 3, "data": (buffer[1], False)}
+    __slots__ = ()
 
     def __del__(self):
         try:
-            _give_back(self.buffer)
+            _give_back(self.base)
         except Exception:  # interpreter shutdown: the module may be half gone; the buffer is freed
             pass
 
 
 def _give_back(buffer):
     global _idle_bytes
-    n = buffer[0].nbytes
+    n = len(buffer)
     if n > limit or not _lock.acquire(blocking=False):
         # the lock is held by another thread, or by this one in the middle of empty() (a garbage
         # collection there can run this): let the buffer go rather than wait
@@ -65,7 +63,7 @@ def _give_back(buffer):
 
 
 def _take(n):
-    """An idle buffer of ``n`` bytes (array, address), or None."""
+    """An idle buffer of ``n`` bytes, or None."""
     global _idle_bytes
     with _lock:
         stack = _idle.get(n)
@@ -86,9 +84,8 @@ def empty(shape, dtype):
         return np.empty(shape, dtype)
     buffer = _take(n)
     if buffer is None:
-        a = np.empty(n, np.uint8)
-        buffer = (a, a.__array_interface__["data"][0])  # the address, read once: reading it is slow
-    return np.asarray(_Lease(buffer, tuple(map(int, shape)), dtype.str))
+        buffer = mmap.mmap(-1, n)  # page-aligned memory of its own, mapped as it is first written
+    return np.ndarray.__new__(_Lease, shape, dtype, buffer).view(np.ndarray)
 
 
 def release():

@@ -28,9 +28,9 @@ from . import reference
 from .by_group import backward_groups, forward_fixed, forward_groups
 from .by_rows import backward_rows, forward_rows
 from .by_segment import backward_segments, forward_segments
-from .segments import NO_SCRATCH, rstd_of
+from .segments import NO_SCRATCH
 
-SERIAL = 1 << 19  # fewer elements run serially, in one chunk: a second thread costs what it saves
+SERIAL = 1 << 17  # fewer elements run serially, in one chunk: a second thread costs what it saves
 ROW_MAX = 1 << 13  # a training row of single elements up to this long: the next row's sums under this one's y
 SHORT = 64  # a group of segments shorter than this is walked by rows
 BLOCK_BYTES = 1 << 19  # by rows: a block of rows is about this big, to stay in the L2 cache
@@ -86,11 +86,12 @@ def _affine(vec, P, K, fill):
 
 def _native(*arrays):
     """The arrays, contiguous and flat, as float32 or float64 of one dtype; None where the reference must run."""
-    dt = arrays[0].dtype
-    if arrays[0].size == 0 or any(a.dtype.kind != "f" for a in arrays):
+    first = arrays[0]
+    dt = first.dtype
+    if dt.char in "fd" and first.size and all(a.dtype == dt and a.flags.c_contiguous for a in arrays):
+        return [a.reshape(-1) for a in arrays]  # the common case: nothing to convert
+    if first.size == 0 or any(a.dtype.kind != "f" for a in arrays):
         return None
-    if dt.char in "fd" and all(a.dtype == dt and a.flags.c_contiguous for a in arrays):
-        return [a.reshape(-1) for a in arrays]
     if dt.char not in "fd" or any(a.dtype != dt for a in arrays):
         dt = np.float64
     return [np.ascontiguousarray(a, dtype=dt).reshape(-1) for a in arrays]
@@ -115,7 +116,8 @@ def _forward(xc, w, b, mean, var, rs, shape, P, eps, center, train):
 
 
 def forward_train(x, weight, bias, P, eps, center=True):
-    """Normalize with the statistics of ``x`` itself. Returns ``y, mean, var`` (biased, float64, shape (G,))."""
+    """Normalize with the statistics of ``x`` itself. Returns ``y, mean, var, rstd`` (var biased; the
+    statistics float64, shape (G,))."""
     use_threads()
     arrs = _native(x)
     if arrs is None:
@@ -135,7 +137,7 @@ def forward_train(x, weight, bias, P, eps, center=True):
         bool(center),
         True,
     )
-    return y.reshape(x.shape).astype(x.dtype, copy=False), mean, var
+    return y.reshape(x.shape).astype(x.dtype, copy=False), mean, var, rs
 
 
 def forward_eval(x, mean, rstd, weight, bias, P):
@@ -165,9 +167,7 @@ def _stats(v):
     return np.ascontiguousarray(v, dtype=np.float64)
 
 
-def rstd(var, eps):
-    """rstd = 1/√(σ² + ε) of each variance (float64), IEEE: 1/0 = inf."""
-    return run(rstd_of, _stats(var).reshape(-1), float(eps)).reshape(np.shape(var))
+rstd = reference.rstd  # of fixed statistics: a few values, no loop to compile
 
 
 def backward(g, x, mean, rstd, weight, P, center=True, train=True, need_dx=True, need_affine=True):

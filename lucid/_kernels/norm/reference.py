@@ -1,7 +1,7 @@
 """The normalization kernels in NumPy: the readable reference, and the fallback without numba.
 
 Every norm of the family is one of these three calls on a 4-D view ``x`` of shape ``(A, G, K, L)``
-(and ``rstd`` turns variances into 1/√(σ² + ε)):
+(and ``rstd`` turns fixed variances into 1/√(σ² + ε)):
 
 * one statistic per ``g``, taken over the ``M = A·K·L`` elements ``x[:, g, :, :]``;
 * an optional affine pair ``weight, bias`` of length ``P·K``: the element
@@ -46,14 +46,16 @@ def _affine(vec, G, P, K):
 
 @IEEE
 def forward_train(x, weight, bias, P, eps, center=True):
-    """Normalize with the statistics of ``x`` itself. Returns ``y, mean, var`` (biased, float64, shape (G,))."""
+    """Normalize with the statistics of ``x`` itself. Returns ``y, mean, var, rstd`` (var biased; the
+    statistics float64, shape (G,))."""
     A, G, K, L = x.shape
     M = A * K * L
     xd = x.astype(np.float64)
     mean = xd.sum(axis=(0, 2, 3)) / M if center else np.zeros(G)
     xc = xd - mean[None, :, None, None]
     var = (xc * xc).sum(axis=(0, 2, 3)) / M
-    return _apply(xc, rstd(var, eps), weight, bias, P).astype(x.dtype), mean, var
+    rs = rstd(var, eps)
+    return _apply(xc, rs, weight, bias, P).astype(x.dtype), mean, var, rs
 
 
 @IEEE

@@ -67,15 +67,6 @@ def keep(mean, var, rs, grp, m, v, eps):
 
 
 @loop(FAST)
-def rstd_of(var, eps):
-    """rstd of each variance."""
-    out = np.empty(var.size)
-    for i in range(var.size):
-        out[i] = rstd(var[i], eps)
-    return out
-
-
-@loop(FAST)
 def normalize(xs, ys, m, r, w, b, K, L):
     """y = (x − μ)·(rstd·w) + b over one segment."""
     wide()

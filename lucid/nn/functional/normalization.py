@@ -81,8 +81,7 @@ class _Normalize(Function):
             ctx.save_for_backward(xv, None, None, w)
             return np.empty(x.shape, dtype=x.dtype)
         if stats is None:
-            y, mean, var = kernels.forward_train(xv, w, b, P, eps, center)
-            rstd = kernels.rstd(var, eps)
+            y, mean, var, rstd = kernels.forward_train(xv, w, b, P, eps, center)
             if running is not None:
                 _update_running(*running, mean, var, M=view[0] * view[2] * view[3], P=P)
         else:
@@ -153,12 +152,12 @@ def _check_vector(fn, name, t, shape, what):
 
 
 def _check_eps(fn, eps, positive=False):
-    if not isinstance(eps, numbers.Real) or eps < 0 or (positive and eps == 0):
+    if (type(eps) is not float and not isinstance(eps, numbers.Real)) or eps < 0 or (positive and eps == 0):
         raise ValueError(f"{fn}: eps must be {'positive' if positive else 'non-negative'}, got {eps!r}")
 
 
 def _check_momentum(fn, momentum):
-    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
+    if type(momentum) is not float and (isinstance(momentum, bool) or not isinstance(momentum, numbers.Real)):
         raise TypeError(
             f"{fn}: momentum must be a number, the weight of the new batch in the running "
             f"statistics (the modules turn momentum=None into 1/num_batches_tracked), got {momentum!r}"
