@@ -2,6 +2,7 @@
 an array or a view still uses it, comes back once they are gone, and the idle store keeps its limit."""
 
 import gc
+import os
 import threading
 
 import numpy as np
@@ -166,3 +167,17 @@ def test_reused_buffers_give_the_same_bits(make, shape, monkeypatch):
     for a, b in zip(pooled, fresh):
         for u, v in zip(a, b):
             np.testing.assert_array_equal(u, v)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_writes_its_own_copy():
+    """Lent memory is private, as malloc's: a child process writing to an array leaves the parent's as it was."""
+    a = buffers.empty(BIG, np.float32)
+    a[...] = 1.0
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        a[...] = 7.0
+        os._exit(0 if np.all(a == 7.0) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert np.all(a == 1.0)

@@ -84,7 +84,9 @@ def empty(shape, dtype):
         return np.empty(shape, dtype)
     buffer = _take(n)
     if buffer is None:
-        buffer = mmap.mmap(-1, n)  # page-aligned memory of its own, mapped as it is first written
+        # page-aligned anonymous memory of its own, mapped as it is first written; private, as malloc's
+        # (a forked child writes to its own copy)
+        buffer = mmap.mmap(-1, n, flags=mmap.MAP_PRIVATE)
     return np.ndarray.__new__(_Lease, shape, dtype, buffer).view(np.ndarray)
 
 
