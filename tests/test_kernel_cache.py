@@ -1,11 +1,13 @@
-"""numba's disk cache is written by one process at a time: a kernel's first call holds a lock that
-every process of the user shares (two processes compiling one kernel for different dtypes at once
-could otherwise give both entries the same data file, and a later load would run the wrong code)."""
+"""numba's disk cache is written by one process at a time: each new signature of a kernel is compiled
+(or loaded) under a lock that every process of the user shares (two processes compiling one kernel for
+different signatures at once could otherwise give both entries the same data file, and a later load
+would run the wrong code)."""
 
 import contextlib
+import os
 import subprocess
 import sys
-import time
+import tempfile
 
 import numpy as np
 import pytest
@@ -25,23 +27,28 @@ with startup.cache_lock():
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
-def test_the_cache_lock_excludes_another_process():
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, "1.5"], stdout=subprocess.PIPE, text=True)
+def test_the_cache_lock_excludes_another_process(tmp_path, monkeypatch):
+    import fcntl
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # a lock file of this test's own
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, "1.5"], stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert holder.stdout.readline().strip() == "held"
-        t0 = time.perf_counter()
-        with startup.cache_lock():
-            waited = time.perf_counter() - t0
-        assert waited > 0.5  # the holder still had about 1.5 s to go
+        (path,) = tmp_path.glob("lucid-kernel-cache-*.lock")
+        with open(path, "a") as f, pytest.raises(BlockingIOError):  # held by the other process
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with startup.cache_lock():  # waits for the holder to let it go
+            with open(path, "a") as f, pytest.raises(BlockingIOError):  # now this process holds it
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     finally:
         holder.wait(timeout=30)
     assert holder.returncode == 0
-    t0 = time.perf_counter()
-    with startup.cache_lock():  # free again: taken at once
-        assert time.perf_counter() - t0 < 0.5
+    with open(path, "a") as f:  # free again
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
-def test_a_kernels_first_call_holds_the_lock_and_later_calls_do_not(monkeypatch):
+def test_each_new_signature_holds_the_lock_and_later_calls_do_not(monkeypatch):
     taken = []
 
     @contextlib.contextmanager
@@ -62,3 +69,8 @@ def test_a_kernels_first_call_holds_the_lock_and_later_calls_do_not(monkeypatch)
     assert taken == [True]
     jit.run(double, a.astype(np.float32))  # a new dtype may compile: locked again
     assert taken == [True, True]
+    np.testing.assert_array_equal(jit.run(double, a[::2]), [0.0, 4.0])  # same dtype and rank, other layout
+    assert taken == [True, True, True]
+    jit.run(double, a[::2])
+    jit.run(double, a)
+    assert taken == [True, True, True]

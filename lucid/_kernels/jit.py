@@ -1,4 +1,4 @@
-"""What every compiled kernel family shares: how loops are compiled, threads, the first-load pause.
+"""What every compiled kernel family shares: how loops are compiled, threads, the compile lock.
 
 * ``JIT``: the options every kernel compiles with. ``cache``: compiled once, then loaded from disk;
   ``error_model="numpy"``: a division follows IEEE arithmetic (1/0 = inf, 0/0 = NaN) instead of
@@ -37,7 +37,8 @@ PARALLEL_MIN = 1 << 20  # elements: below this a loop runs serially (waking the 
 CHUNKS = 64  # most work items a parallel loop is cut into (a function of the shape only)
 
 _here = threading.local()
-_loaded = set()
+_guarded = set()  # the dispatchers whose compilation runs under cache_lock
+_guarding = threading.Lock()
 
 
 def formula(fn):
@@ -105,20 +106,27 @@ def use_threads():
 
 
 def run(kernel, *args):
-    """``kernel(*args)``; its first run for the dtype and rank of its first array argument with Python's
-    cycle collector paused (loading a kernel from numba's cache allocates many objects) and under
-    ``cache_lock`` (it may compile and write the cache). The first array
-    stands for all: the arrays of a call share its dtype, and looking at one costs far less."""
-    for first in args:
-        if isinstance(first, np.ndarray):
-            break
-    key = (kernel, first.dtype.char, first.ndim)
-    if key in _loaded:
-        return kernel(*args)
-    with gc_paused(), cache_lock():
-        out = kernel(*args)
-    _loaded.add(key)
-    return out
+    """``kernel(*args)``. Whenever numba meets a signature of ``kernel`` it has no build of (it compiles it,
+    or loads it from its disk cache), it does so under ``cache_lock``, so that two processes never write
+    one cache entry at once, and with Python's cycle collector paused (a load allocates many objects)."""
+    if kernel not in _guarded:
+        _guard(kernel)
+    return kernel(*args)
+
+
+def _guard(dispatcher):
+    with _guarding:
+        if dispatcher in _guarded:
+            return
+        # numba's C dispatcher calls this attribute of the dispatcher for a signature it has no build of
+        compile_for_args = dispatcher._compile_for_args
+
+        def locked(*args, **kws):
+            with gc_paused(), cache_lock():
+                return compile_for_args(*args, **kws)
+
+        dispatcher._compile_for_args = locked
+        _guarded.add(dispatcher)
 
 
 def native(*arrays):

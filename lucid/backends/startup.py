@@ -6,7 +6,8 @@
   BLAS is installed; the answer is read off the file system instead.
 * ``cache_lock``: numba writes its disk cache without a lock between processes (two processes that
   compile different signatures of one kernel at once can give both the same data file, and a later
-  load then runs the wrong machine code); a kernel's first call holds this lock.
+  load then runs the wrong machine code); numba compiles or loads each new signature of a kernel
+  under this lock (``_kernels/jit.run``).
 * ``drop_stale_cache``: numba's disk cache checks only the file of the function it compiled, but a
   family's kernels inline the formulas of other files, of the family and shared (``_kernels/jit.py``,
   ``vmath.py``); an entry older than any of them is dropped, so an edit recompiles the kernels.
