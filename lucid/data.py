@@ -10,8 +10,9 @@ one Tensor (``default_collate``)::
 
 Which indices it visits, and in which order, is a sampler's (PyTorch's names, from
 :mod:`lucid.samplers`): ``SequentialSampler``, ``RandomSampler``, ``SubsetRandomSampler``,
-``DistributedSampler``, or any iterable of indices, as ``DataLoader(ds, batch_size=32,
-sampler=...)``; ``BatchSampler``, or any iterable of lists of indices, as ``batch_sampler=``.
+``WeightedRandomSampler``, ``DistributedSampler``, or any iterable of indices, as
+``DataLoader(ds, batch_size=32, sampler=...)``; ``BatchSampler``, or any iterable of lists
+of indices, as ``batch_sampler=``.
 """
 
 import numbers
@@ -29,6 +30,7 @@ from .samplers import (
     Sampler,
     SequentialSampler,
     SubsetRandomSampler,
+    WeightedRandomSampler,
 )
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "SequentialSampler",
     "RandomSampler",
     "SubsetRandomSampler",
+    "WeightedRandomSampler",
     "BatchSampler",
     "DistributedSampler",
 ]

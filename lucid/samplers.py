@@ -19,12 +19,14 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from . import random as _random
+from ._tensor import Tensor
 
 __all__ = [
     "Sampler",
     "SequentialSampler",
     "RandomSampler",
     "SubsetRandomSampler",
+    "WeightedRandomSampler",
     "BatchSampler",
     "DistributedSampler",
 ]
@@ -123,6 +125,52 @@ class SubsetRandomSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler[int]):
+    """``WeightedRandomSampler(weights, num_samples, replacement=True, generator=None)``: ``num_samples``
+    indices of ``range(len(weights))``, index i drawn with probability proportional to ``weights[i]``;
+    without replacement each index at most once (by exponential keys, ``Exp(1) / w``, smallest first).
+    Draws from ``generator``, or else lucid's global generator."""
+
+    def __init__(
+        self,
+        weights: Sequence[float],
+        num_samples: int,
+        replacement: bool = True,
+        generator: np.random.Generator | None = None,
+    ) -> None:
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
+        w = np.asarray(weights.data if isinstance(weights, Tensor) else weights, dtype=np.float64)
+        if w.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(w.shape)}")
+        _check_generator("WeightedRandomSampler", generator)
+        self.weights, self.num_samples, self.replacement, self.generator = w, num_samples, replacement, generator
+
+    def __iter__(self) -> Iterator[int]:
+        w, k = self.weights, self.num_samples
+        # PyTorch's checks (torch.multinomial's RuntimeErrors), made when the indices are drawn
+        if not np.all(w >= 0):
+            raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+        if np.isinf(w).any():
+            raise RuntimeError("invalid multinomial distribution (encountering probability entry = infinity or NaN)")
+        if not w.sum() > 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not self.replacement and k > len(w):
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        rng = self.generator if self.generator is not None else _random.generator()
+        if self.replacement:
+            yield from rng.choice(len(w), size=k, p=w / w.sum()).tolist()
+            return
+        with np.errstate(divide="ignore"):
+            keys = rng.standard_exponential(len(w)) / w  # zero weights come last, as in PyTorch
+        yield from np.argsort(keys, kind="stable")[:k].tolist()
+
+    def __len__(self) -> int:
+        return self.num_samples
 
 
 class BatchSampler(Sampler[list[int]]):

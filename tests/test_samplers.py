@@ -15,6 +15,7 @@ from lucid.data import (
     SequentialSampler,
     SubsetRandomSampler,
     TensorDataset,
+    WeightedRandomSampler,
 )
 
 
@@ -121,6 +122,51 @@ def test_subset_random_sampler_permutes_the_given_indices():
     orders = [list(s) for _ in range(5)]
     assert len(s) == 5 and all(sorted(o) == sorted(idx) for o in orders)
     assert len({tuple(o) for o in orders}) > 1
+
+
+def test_weighted_random_sampler_with_replacement_follows_the_weights():
+    s = WeightedRandomSampler([1.0, 0.0, 3.0, 6.0], 20000, generator=np.random.default_rng(0))
+    draws = np.array(list(s))
+    assert len(s) == 20000 and draws.shape == (20000,)
+    np.testing.assert_allclose(np.bincount(draws, minlength=4) / 20000, [0.1, 0.0, 0.3, 0.6], atol=0.015)
+    again = list(WeightedRandomSampler([1.0, 0.0, 3.0, 6.0], 20000, generator=np.random.default_rng(0)))
+    assert again == draws.tolist()
+
+
+def test_weighted_random_sampler_without_replacement():
+    w = [5.0, 1.0, 0.0, 2.0, 0.5]
+    rng = np.random.default_rng(1)
+    firsts = []
+    for _ in range(2000):
+        got = list(WeightedRandomSampler(w, 4, replacement=False, generator=rng))
+        assert len(set(got)) == 4 and 2 not in got  # the zero weight only once the others are used up
+        firsts.append(got[0])
+    np.testing.assert_allclose(np.bincount(firsts, minlength=5) / 2000, np.array(w) / sum(w), atol=0.03)
+    # PyTorch, like lucid, takes zero weights last rather than refusing: [1, 0, 0] gives 0 then 1 or 2
+    assert list(WeightedRandomSampler([1.0, 0.0, 0.0], 3, replacement=False))[0] == 0
+    assert list(tud.WeightedRandomSampler([1.0, 0.0, 0.0], 3, replacement=False))[0] == 0
+
+
+@pytest.mark.parametrize(
+    "weights, num_samples, replacement",
+    [
+        ([1.0, 2.0, 3.0], 5, False),
+        ([-1.0, 2.0], 2, True),
+        ([0.0, 0.0], 2, True),
+        ([1.0, float("nan")], 2, True),
+        ([1.0, float("inf")], 2, True),
+        ([[1.0, 2.0]], 2, True),
+        ([1.0, 2.0], 0, True),
+        ([1.0, 2.0], True, True),
+        ([1.0, 2.0], 2, 1),
+    ],
+)
+def test_weighted_random_sampler_errors_are_pytorchs(weights, num_samples, replacement):
+    with pytest.raises((ValueError, RuntimeError)) as theirs:
+        list(tud.WeightedRandomSampler(weights, num_samples, replacement))
+    with pytest.raises(theirs.type) as ours:
+        list(WeightedRandomSampler(weights, num_samples, replacement))
+    assert str(ours.value) == str(theirs.value)
 
 
 def test_generators_must_be_numpys():
@@ -289,3 +335,8 @@ def test_distributed_sampler_shuffles_through_the_loader_per_epoch():
         assert ys == [[10 * i for i in s] for s in samplers]
         epochs.append(ys)
     assert epochs[0] != epochs[1]
+
+
+def test_weights_may_be_a_tensor_or_an_array():
+    for w in [lucid.Tensor([0.0, 1.0]), np.array([0, 2]), (0.0, 3.0)]:
+        assert list(WeightedRandomSampler(w, 3)) == [1, 1, 1]
