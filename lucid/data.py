@@ -9,7 +9,7 @@ one Tensor (``default_collate``)::
         ...
 
 Which indices it visits, and in which order, is a sampler's (PyTorch's names, from
-:mod:`lucid.samplers`): ``SequentialSampler``, ``RandomSampler``, ``SubsetRandomSampler``,
+``lucid.samplers``): ``SequentialSampler``, ``RandomSampler``, ``SubsetRandomSampler``,
 ``WeightedRandomSampler``, ``DistributedSampler``, or any iterable of indices, as
 ``DataLoader(ds, batch_size=32, sampler=...)``; ``BatchSampler``, or any iterable of lists
 of indices, as ``batch_sampler=``.
