@@ -72,8 +72,8 @@ class _Normalize(Function):
     def forward(ctx, x, weight, bias, *, view, P, eps, center=True, stats=None, running=None):
         kernels = backends.kernels("norm")
         xv = np.ascontiguousarray(x.reshape(view))
-        w = None if weight is None else np.ascontiguousarray(weight.reshape(-1))
-        b = None if bias is None else np.ascontiguousarray(bias.reshape(-1))
+        w = None if weight is None else weight.reshape(-1)
+        b = None if bias is None else bias.reshape(-1)
         ctx.shape, ctx.P, ctx.center, ctx.train = x.shape, P, center, stats is None
         ctx.w_meta = None if weight is None else (weight.shape, weight.dtype)
         ctx.b_meta = None if bias is None else (bias.shape, bias.dtype)
@@ -184,7 +184,8 @@ def _fixed_stats(running_mean, running_var, eps):
 
 
 def _normalized_shape(fn, input, normalized_shape):
-    shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
+    integral = type(normalized_shape) is int or isinstance(normalized_shape, numbers.Integral)
+    shape = (normalized_shape,) if integral else tuple(normalized_shape)
     if len(shape) == 0:
         raise ValueError(f"{fn}: expected normalized_shape to have at least 1 dimension, got {shape}")
     if input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape) :]) != shape:
