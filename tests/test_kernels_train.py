@@ -175,6 +175,27 @@ def test_pooling_kernels_match_the_reference(rng, dtype, geometry):
             )
 
 
+QUADS = [  # spatial, kernel, stride, pads, dilation: 2x2 windows, all inside the plane or (last) not
+    ((8, 10), (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1)),
+    ((7, 9), (2, 2), (1, 3), ((0, 0), (0, 0)), (2, 1)),
+    ((3, 6, 5), (1, 2, 2), (2, 2, 1), ((0, 0), (0, 0), (0, 0)), (1, 1, 3)),
+    ((5, 5), (2, 2), (2, 2), ((0, 1), (0, 1)), (1, 1)),  # ceil_mode: the last window hangs over
+]
+
+
+@pytest.mark.parametrize("geometry", QUADS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_of_2x2_windows_takes_the_first_largest(rng, dtype, geometry):
+    spatial, kernel, stride, pads, dilation = geometry
+    x = rng.choice(np.array([-np.inf, -1.0, -0.0, 0.0, 1.0, np.inf], dtype), size=(40,) + spatial)
+    x[::7].flat[::5] = np.nan  # a NaN in some planes only
+    for xin in (x, np.asfortranarray(x)):
+        y, idx = pool.max_pool_forward(xin, kernel, stride, pads, dilation)
+        want_y, want_idx = pool_ref.max_pool_forward(np.ascontiguousarray(xin), kernel, stride, pads, dilation)
+        np.testing.assert_array_equal(idx, want_idx)
+        assert np.array_equal(y, want_y, equal_nan=True) and np.array_equal(np.signbit(y), np.signbit(want_y))
+
+
 CONVS = [  # x shape, w shape, stride, pads, dilation, groups
     ((2, 3, 11), (4, 3, 3), (2,), ((1, 1),), (1,), 1),
     ((3, 4, 7, 9), (6, 2, 3, 2), (1, 2), ((1, 1), (0, 2)), (2, 1), 2),

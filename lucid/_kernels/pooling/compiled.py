@@ -2,9 +2,12 @@
 
 No window array is built: each output walks its taps in the input, skipping those in the
 padding. Max pooling keeps the flat input position it took (``idx``, PyTorch's indices), so
-its backward is one scatter of g; average pooling's backward spreads g[o]/divisor[o] over the
-window again. Planes are split across threads (a plane is written by one thread: no races).
-1-D and 2-D pooling run as 3-D pooling with unit leading axes.
+its backward is one scatter of g. Windows of 2×2 taps that all lie inside the plane take a
+path without branches on the data: y = max(max(a, b), max(c, d)) (``max`` keeps its first
+argument unless the second is larger, so y is the first largest tap) and idx is the first tap
+equal to y; a plane holding a NaN is done again by the general loop. Average pooling's backward
+spreads g[o]/divisor[o] over the window again. Planes are split across threads (a plane is
+written by one thread: no races). 1-D and 2-D pooling run as 3-D pooling with unit leading axes.
 """
 
 import numpy as np
@@ -43,19 +46,50 @@ def _max_plane(x, y, idx, b, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
                 idx[b, od, oh, ow] = at
 
 
-@njit(parallel=True, **JIT)
-def _max_forward_parallel(x, y, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
-    for b in prange(x.shape[0]):
-        _max_plane(x, y, idx, b, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw)
+@njit(**JIT)
+def _max_quads(x, y, idx, b, sd, sh, sw, dh, dw):
+    """Windows of taps a, b, c, d at rows r, r + dh and columns e, e + dw, all inside the plane:
+    y = the first largest, idx its position. False where the plane holds a NaN (not written right)."""
+    H, W = x.shape[2], x.shape[3]
+    seen = False
+    for od in range(y.shape[1]):
+        i = od * sd
+        for oh in range(y.shape[2]):
+            r = oh * sh
+            p0 = (i * H + r) * W
+            p1 = p0 + dh * W
+            for ow in range(y.shape[3]):
+                e = ow * sw
+                t0, t1 = x[b, i, r, e], x[b, i, r, e + dw]
+                t2, t3 = x[b, i, r + dh, e], x[b, i, r + dh, e + dw]
+                m = max(max(t0, t1), max(t2, t3))
+                seen |= (t0 != t0) | (t1 != t1) | (t2 != t2) | (t3 != t3)
+                y[b, od, oh, ow] = m
+                # the first tap equal to m: t0 if it is, else t1 if it is, ...
+                n0, n1, n2 = np.int64(t0 != m), np.int64(t1 != m), np.int64(t2 != m)
+                idx[b, od, oh, ow] = e + (1 - n0) * p0 + n0 * ((1 - n1) * (p0 + dw) + n1 * (p1 + n2 * dw))
+    return not seen
 
 
 @njit(**JIT)
-def _max_forward(x, y, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
+def _max_one(x, y, idx, b, quads, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
+    if not (quads and _max_quads(x, y, idx, b, sd, sh, sw, dh, dw)):
+        _max_plane(x, y, idx, b, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw)
+
+
+@njit(parallel=True, **JIT)
+def _max_forward_parallel(x, y, idx, quads, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
+    for b in prange(x.shape[0]):
+        _max_one(x, y, idx, b, quads, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw)
+
+
+@njit(**JIT)
+def _max_forward(x, y, idx, quads, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
     if x.size >= PARALLEL_MIN and x.shape[0] > 1:
-        _max_forward_parallel(x, y, idx, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw)
+        _max_forward_parallel(x, y, idx, quads, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw)
     else:
         for b in range(x.shape[0]):
-            _max_plane(x, y, idx, b, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw)
+            _max_one(x, y, idx, b, quads, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw)
 
 
 @njit(**JIT)
@@ -141,15 +175,22 @@ def max_pool_forward(x, kernel, stride, pads, dilation):
     out = tuple(_out_size(L, k, s, lo, hi, d) for L, k, s, (lo, hi), d in zip(spatial, kernel, stride, pads, dilation))
     y = buffers.empty((x.shape[0],) + out, x.dtype)
     idx = buffers.empty(y.shape, np.int64)
+    k3, s3, d3 = _three(kernel, 1), _three(stride, 1), _three(dilation, 1)
+    # 2x2 windows (one deep) that never reach into the padding
+    quads = k3 == (1, 2, 2) and all(
+        lo == 0 and (o - 1) * s + d * (k - 1) < L
+        for L, k, s, (lo, _), d, o in zip(spatial, kernel, stride, pads, dilation, out)
+    )
     run(
         _max_forward,
         _planes3(arrs[0], spatial),
         _planes3(y, out),
         _planes3(idx, out),
-        *_three(kernel, 1),
-        *_three(stride, 1),
+        quads,
+        *k3,
+        *s3,
         *_three([lo for lo, _ in pads], 0),
-        *_three(dilation, 1),
+        *d3,
     )
     return y, idx
 
