@@ -62,6 +62,17 @@ def _u(i):
     return np.uint64(i)
 
 
+@formula
+def _zero_edges(f, o, blo, bhi, ow, lo, hi):
+    """f[o + b·ow + e] = 0 for the rows b in [blo, bhi) and the columns e outside [lo, hi): a column at a time."""
+    for e in range(lo):
+        for b in range(blo, bhi):
+            f[_u(o + b * ow + e)] = 0.0
+    for e in range(hi, ow):
+        for b in range(blo, bhi):
+            f[_u(o + b * ow + e)] = 0.0
+
+
 @njit(**JIT)
 def _im2col(x, cols, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh, ow):
     """cols[n, (c, j), (a, b, e)] = x[n0 + n, c0 + c, a·sd − pd + jd·dd, b·sh − ph + jh·dh, e·sw − pw + jw·dw]."""
@@ -90,11 +101,7 @@ def _im2col(x, cols, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od,
                 if sh == 1 and sw == 1 and ow == W:  # rows follow each other: one run, then the edges
                     for e in range(lo, (bhi - blo - 1) * ow + hi):
                         cf[_u(o + blo * ow + e)] = xf[_u(line + e)]
-                    for b in range(blo, bhi):
-                        for e in range(lo):
-                            cf[_u(o + b * ow + e)] = 0.0
-                        for e in range(hi, ow):
-                            cf[_u(o + b * ow + e)] = 0.0
+                    _zero_edges(cf, o, blo, bhi, ow, lo, hi)
                 else:
                     for b in range(blo, bhi):
                         at = o + b * ow
@@ -131,11 +138,7 @@ def _col2im(dcols, dx, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, o
                 if i >= 0 and i < D and bhi > blo:
                     line = ((plane + i) * H + blo * sh - ph + jh * dh) * W + base
                     if sh == 1 and sw == 1 and ow == W:  # one run; the entries read from the padding dropped first
-                        for b in range(blo, bhi):
-                            for e in range(lo):
-                                df[_u(o + b * ow + e)] = 0.0
-                            for e in range(hi, ow):
-                                df[_u(o + b * ow + e)] = 0.0
+                        _zero_edges(df, o, blo, bhi, ow, lo, hi)
                         for e in range(lo, (bhi - blo - 1) * ow + hi):
                             xf[_u(line + e)] += df[_u(o + blo * ow + e)]
                     else:
