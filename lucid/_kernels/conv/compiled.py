@@ -39,15 +39,20 @@ def _span_of(base, step, n, L):
     return lo, max(lo, hi)
 
 
-@formula
-def _tap(j, kh, kw, dw, pw, sw, ow, W):
-    """Tap j of the kernel: its depth and height offsets (jd, jh), and along the width its shift
-    ``base`` and the outputs [lo, hi) that read inside the row."""
-    jd = j // (kh * kw)
-    jh = (j // kw) % kh
-    base = (j % kw) * dw - pw
-    lo, hi = _span_of(base, sw, ow, W)
-    return jd, jh, base, lo, hi
+@njit(**JIT)
+def _taps(kd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, H, W):
+    """One row per kernel tap j = (jd, jh, jw): jd; the row shift jh·dh − ph and the output rows
+    [blo, bhi) that read inside the plane; the column shift ``base`` = jw·dw − pw and the outputs
+    [lo, hi) that read inside a row."""
+    tab = np.empty((kd * kh * kw, 7), np.int64)
+    for j in range(kd * kh * kw):
+        jh = (j // kw) % kh
+        tab[j, 0] = j // (kh * kw)
+        tab[j, 1] = jh * dh - ph
+        tab[j, 2], tab[j, 3] = _span_of(jh * dh - ph, sh, oh, H)
+        tab[j, 4] = (j % kw) * dw - pw
+        tab[j, 5], tab[j, 6] = _span_of(tab[j, 4], sw, ow, W)
+    return tab
 
 
 @formula
@@ -78,41 +83,48 @@ def _im2col(x, cols, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od,
     """cols[n, (c, j), (a, b, e)] = x[n0 + n, c0 + c, a·sd − pd + jd·dd, b·sh − ph + jh·dh, e·sw − pw + jw·dw]."""
     nb, R = cols.shape[0], cols.shape[1]
     C, D, H, W, K, O = _sizes(x, kd, kh, kw, od, oh, ow)
+    tab = _taps(kd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, H, W)
     xf = x.reshape(-1)
     cf = cols.reshape(-1)
-    for t in range(nb * R):
-        n = t // R
-        r = t % R
-        c = r // K
-        jd, jh, base, lo, hi = _tap(r % K, kh, kw, dw, pw, sw, ow, W)
-        o = t * O
-        plane = ((n0 + n) * C + c0 + c) * D
-        for a in range(od):
-            i = a * sd - pd + jd * dd
-            blo, bhi = _span_of(jh * dh - ph, sh, oh, H)
-            if i < 0 or i >= D:
-                blo, bhi = 0, 0
-            for e in range(blo * ow):
-                cf[_u(o + e)] = 0.0
-            for e in range(bhi * ow, oh * ow):
-                cf[_u(o + e)] = 0.0
-            if bhi > blo:
-                line = ((plane + i) * H + blo * sh - ph + jh * dh) * W + base
-                if sh == 1 and sw == 1 and ow == W:  # rows follow each other: one run, then the edges
-                    for e in range(lo, (bhi - blo - 1) * ow + hi):
-                        cf[_u(o + blo * ow + e)] = xf[_u(line + e)]
-                    _zero_edges(cf, o, blo, bhi, ow, lo, hi)
-                else:
-                    for b in range(blo, bhi):
-                        at = o + b * ow
-                        src = line + (b - blo) * sh * W
-                        for e in range(lo):
-                            cf[_u(at + e)] = 0.0
-                        for e in range(lo, hi):
-                            cf[_u(at + e)] = xf[_u(src + e * sw)]
-                        for e in range(hi, ow):
-                            cf[_u(at + e)] = 0.0
-            o += oh * ow
+    for t in range(nb * (R // K)):  # t = (n, c)
+        plane = ((n0 + t // (R // K)) * C + c0 + t % (R // K)) * D
+        for j in range(K):
+            jd, shift, blo, bhi, base, lo, hi = (
+                tab[j, 0],
+                tab[j, 1],
+                tab[j, 2],
+                tab[j, 3],
+                tab[j, 4],
+                tab[j, 5],
+                tab[j, 6],
+            )
+            o = (t * K + j) * O
+            for a in range(od):
+                i = a * sd - pd + jd * dd
+                if i < 0 or i >= D:
+                    blo, bhi = 0, 0
+                for e in range(blo * ow):
+                    cf[_u(o + e)] = 0.0
+                for e in range(bhi * ow, oh * ow):
+                    cf[_u(o + e)] = 0.0
+                if bhi > blo:
+                    line = ((plane + i) * H + blo * sh + shift) * W + base
+                    if sh == 1 and sw == 1 and ow == W:  # rows follow each other: one run, then the edges
+                        for e in range(lo, (bhi - blo - 1) * ow + hi):
+                            cf[_u(o + blo * ow + e)] = xf[_u(line + e)]
+                        _zero_edges(cf, o, blo, bhi, ow, lo, hi)
+                    else:
+                        for b in range(blo, bhi):
+                            at = o + b * ow
+                            src = line + (b - blo) * sh * W
+                            for e in range(lo):
+                                cf[_u(at + e)] = 0.0
+                            for e in range(lo, hi):
+                                cf[_u(at + e)] = xf[_u(src + e * sw)]
+                            for e in range(hi, ow):
+                                cf[_u(at + e)] = 0.0
+                blo, bhi = tab[j, 2], tab[j, 3]
+                o += oh * ow
 
 
 @njit(**JIT)
@@ -120,23 +132,29 @@ def _col2im(dcols, dx, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, o
     """The adjoint of ``_im2col``: dx[n0 + n, c0 + c] = Σ over the (j, o) that read a position of dcols."""
     nb = dcols.shape[0]
     C, D, H, W, K, O = _sizes(dx, kd, kh, kw, od, oh, ow)
+    tab = _taps(kd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, H, W)
     Cg = dcols.shape[1] // K
     df = dcols.reshape(-1)
     xf = dx.reshape(-1)
     for t in range(nb * Cg):
-        n = t // Cg
-        c = t % Cg
-        plane = ((n0 + n) * C + c0 + c) * D
+        plane = ((n0 + t // Cg) * C + c0 + t % Cg) * D
         for e in range(D * H * W):
             xf[_u(plane * H * W + e)] = 0.0
         for j in range(K):
-            jd, jh, base, lo, hi = _tap(j, kh, kw, dw, pw, sw, ow, W)
+            jd, shift, blo, bhi, base, lo, hi = (
+                tab[j, 0],
+                tab[j, 1],
+                tab[j, 2],
+                tab[j, 3],
+                tab[j, 4],
+                tab[j, 5],
+                tab[j, 6],
+            )
             o = (t * K + j) * O
-            blo, bhi = _span_of(jh * dh - ph, sh, oh, H)
             for a in range(od):
                 i = a * sd - pd + jd * dd
                 if i >= 0 and i < D and bhi > blo:
-                    line = ((plane + i) * H + blo * sh - ph + jh * dh) * W + base
+                    line = ((plane + i) * H + blo * sh + shift) * W + base
                     if sh == 1 and sw == 1 and ow == W:  # one run; the entries read from the padding dropped first
                         _zero_edges(df, o, blo, bhi, ow, lo, hi)
                         for e in range(lo, (bhi - blo - 1) * ow + hi):
