@@ -205,6 +205,7 @@ CONVS = [  # x shape, w shape, stride, pads, dilation, groups
     ((3, 5, 9, 7), (4, 5, 3, 3), (1, 1), ((2, 2), (2, 2)), (2, 2), 1),  # dilated, rows gathered as one run
     ((2, 4, 4, 5, 6), (6, 2, 3, 3, 3), (1, 1, 1), ((1, 1), (1, 1), (1, 1)), (1, 1, 1), 2),  # depth taps in padding
     ((2, 3, 9, 8), (4, 3, 3, 3), (2, 1), ((1, 1), (1, 1)), (1, 1), 1),  # row stride 2: row by row
+    ((3, 4, 7, 7), (6, 2, 1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 2),  # 1x1 strided: gathered, one tap
 ]
 
 
@@ -217,10 +218,21 @@ def test_conv_kernels_match_the_reference(rng, dtype, geometry):
     b = rng.standard_normal(ws[0]).astype(dtype)
     tol = TOL[dtype] * 20  # sums of up to a few hundred products, in either order
     for xin in (x, xv):
+        close(
+            conv.forward(xin, w, None, stride, pads, dilation, groups),
+            conv_ref.forward(xin, w, None, stride, pads, dilation, groups),
+            tol,
+        )
         y = conv.forward(xin, w, b, stride, pads, dilation, groups)
         close(y, conv_ref.forward(xin, w, b, stride, pads, dilation, groups), tol)
         g = rng.standard_normal(y.shape).astype(dtype)
-        for need in [(True, True, True), (True, False, False), (False, True, False)]:
+        for need in [
+            (True, True, True),
+            (True, False, False),
+            (False, True, False),
+            (False, True, True),
+            (True, False, True),
+        ]:
             got = conv.backward(g, xin, w, stride, pads, dilation, groups, *need)
             want = conv_ref.backward(g, xin, w, stride, pads, dilation, groups, *need)
             for a, e in zip(got, want):

@@ -11,6 +11,9 @@
   into dx. Where a tap's output rows follow each other in the input (stride 1 along the rows,
   output as wide as the input) the gather copies them as one run and then zeroes the entries that
   fell in the padding; col2im drops those entries first and adds one run back.
+* **the bias**: the columns get a last row of ones and W a last column b, so that
+  [W | b] @ [cols; 1] = W @ cols + b adds the bias inside the product; in the backward the same row
+  gives g @ 1ᵀ = Σₒ g, db, inside the product for dW.
 
 The gather and col2im run on the calling thread: the products between them are BLAS's and use its
 threads, and a second pool of threads taking turns with BLAS's would spin against it.
@@ -79,15 +82,16 @@ def _zero_edges(f, o, blo, bhi, ow, lo, hi):
 
 
 @njit(**JIT)
-def _im2col(x, cols, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh, ow):
-    """cols[n, (c, j), (a, b, e)] = x[n0 + n, c0 + c, a·sd − pd + jd·dd, b·sh − ph + jh·dh, e·sw − pw + jw·dw]."""
+def _im2col(x, cols, n0, c0, cg, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh, ow):
+    """cols[n, (c, j), (a, b, e)] = x[n0 + n, c0 + c, a·sd − pd + jd·dd, b·sh − ph + jh·dh, e·sw − pw + jw·dw]
+    for the cg channels c; rows of cols past cg·K are left as they are."""
     nb, R = cols.shape[0], cols.shape[1]
     C, D, H, W, K, O = _sizes(x, kd, kh, kw, od, oh, ow)
     tab = _taps(kd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, H, W)
     xf = x.reshape(-1)
     cf = cols.reshape(-1)
-    for t in range(nb * (R // K)):  # t = (n, c)
-        plane = ((n0 + t // (R // K)) * C + c0 + t % (R // K)) * D
+    for t in range(nb * cg):  # t = (n, c)
+        plane = ((n0 + t // cg) * C + c0 + t % cg) * D
         for j in range(K):
             jd, shift, blo, bhi, base, lo, hi = (
                 tab[j, 0],
@@ -98,7 +102,7 @@ def _im2col(x, cols, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od,
                 tab[j, 5],
                 tab[j, 6],
             )
-            o = (t * K + j) * O
+            o = ((t // cg) * R + (t % cg) * K + j) * O
             for a in range(od):
                 i = a * sd - pd + jd * dd
                 if i < 0 or i >= D:
@@ -203,14 +207,18 @@ def _view(buf, shape):
     return buf[: math.prod(shape)].reshape(shape)
 
 
-def _grouped(x, w, stride, groups, O):
+def _grouped(x, w, stride, groups, O, ones):
     """What the general forward and backward share: x as 5-D, the groups (G of Fg filters on Cg
     channels), the rows of a group's column matrix, the weight as (G, Fg, rows), the samples in a
-    chunk and a flat buffer for a chunk's columns."""
+    chunk and the columns of a chunk, (nb, R, O). With ``ones`` the columns have a last row of ones
+    (R = rows + 1): a bias column of the weight then adds the bias in the product, and the product
+    of g with that row is Σg."""
     G, Fg, Cg = groups, w.shape[0] // groups, w.shape[1]
     rows = Cg * math.prod(w.shape[2:])
-    nb = max(1, min(x.shape[0], COLS_BYTES // max(1, rows * O * x.itemsize)))
-    cols = buffers.empty((nb * rows * O,), x.dtype)
+    R = rows + ones
+    nb = max(1, min(x.shape[0], COLS_BYTES // max(1, R * O * x.itemsize)))
+    cols = buffers.empty((nb, R, O), x.dtype)
+    cols[:, rows:] = 1.0
     return _as3(x, len(stride)), G, Fg, Cg, rows, w.reshape(G, Fg, rows), nb, cols
 
 
@@ -228,13 +236,15 @@ def forward(x, w, b, stride, pads, dilation, groups):
     if _pointwise(w, stride, pads, groups):
         np.matmul(w.reshape(F, -1), x.reshape(N, x.shape[1], O), out=y3)
     else:
-        x5, G, Fg, Cg, rows, wm, nb, cols = _grouped(x, w, stride, groups, O)
+        x5, G, Fg, Cg, rows, wm, nb, cols = _grouped(x, w, stride, groups, O, b is not None)
+        if b is not None:  # [W | b] @ [cols; 1] = W @ cols + b
+            wm = np.concatenate([wm, arrs[2].reshape(G, Fg, 1)], axis=2)
         for n0 in range(0, N, nb):
             m = min(nb, N - n0)
-            c = _view(cols, (m, rows, O))
             for grp in range(G):
-                run(_im2col, x5, c, n0, grp * Cg, *geo)
-                np.matmul(wm[grp], c, out=y3[n0 : n0 + m, grp * Fg : (grp + 1) * Fg])
+                run(_im2col, x5, cols[:m], n0, grp * Cg, Cg, *geo)
+                np.matmul(wm[grp], cols[:m], out=y3[n0 : n0 + m, grp * Fg : (grp + 1) * Fg])
+        return y
     if b is not None:
         y3 += arrs[2].reshape(F, 1)
     return y
@@ -251,9 +261,10 @@ def backward(g, x, w, stride, pads, dilation, groups, need_dx=True, need_dw=True
     O = math.prod(out)
     g3 = g.reshape(N, F, O)
     dx = dw = db = None
-    if need_db:
+    pointwise = _pointwise(w, stride, pads, groups)
+    if need_db and (pointwise or not need_dw):
         db = g3.sum(axis=(0, 2))
-    if _pointwise(w, stride, pads, groups):
+    if pointwise:
         x3 = x.reshape(N, C, O)
         if need_dw:
             dw = np.matmul(g3, x3.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
@@ -262,10 +273,12 @@ def backward(g, x, w, stride, pads, dilation, groups, need_dx=True, need_dw=True
         return dx, dw, db
     if not (need_dx or need_dw):
         return dx, dw, db
-    x5, G, Fg, Cg, rows, wm, nb, cols = _grouped(x, w, stride, groups, O)
+    ones = need_dw and need_db  # db from the product of g with the columns' row of ones
+    x5, G, Fg, Cg, rows, wm, nb, cols = _grouped(x, w, stride, groups, O, ones)
+    R = cols.shape[1]
     dcols = buffers.empty((nb * rows * O,), x.dtype) if need_dx else None
-    dwm = np.zeros((G, Fg, rows), x.dtype) if need_dw else None
-    part = np.empty((nb, Fg, rows), x.dtype) if need_dw else None
+    dwm = np.zeros((G, Fg, R), x.dtype) if need_dw else None
+    part = np.empty((nb, Fg, R), x.dtype) if need_dw else None
     if need_dx:
         dx = buffers.empty(x.shape, x.dtype)
         dx5 = _as3(dx, len(stride))
@@ -274,13 +287,14 @@ def backward(g, x, w, stride, pads, dilation, groups, need_dx=True, need_dw=True
         for grp in range(G):
             gm = g3[n0 : n0 + m, grp * Fg : (grp + 1) * Fg]
             if need_dw:
-                c = _view(cols, (m, rows, O))
-                run(_im2col, x5, c, n0, grp * Cg, *geo)
-                dwm[grp] += np.matmul(gm, c.transpose(0, 2, 1), out=part[:m]).sum(axis=0)
+                run(_im2col, x5, cols[:m], n0, grp * Cg, Cg, *geo)
+                dwm[grp] += np.matmul(gm, cols[:m].transpose(0, 2, 1), out=part[:m]).sum(axis=0)
             if need_dx:
                 d = _view(dcols, (m, rows, O))
                 np.matmul(wm[grp].T, gm, out=d)
                 run(_col2im, d, dx5, n0, grp * Cg, *geo)
     if need_dw:
-        dw = dwm.reshape(w.shape)
+        dw = np.ascontiguousarray(dwm[:, :, :rows]).reshape(w.shape)
+    if ones:
+        db = dwm[:, :, rows].reshape(F)
     return dx, dw, db
