@@ -156,6 +156,7 @@ def main():
         rss = {"torch": 0.0, "lucid": 0.0}
         floor = np.inf
         lucid_blas = "?"
+        run("lucid", name, 1, args.threads, args.openblas_coretype)  # fills numba's disk cache: no compiling below
         for _ in range(args.rounds):
             for framework in ("torch", "lucid"):
                 r = run(framework, name, args.steps, args.threads, args.openblas_coretype)
@@ -174,7 +175,8 @@ def main():
     note = (
         f"One training step (forward, backward, SGD momentum 0.9), float32, {args.threads} threads per "
         f"framework, each in its own process; {args.rounds} alternating rounds of {args.steps} steps, "
-        "minimum step time. Ratio: PyTorch's time over lucid's. 'Its matrix products alone': the "
+        "minimum step time, peak memory the largest of the rounds (after a first lucid process that "
+        "filled numba's cache). Ratio: PyTorch's time over lucid's. 'Its matrix products alone': the "
         "same step's GEMMs (im2col layout for the convolutions) timed on NumPy's BLAS in lucid's process, "
         "the floor of an im2col design on this BLAS."
     )

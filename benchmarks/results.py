@@ -32,13 +32,18 @@ def _commit():
 
 
 def machine():
-    """One line on the machine: CPU model and the cores this process may use."""
-    model = platform.processor() or platform.machine()
+    """One line on the machine: CPU model, its widest vectors, the cores this process may use, NumPy's BLAS."""
+    model, flags = platform.processor() or platform.machine(), set()
     try:
         with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
+            first = f.read().split("\n\n")[0]  # the first processor's lines
+        info = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in first.splitlines() if ":" in line)}
+        model = info.get("model name", model)
+        flags = set(info.get("flags", "").split())
+    except OSError:
         pass
+    vectors = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else None
+    model = f"{model} ({vectors})" if vectors else model
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return f"{model}, {cores} cores, Python {platform.python_version()}, NumPy's BLAS: {blas()}"
 
