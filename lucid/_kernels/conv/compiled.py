@@ -59,6 +59,12 @@ def _taps(kd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, H, W):
 
 
 @formula
+def _tap(tab, j):
+    """Row j of ``_taps``'s table: jd, shift, blo, bhi, base, lo, hi."""
+    return tab[j, 0], tab[j, 1], tab[j, 2], tab[j, 3], tab[j, 4], tab[j, 5], tab[j, 6]
+
+
+@formula
 def _sizes(x, kd, kh, kw, od, oh, ow):
     """x's channels and spatial sizes (C, D, H, W), the kernel's taps K and the outputs O per plane."""
     return x.shape[1], x.shape[2], x.shape[3], x.shape[4], kd * kh * kw, od * oh * ow
@@ -93,15 +99,7 @@ def _im2col(x, cols, n0, c0, cg, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw,
     for t in range(nb * cg):  # t = (n, c)
         plane = ((n0 + t // cg) * C + c0 + t % cg) * D
         for j in range(K):
-            jd, shift, blo, bhi, base, lo, hi = (
-                tab[j, 0],
-                tab[j, 1],
-                tab[j, 2],
-                tab[j, 3],
-                tab[j, 4],
-                tab[j, 5],
-                tab[j, 6],
-            )
+            jd, shift, blo, bhi, base, lo, hi = _tap(tab, j)
             o = ((t // cg) * R + (t % cg) * K + j) * O
             for a in range(od):
                 i = a * sd - pd + jd * dd
@@ -145,15 +143,7 @@ def _col2im(dcols, dx, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, o
         for e in range(D * H * W):
             xf[_u(plane * H * W + e)] = 0.0
         for j in range(K):
-            jd, shift, blo, bhi, base, lo, hi = (
-                tab[j, 0],
-                tab[j, 1],
-                tab[j, 2],
-                tab[j, 3],
-                tab[j, 4],
-                tab[j, 5],
-                tab[j, 6],
-            )
+            jd, shift, blo, bhi, base, lo, hi = _tap(tab, j)
             o = (t * K + j) * O
             for a in range(od):
                 i = a * sd - pd + jd * dd
