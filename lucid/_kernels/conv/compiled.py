@@ -103,29 +103,27 @@ def _im2col(x, cols, n0, c0, cg, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw,
             o = ((t // cg) * R + (t % cg) * K + j) * O
             for a in range(od):
                 i = a * sd - pd + jd * dd
-                if i < 0 or i >= D:
-                    blo, bhi = 0, 0
-                for e in range(blo * ow):
+                rlo, rhi = (blo, bhi) if 0 <= i < D else (0, 0)  # the output rows that read inside x
+                for e in range(rlo * ow):
                     cf[_u(o + e)] = 0.0
-                for e in range(bhi * ow, oh * ow):
+                for e in range(rhi * ow, oh * ow):
                     cf[_u(o + e)] = 0.0
-                if bhi > blo:
-                    line = ((plane + i) * H + blo * sh + shift) * W + base
+                if rhi > rlo:
+                    line = ((plane + i) * H + rlo * sh + shift) * W + base
                     if sh == 1 and sw == 1 and ow == W:  # rows follow each other: one run, then the edges
-                        for e in range(lo, (bhi - blo - 1) * ow + hi):
-                            cf[_u(o + blo * ow + e)] = xf[_u(line + e)]
-                        _zero_edges(cf, o, blo, bhi, ow, lo, hi)
+                        for e in range(lo, (rhi - rlo - 1) * ow + hi):
+                            cf[_u(o + rlo * ow + e)] = xf[_u(line + e)]
+                        _zero_edges(cf, o, rlo, rhi, ow, lo, hi)
                     else:
-                        for b in range(blo, bhi):
+                        for b in range(rlo, rhi):
                             at = o + b * ow
-                            src = line + (b - blo) * sh * W
+                            src = line + (b - rlo) * sh * W
                             for e in range(lo):
                                 cf[_u(at + e)] = 0.0
                             for e in range(lo, hi):
                                 cf[_u(at + e)] = xf[_u(src + e * sw)]
                             for e in range(hi, ow):
                                 cf[_u(at + e)] = 0.0
-                blo, bhi = tab[j, 2], tab[j, 3]
                 o += oh * ow
 
 
@@ -190,11 +188,6 @@ def _pointwise(w, stride, pads, groups):
         and all(s == 1 for s in stride)
         and not any(lo or hi for lo, hi in pads)
     )
-
-
-def _view(buf, shape):
-    """The first elements of a flat buffer as a C-contiguous array of ``shape``."""
-    return buf[: math.prod(shape)].reshape(shape)
 
 
 def _grouped(x, w, stride, groups, O, ones):
@@ -266,7 +259,7 @@ def backward(g, x, w, stride, pads, dilation, groups, need_dx=True, need_dw=True
     ones = need_dw and need_db  # db from the product of g with the columns' row of ones
     x5, G, Fg, Cg, rows, wm, nb, cols = _grouped(x, w, stride, groups, O, ones)
     R = cols.shape[1]
-    dcols = buffers.empty((nb * rows * O,), x.dtype) if need_dx else None
+    dcols = buffers.empty((nb, rows, O), x.dtype) if need_dx else None
     dwm = np.zeros((G, Fg, R), x.dtype) if need_dw else None
     part = np.empty((nb, Fg, R), x.dtype) if need_dw else None
     if need_dx:
@@ -280,9 +273,8 @@ def backward(g, x, w, stride, pads, dilation, groups, need_dx=True, need_dw=True
                 run(_im2col, x5, cols[:m], n0, grp * Cg, Cg, *geo)
                 dwm[grp] += np.matmul(gm, cols[:m].transpose(0, 2, 1), out=part[:m]).sum(axis=0)
             if need_dx:
-                d = _view(dcols, (m, rows, O))
-                np.matmul(wm[grp].T, gm, out=d)
-                run(_col2im, d, dx5, n0, grp * Cg, *geo)
+                np.matmul(wm[grp].T, gm, out=dcols[:m])
+                run(_col2im, dcols[:m], dx5, n0, grp * Cg, *geo)
     if need_dw:
         dw = np.ascontiguousarray(dwm[:, :, :rows]).reshape(w.shape)
     if ones:
