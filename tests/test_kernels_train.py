@@ -7,6 +7,9 @@ test_conv_pool.py and test_losses.py.)
 """
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -303,6 +306,49 @@ def test_set_num_threads_governs_the_blas_pool_too():
         assert lucid.get_num_threads() == 1
     finally:
         lucid.set_num_threads(before)
+
+
+_SPIN_PROBE = """
+import os, time
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+import lucid
+lucid.backends.kernels("activation")  # the first compiled family: start-up runs here
+with threadpool_limits(2, user_api="blas"):
+    a = np.ones((256, 256))
+    for _ in range(3):
+        a @ a
+    time.sleep(0.02)
+    main = str(os.getpid())
+    states = []
+    for task in os.listdir("/proc/self/task"):
+        if task != main:
+            with open(f"/proc/self/task/{task}/stat") as f:
+                states.append(f.read().rsplit(")", 1)[1].split()[0])
+blas = [p for p in threadpool_info() if p["internal_api"] == "openblas"]
+print(len(blas), "".join(sorted(states)), os.environ.get("OPENBLAS_THREAD_TIMEOUT", "-"))
+"""
+
+
+def _spin_probe(env):
+    """(OpenBLAS libraries loaded, the state letter of each thread but the main one, the variable after start-up)
+    in a new process, 20 ms after a product on two BLAS threads."""
+    out = subprocess.run([sys.executable, "-c", _SPIN_PROBE], env=env, capture_output=True, text=True, check=True)
+    n, states, var = out.stdout.split()
+    return int(n), states, var
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task") or (os.cpu_count() or 1) < 2, reason="needs Linux, 2 cores")
+def test_blas_threads_sleep_after_a_product():
+    pytest.importorskip("threadpoolctl")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    n, states, var = _spin_probe(env)
+    if n == 0:
+        pytest.skip("NumPy's BLAS is not OpenBLAS")
+    assert "R" not in states and var == "-"  # asleep; the environment as it was
+    # the user's own setting is kept: 2^28 cycles, OpenBLAS's default, and the thread still spins
+    n, states, var = _spin_probe({**env, "OPENBLAS_THREAD_TIMEOUT": "28"})
+    assert "R" in states and var == "28"
 
 
 def test_softmax_of_a_0d_tensor_is_one():

@@ -54,6 +54,7 @@ def _load(backend, family):
             with startup.gc_paused(), startup.cache_lock():
                 startup.drop_stale_cache(os.path.dirname(reference.__file__))
                 startup.answer_blas_probe()
+                startup.blas_threads_sleep_soon()
                 module = importlib.import_module(f"lucid._kernels.{family}.compiled")
         except ImportError as e:
             warnings.warn(
@@ -87,7 +88,8 @@ def set_num_threads(n: int) -> None:
     product, then a compiled gather again), so one number governs both: together they never ask
     for more than ``n`` cores. The BLAS pool is set through threadpoolctl (for the whole process,
     as ``torch.set_num_threads`` does); numba's threads sleep as soon as a kernel ends (OpenMP's
-    passive wait, see ``lucid._kernels``), so they never spin while BLAS works."""
+    passive wait, see ``lucid._kernels``), and OpenBLAS's about a microsecond after a product
+    (``startup.blas_threads_sleep_soon``), so neither pool spins while the other works."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads: expected an int (got {type(n).__name__})")
     top = _pool_size()

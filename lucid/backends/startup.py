@@ -11,9 +11,13 @@
 * ``drop_stale_cache``: numba's disk cache checks only the file of the function it compiled, but a
   family's kernels inline the formulas of other files, of the family and shared (``_kernels/jit.py``,
   ``vmath.py``); an entry older than any of them is dropped, so an edit recompiles the kernels.
+* ``blas_threads_sleep_soon``: OpenBLAS's threads spin for about 2²⁸ cycles (a tenth of a second)
+  after each matrix product before they sleep; a compiled kernel that runs on the same cores
+  meanwhile gets half of them. They are made to sleep after 2¹² cycles instead.
 """
 
 import contextlib
+import ctypes
 import gc
 import importlib.machinery
 import importlib.util
@@ -23,6 +27,8 @@ import tempfile
 import threading
 
 _probe_lock = threading.Lock()
+BLAS_SPIN_LOG2_CYCLES = 12  # OpenBLAS's threads spin 2^12 cycles (about a microsecond) after a product
+_blas_quieted = False
 
 
 def drop_stale_cache(folder, plain=("reference.py",)):
@@ -123,3 +129,45 @@ def answer_blas_probe():
             pass  # left to numba's own start, which will say what is wrong
         finally:
             linalg.ensure_blas = real
+
+
+def blas_threads_sleep_soon():
+    """Make the threads of the OpenBLAS that NumPy runs on sleep 2^BLAS_SPIN_LOG2_CYCLES cycles after
+    their last product, instead of spinning for OpenBLAS's default of 2^28 cycles.
+
+    A training step alternates matrix products (OpenBLAS's threads) with compiled kernels (numba's
+    OpenMP threads) on the same cores, and a thread that spins takes a core from the other pool:
+    a kernel that starts right after a product runs at about half speed. OpenBLAS reads its
+    timeout (``OPENBLAS_THREAD_TIMEOUT``, log2 of cycles) from the environment when it starts
+    its threads; here the variable is set for that one reading, the library reads its
+    environment again and restarts its threads, and the environment is put back. Nothing
+    changes where the user set the variable, where NumPy's BLAS is not OpenBLAS on its own
+    threads, or where the library does not export these functions. Runs once; call it when no
+    other thread is inside a BLAS call."""
+    global _blas_quieted
+    if _blas_quieted:
+        return
+    _blas_quieted = True
+    if "OPENBLAS_THREAD_TIMEOUT" in os.environ:
+        return
+    try:
+        from threadpoolctl import threadpool_info
+
+        libs = threadpool_info()
+    except Exception:  # threadpoolctl missing, or unable to inspect this platform's libraries
+        return
+    for lib in libs:
+        if lib.get("internal_api") != "openblas" or lib.get("threading_layer") != "pthreads":
+            continue
+        try:
+            dll = ctypes.CDLL(lib["filepath"])
+            read_env, shutdown, start = dll.openblas_read_env, dll.blas_thread_shutdown_, dll.blas_thread_init
+        except (OSError, AttributeError, KeyError):
+            continue
+        os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(BLAS_SPIN_LOG2_CYCLES)
+        try:
+            read_env()
+        finally:
+            del os.environ["OPENBLAS_THREAD_TIMEOUT"]
+        shutdown()
+        start()
