@@ -26,8 +26,6 @@ file only: ``backends.startup.drop_stale_cache`` drops the families' cached buil
 changes.
 """
 
-import math
-
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
@@ -146,25 +144,24 @@ def fmax(typingctx, a, b):
 
 
 @intrinsic
-def _bits_to_float(typingctx, bits):
-    """The float64 whose IEEE bits are the int64 bits."""
+def _pow2(typingctx, k):
+    """2ᵏ as a float64, k a float64 holding an integer in [−1022, 1023]. k goes through a 32-bit
+    integer: AVX2 converts four float64 to int32 at once, but has no vector conversion to int64."""
 
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
+        i64 = ir.IntType(64)
+        k64 = builder.sext(builder.fptosi(args[0], ir.IntType(32)), i64)
+        bits = builder.shl(builder.add(k64, ir.Constant(i64, 1023)), ir.Constant(i64, 52))
+        return builder.bitcast(bits, ir.DoubleType())
 
-    return types.float64(types.int64), codegen
-
-
-@njit(inline="always", **JIT)
-def _pow2(k):
-    return _bits_to_float((k + 1023) << 52)
+    return types.float64(types.float64), codegen
 
 
 @njit(inline="always", **JIT)
 def exp(x):
     """eˣ for a float64 x (inf above 709.78, 0 below −745.1, NaN stays NaN)."""
     xc = min(max(x, -746.0), 710.0)
-    kf = math.floor(xc * LOG2E + 0.5)
+    kf = np.floor(xc * LOG2E + 0.5)  # np.floor: a float (numba's math.floor is an int64, converted element by element)
     r = (xc - kf * LN2_HI) - kf * LN2_LO
     p = 1.0 + r * (
         1.0
@@ -206,9 +203,8 @@ def exp(x):
             )
         )
     )
-    k = int(kf)
-    half = k >> 1
-    y = p * _pow2(half) * _pow2(k - half)
+    half = np.floor(kf * 0.5)
+    y = p * _pow2(half) * _pow2(kf - half)
     return y if x == x else x
 
 
