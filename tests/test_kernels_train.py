@@ -371,13 +371,15 @@ def _exact_f32_targets(name, v):
         s, sm = sig(w), sig(-w)
         t2 = 2 * v * s * sm * act_ref.K_TANH * (1 + 3 * act_ref.C_TANH * v * v)
         return v * s, s + t2, np.maximum(s, np.abs(t2)), np.maximum(1.0, np.abs(w))
+    if name == "tanh":
+        return np.tanh(v), None, None, 1.0
     s, sm = sig(v), sig(-v)
     if name == "silu":
         return v * s, s * (1 + v * sm), np.maximum(s, np.abs(s * v * sm)), 1.0
     return s, None, None, 1.0
 
 
-@pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu", "sigmoid"])
+@pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu", "sigmoid", "tanh"])
 def test_float32_activations_are_within_the_stated_ulps(rng, name):
     """float32 in, float32 arithmetic: within F32_ULPS units in the last place of the float64-exact value
     (backward: of its larger term, where the terms cancel; gelu_tanh: times |2u|, the rounding of its
@@ -407,5 +409,8 @@ def test_float32_activations_are_within_the_stated_ulps(rng, name):
     if name == "sigmoid":
         y64 = y.astype(np.float64)
         check(act.sigmoid_backward(g, y), y64 * (1 - y64), y64 * (1 - y64))
+    elif name == "tanh":  # 1 − y², in ulp of its larger term, 1
+        y64 = y.astype(np.float64)
+        check(act.tanh_backward(g, y), 1 - y64 * y64, np.ones_like(y64))
     else:
         check(getattr(act, name + "_backward")(g, x), bwd, terms)
