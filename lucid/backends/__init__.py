@@ -19,6 +19,8 @@ import warnings
 
 from . import memory, startup
 
+memory.keep_freed_pages()
+
 __all__ = ["use", "current", "kernels", "set_num_threads", "get_num_threads", "empty_cache"]
 
 NAMES = ("numba", "numpy")
