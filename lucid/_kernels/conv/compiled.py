@@ -15,8 +15,10 @@
   [W | b] @ [cols; 1] = W @ cols + b adds the bias inside the product; in the backward the same row
   gives g @ 1ᵀ = Σₒ g, db, inside the product for dW.
 
-The gather and col2im run on the calling thread: the products between them are BLAS's and use its
-threads, and a second pool of threads taking turns with BLAS's would spin against it.
+The gather and col2im share a chunk's (sample, channel) planes among numba's threads (each plane's
+columns, or its dx, belong to one thread); they take turns with BLAS's threads on the same cores,
+both pools asleep while the other works (``lucid.set_num_threads``). A chunk of fewer than
+``PARALLEL_FROM`` column entries runs on the calling thread.
 
 The column buffer comes from ``lucid.backends.memory``, so a training loop reuses it from step to
 step. 1-D and 2-D convolutions run as 3-D ones with unit leading axes.
@@ -25,13 +27,14 @@ step. 1-D and 2-D convolutions run as 3-D ones with unit leading axes.
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ...backends import memory as buffers
-from ..jit import JIT, formula, native, run, use_threads
+from ..jit import JIT, formula, kernel, native, run, use_threads
 from . import reference
 
 COLS_BYTES = 1 << 22  # a chunk's column matrix is at most about this big: it stays in cache for its products
+PARALLEL_FROM = 1 << 18  # column entries of a chunk from which the gather and col2im use the threads
 
 
 @njit(**JIT)
@@ -87,7 +90,7 @@ def _zero_edges(f, o, blo, bhi, ow, lo, hi):
             f[_u(o + b * ow + e)] = 0.0
 
 
-@njit(**JIT)
+@kernel(JIT)
 def _im2col(x, cols, n0, c0, cg, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh, ow):
     """cols[n, (c, j), (a, b, e)] = x[n0 + n, c0 + c, a·sd − pd + jd·dd, b·sh − ph + jh·dh, e·sw − pw + jw·dw]
     for the cg channels c; rows of cols past cg·K are left as they are."""
@@ -96,7 +99,7 @@ def _im2col(x, cols, n0, c0, cg, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw,
     tab = _taps(kd, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, H, W)
     xf = x.reshape(-1)
     cf = cols.reshape(-1)
-    for t in range(nb * cg):  # t = (n, c)
+    for t in prange(nb * cg):  # t = (n, c)
         plane = ((n0 + t // cg) * C + c0 + t % cg) * D
         for j in range(K):
             jd, shift, blo, bhi, base, lo, hi = _tap(tab, j)
@@ -127,7 +130,7 @@ def _im2col(x, cols, n0, c0, cg, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw,
                 o += oh * ow
 
 
-@njit(**JIT)
+@kernel(JIT)
 def _col2im(dcols, dx, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, od, oh, ow):
     """The adjoint of ``_im2col``: dx[n0 + n, c0 + c] = Σ over the (j, o) that read a position of dcols."""
     nb = dcols.shape[0]
@@ -136,7 +139,7 @@ def _col2im(dcols, dx, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, o
     Cg = dcols.shape[1] // K
     df = dcols.reshape(-1)
     xf = dx.reshape(-1)
-    for t in range(nb * Cg):
+    for t in prange(nb * Cg):
         plane = ((n0 + t // Cg) * C + c0 + t % Cg) * D
         for e in range(D * H * W):
             xf[_u(plane * H * W + e)] = 0.0
@@ -158,6 +161,11 @@ def _col2im(dcols, dx, n0, c0, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw, o
                             for e in range(lo, hi):
                                 xf[_u(src + e * sw)] += df[_u(at + e)]
                 o += oh * ow
+
+
+def _twin(kernel, cols):
+    """The build of ``kernel`` for a chunk with these columns: across threads when it is large."""
+    return kernel.parallel if cols.size >= PARALLEL_FROM else kernel.serial
 
 
 def _three(v, fill):
@@ -225,7 +233,7 @@ def forward(x, w, b, stride, pads, dilation, groups):
         for n0 in range(0, N, nb):
             m = min(nb, N - n0)
             for grp in range(G):
-                run(_im2col, x5, cols[:m], n0, grp * Cg, Cg, *geo)
+                run(_twin(_im2col, cols[:m]), x5, cols[:m], n0, grp * Cg, Cg, *geo)
                 np.matmul(wm[grp], cols[:m], out=y3[n0 : n0 + m, grp * Fg : (grp + 1) * Fg])
         return y
     if b is not None:
@@ -270,11 +278,11 @@ def backward(g, x, w, stride, pads, dilation, groups, need_dx=True, need_dw=True
         for grp in range(G):
             gm = g3[n0 : n0 + m, grp * Fg : (grp + 1) * Fg]
             if need_dw:
-                run(_im2col, x5, cols[:m], n0, grp * Cg, Cg, *geo)
+                run(_twin(_im2col, cols[:m]), x5, cols[:m], n0, grp * Cg, Cg, *geo)
                 dwm[grp] += np.matmul(gm, cols[:m].transpose(0, 2, 1), out=part[:m]).sum(axis=0)
             if need_dx:
                 np.matmul(wm[grp].T, gm, out=dcols[:m])
-                run(_col2im, dcols[:m], dx5, n0, grp * Cg, *geo)
+                run(_twin(_col2im, dcols[:m]), dcols[:m], dx5, n0, grp * Cg, *geo)
     if need_dw:
         dw = np.ascontiguousarray(dwm[:, :, :rows]).reshape(w.shape)
     if ones:
