@@ -36,6 +36,12 @@ FAST = dict(JIT, fastmath={"reassoc", "contract"})  # for sums: may reassociate,
 PARALLEL_MIN = 1 << 20  # elements: below this a loop runs serially (waking the pool can cost more than it saves)
 CHUNKS = 64  # most work items a parallel loop is cut into (a function of the shape only)
 
+# Start numba's thread pool now. A parallel loop's machine code calls the pool's scheduler through
+# symbols that numba registers when the pool starts, which it does when it compiles or loads a
+# parallel kernel itself; a serial kernel loaded from the disk cache that calls a parallel one
+# would otherwise find those symbols unset and jump to address 0.
+numba.get_num_threads()
+
 _here = threading.local()
 _guarded = set()  # the dispatchers whose compilation runs under cache_lock
 _guarding = threading.Lock()
