@@ -11,8 +11,8 @@ per ``g``. This file only picks the loop strategy for a shape and hands it plain
 
 The math of every strategy is in ``formulas``; the loops over memory in ``segments``. Inputs below
 ``SERIAL`` elements run the serial build of the same strategy (waking threads costs more than it
-saves there). Work is cut into a number of chunks that depends only on the shape, never on the
-thread count: results are the same on 1 thread or 64.
+saves there). Work is cut into a number of chunks that depends only on the shape (its size), never
+on the thread count: results are the same on 1 thread or 64.
 
 All arithmetic is float64; y and dx are rounded to x's dtype once, at the end. numba has no
 float16 on the CPU: float16 (and any mix of dtypes) is computed from a float64 copy.
@@ -31,6 +31,9 @@ from .by_segment import backward_segments, forward_segments
 from .segments import NO_SCRATCH
 
 SERIAL = 1 << 17  # fewer elements run serially, in one chunk: a second thread costs what it saves
+# a chunk has at least this many elements: each chunk costs a share of the threads' scheduling and,
+# in a backward, a row of partial sums of dw and db to clear and add (as long as the input's rows)
+CHUNK_ELEMS = 1 << 15
 ROW_MAX = 1 << 13  # a training row of single elements up to this long: the next row's sums under this one's y
 SHORT = 64  # a group of segments shorter than this is walked by rows
 BLOCK_BYTES = 1 << 19  # by rows: a block of rows is about this big, to stay in the L2 cache
@@ -59,16 +62,21 @@ def release_scratch():
     _here.__dict__.pop("scratch", None)
 
 
+def _count(x):
+    """The most chunks a kernel cuts the work on ``x`` into: 1 below ``SERIAL`` elements, else one per
+    ``CHUNK_ELEMS`` elements, from 2 to ``CHUNKS``."""
+    return 1 if x.size < SERIAL else max(2, min(CHUNKS, x.size // CHUNK_ELEMS))
+
+
 def _run(kernel, x, *args):
     """``kernel(x, *args, chunks)`` through ``jit.run``: the serial twin in one chunk for a small ``x``."""
-    if x.size < SERIAL:
-        return run(kernel.serial, x, *args, 1)
-    return run(kernel.parallel, x, *args, CHUNKS)
+    chunks = _count(x)
+    return run(kernel.serial if chunks == 1 else kernel.parallel, x, *args, chunks)
 
 
 def _chunks(x, n):
     """How many chunks ``_run`` cuts ``n`` work items of ``x`` into."""
-    return min(n, 1 if x.size < SERIAL else CHUNKS)
+    return min(n, _count(x))
 
 
 def _by_rows(A, G, K, L):
