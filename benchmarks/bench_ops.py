@@ -8,13 +8,20 @@ take turns, and each figure is the minimum over the repeats. Ratio: PyTorch's ti
 
 import argparse
 import gc
+import os
 import time
 
-import numpy as np
-import torch
-from results import products_alone
+# One process holds both libraries, and PyTorch's OpenMP runtime (a libgomp under the system's name)
+# then serves numba's threads too. Its wait policy is read once, as it loads: lucid asks for passive
+# waiting (its threads sleep after each loop instead of spinning against BLAS's in a convolution), set
+# here before PyTorch loads the runtime. PyTorch's own times move within the noise with it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import lucid
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from results import products_alone  # noqa: E402
+
+import lucid  # noqa: E402
 
 
 def _ops():
@@ -117,7 +124,8 @@ def main():
         write_section(
             f"bench_ops, {args.threads} threads",
             f"Forward + backward of one op, float32, {args.threads} threads, lucid and "
-            f"PyTorch interleaved in one process, minimum of {args.repeats}. 'Its matrix products alone': "
+            f"PyTorch interleaved in one process (OpenMP threads waiting passively: the process shares one "
+            f"OpenMP runtime), minimum of {args.repeats}. 'Its matrix products alone': "
             "the GEMMs of lucid's formulation (im2col for the convolutions) timed on NumPy's BLAS, the floor "
             f"of that formulation on this BLAS.\n\n{table}",
         )
