@@ -209,6 +209,7 @@ CONVS = [  # x shape, w shape, stride, pads, dilation, groups
     ((2, 4, 4, 5, 6), (6, 2, 3, 3, 3), (1, 1, 1), ((1, 1), (1, 1), (1, 1)), (1, 1, 1), 2),  # depth taps in padding
     ((2, 3, 9, 8), (4, 3, 3, 3), (2, 1), ((1, 1), (1, 1)), (1, 1), 1),  # row stride 2: row by row
     ((3, 4, 7, 7), (6, 2, 1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 2),  # 1x1 strided: gathered, one tap
+    ((32, 8, 40, 40), (6, 4, 3, 3), (2, 1), ((1, 1), (2, 2)), (1, 2), 2),  # strided, dilated, grouped: threads
 ]
 
 
