@@ -30,7 +30,7 @@ import threading
 
 import numpy as np
 
-MIN_BYTES = 1 << 17  # 128 KB: from here on malloc maps a block of its own (its default threshold)
+MIN_BYTES = 1 << 17  # 128 KB (glibc's default mmap threshold): from here on an array is lent
 limit = 1 << 30  # most bytes kept idle
 
 MALLOC_MMAP_THRESHOLD = 32 << 20  # glibc's own largest mmap threshold on 64-bit systems
