@@ -72,6 +72,8 @@ def test_activation_kernels_match_the_reference(rng, name, dtype, shape):
         close(y, getattr(act_ref, fwd)(xin, *extra), TOL[dtype])
         saved = y if name in FROM_Y else xin
         close(getattr(act, bwd)(g, saved, *extra), getattr(act_ref, bwd)(g, saved, *extra), TOL[dtype])
+        if name == "gelu":  # Φ(x) = y/x from the output
+            close(act.gelu_backward(g, xin, y), act_ref.gelu_backward(g, xin), TOL[dtype])
 
 
 def test_gelu_kernel_is_accurate_in_float64_far_into_the_tails():
@@ -84,9 +86,9 @@ def test_gelu_kernel_is_accurate_in_float64_far_into_the_tails():
     assert np.all(np.abs(got[tiny]) < 1e-290)
     g = np.ones_like(x)
     # Φ(x) + x·φ(x) crosses zero near x = −0.75, where its terms cancel: an absolute bound there
-    np.testing.assert_allclose(
-        act.gelu_backward(g[:-2], x[:-2]), act_ref.gelu_backward(g[:-2], x[:-2]), rtol=2e-13, atol=1e-15
-    )
+    want = act_ref.gelu_backward(g[:-2], x[:-2])
+    np.testing.assert_allclose(act.gelu_backward(g[:-2], x[:-2]), want, rtol=2e-13, atol=1e-15)
+    np.testing.assert_allclose(act.gelu_backward(g[:-2], x[:-2], got[:-2]), want, rtol=2e-13, atol=1e-15)
 
 
 def test_vectorized_exp_is_within_an_ulp_and_keeps_ieee_edges():
@@ -415,3 +417,5 @@ def test_float32_activations_are_within_the_stated_ulps(rng, name):
         check(act.tanh_backward(g, y), 1 - y64 * y64, np.ones_like(y64))
     else:
         check(getattr(act, name + "_backward")(g, x), bwd, terms)
+    if name == "gelu":  # Φ(x) = y/x from the float32 output
+        check(act.gelu_backward(g, x, y), bwd, terms)

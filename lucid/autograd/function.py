@@ -72,6 +72,11 @@ class Context:
             raise RuntimeError(_RELEASED)
         return self._saved
 
+    def output_unchanged(self):
+        """Whether the output is still as the forward left it (a Function with ``spare_output``)."""
+        counter, then = self.__dict__.get("output_version", (None, None))
+        return counter is not None and counter.value == then
+
     def check_versions(self):
         """Raise PyTorch's RuntimeError if a tensor this node's backward reads was written in place since."""
         for counter, then, i, shape, dtype in self._versions:
@@ -131,9 +136,12 @@ class Function:
 
     ``saves``: the positions of the arguments (and ``"output"``) whose values ``backward``
     reads; their versions are checked before it runs. None: found from ``save_for_backward``.
+    ``spare_output``: backward may read the output to save work, but only while
+    ``ctx.output_unchanged()``; written in place, it is simply not used.
     """
 
     saves = None
+    spare_output = False
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -164,6 +172,8 @@ class Function:
                 saves = ctx.__dict__.get("saves", cls.saves)
                 if saves != ():
                     _record_versions(ctx, saves, args, t)
+                if cls.spare_output:
+                    ctx.output_version = (t._vc, t._vc.value)
             return t
         results = []
         for i, o in enumerate(out):

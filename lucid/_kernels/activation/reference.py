@@ -104,7 +104,9 @@ def gelu_forward(x):
         return (x * normal_cdf(x)).astype(x.dtype, copy=False)
 
 
-def gelu_backward(g, x):
+def gelu_backward(g, x, y=None):
+    """y, the forward's output, may be given (the compiled kernel takes Φ(x) = y/x from it); the
+    specification computes Φ(x) from x."""
     x64 = x.astype(np.float64)
     pdf = np.exp(-0.5 * x64 * x64) * INV_SQRT2PI
     with np.errstate(invalid="ignore"):

@@ -1,8 +1,8 @@
 """Activations: relu, leaky_relu, gelu, silu, sigmoid, tanh, softmax, log_softmax.
 
 The arrays are computed by the ``activation`` and ``softmax`` kernels (``lucid/_kernels``):
-one pass forward, one backward. GELU's Φ is computed from erfc in float64 (to about 1e-15
-relative to float64, in the left tail too) and rounded once to the input's dtype.
+one pass forward, one backward, in the input's float type. GELU's Φ is computed from erfc, so it
+keeps its relative accuracy in the left tail too (the kernels state their bounds).
 
 ``inplace=True`` is accepted where PyTorch has it, for the same call signatures; lucid
 always returns a new tensor (autograd never sees an array change behind its back).
@@ -46,19 +46,24 @@ class LeakyRelu(Function):
 
 
 class Gelu(Function):
-    """y = x·Φ(x), Φ the standard normal CDF;  dx = g·(Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π)."""
+    """y = x·Φ(x), Φ the standard normal CDF;  dx = g·(Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π).
+
+    backward takes Φ(x) = y/x from the output while it is as the forward left it (the next layer
+    usually keeps it anyway), else computes Φ(x) again."""
 
     saves = (0,)
+    spare_output = True
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return _act().gelu_forward(x)
+        y = _act().gelu_forward(x)
+        ctx.save_for_backward(x, y)
+        return y
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return _act().gelu_backward(g, x)
+        x, y = ctx.saved_tensors
+        return _act().gelu_backward(g, x, y if ctx.output_unchanged() else None)
 
 
 class GeluTanh(Function):
