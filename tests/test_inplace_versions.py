@@ -526,6 +526,38 @@ def test_user_functions_are_checked_through_what_they_save():
     np.testing.assert_array_equal(x.grad, np.ones(3))
 
 
+class Cube(Function):
+    """y = x³; backward takes 3x² as 3y/x from the output while it is unchanged."""
+
+    saves = (0,)
+    spare_output = True
+    used_output = []
+
+    @staticmethod
+    def forward(ctx, x):
+        y = x**3
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        Cube.used_output.append(ctx.output_unchanged())
+        return g * (3 * y / x if Cube.used_output[-1] else 3 * x * x)
+
+
+@pytest.mark.parametrize("change", [False, True])
+def test_a_spare_output_is_read_only_while_unchanged(change):
+    x = lucid.tensor(R(4) + 3.0, requires_grad=True)
+    y = Cube.apply(x)
+    if change:
+        with lucid.no_grad():
+            y.mul_(0.5)  # no error: backward does not need the output
+    y.sum().backward()
+    assert Cube.used_output[-1] is not change
+    np.testing.assert_allclose(x.grad, 3 * x.data**2, rtol=1e-14)
+
+
 @pytest.mark.parametrize("op", ["sort", "topk", "adaptive_max_pool2d"])
 def test_a_change_of_the_indices_an_op_returns_leaves_its_gradient_right(op):
     """sort, topk and adaptive_max_pool2d return the indices their backward reads: it keeps its own copy."""
