@@ -129,6 +129,28 @@ def test_cross_entropy_all_ignored_mean_is_nan_like_torch():
     assert F.cross_entropy(lucid.Tensor(x), lucid.tensor(t), reduction="sum").item() == 0
 
 
+@pytest.mark.parametrize(
+    "fn, shape, kw",
+    [
+        ("cross_entropy", (3, 4), {}),
+        ("cross_entropy", (3, 4), {"label_smoothing": 0.2}),
+        ("cross_entropy", (3, 4, 2), {}),
+        ("nll_loss", (3, 4), {}),
+        ("nll_loss", (3, 4, 2), {}),
+    ],
+)
+def test_a_mean_over_only_ignored_targets_gives_zero_gradient_like_torch(fn, shape, kw):
+    """The loss is 0/0 = NaN, but each ignored sample's gradient is 0, not 0·(1/0)."""
+    x = np.random.default_rng(2).standard_normal(shape)
+    t = np.full(shape[:1] + shape[2:], -100)
+    xl, xt = lucid.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    with np.errstate(all="raise"):  # no 0·inf on the way either
+        getattr(F, fn)(xl, lucid.tensor(t), **kw).backward()
+    getattr(TF, fn)(xt, torch.tensor(t), **kw).backward()
+    np.testing.assert_array_equal(xl.grad, xt.grad.numpy())
+    np.testing.assert_array_equal(xl.grad, np.zeros(shape))
+
+
 def test_cross_entropy_custom_ignore_index_and_gradcheck():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((5, 3))

@@ -14,6 +14,7 @@ For a class index y: ``q_c = (1−ε)·w_y·[c = y] + ε/C·w_c`` (w the class w
 smoothing; q = 0 for an ignored sample). For class probabilities t: ``q_c = w_c·((1−ε)·t_c + ε/C)``.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -43,21 +44,35 @@ def _reduce(loss, reduction, denom=None):
     """Sum or average the per-element ``loss``; ``denom`` replaces the element count for 'mean'."""
     if reduction == "none":
         return loss
-    total = np.sum(loss)
+    total = loss.sum()
     if reduction == "sum":
         return np.asarray(total)
+    return np.asarray(_divide(total, loss.size if denom is None else denom), dtype=loss.dtype)
+
+
+def _divide(a, b):
+    """a / b, inf or NaN where b is 0, without a warning."""
+    if b:
+        return a / b
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(total / (loss.size if denom is None else denom), dtype=loss.dtype)
+        return a / np.asarray(b, dtype=np.result_type(a, b))
 
 
-def _unreduce(g, shape, reduction, denom=None):
-    """The gradient of ``_reduce`` w.r.t. each element, times the incoming ``g``."""
+def _unreduce(g, shape, reduction, denom=None, ignored=None):
+    """The gradient of ``_reduce`` w.r.t. each element, times the incoming ``g``; 0 on the ``ignored``
+    elements (a mean over no weight makes theirs 0/0: PyTorch's gradient there is 0)."""
     if reduction == "none":
         return g
     if reduction == "mean":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            g = g / (int(np.prod(shape)) if denom is None else denom)
+        g = _divide(g, math.prod(shape) if denom is None else denom)
+    if ignored is not None:
+        return np.where(ignored, 0, g)
     return np.broadcast_to(g, shape)
+
+
+def _ignored(keep, reduction, denom):
+    """The samples ``_unreduce`` must give 0: the ignored ones, where a mean divides by a zero ``denom``."""
+    return ~keep if reduction == "mean" and not denom else None
 
 
 def _like(a, x):
@@ -139,10 +154,10 @@ def _sample_weights(x, target, weight, ignore_index):
     n_classes = x.shape[1]
     keep = target != ignore_index
     bad = (target < 0) | (target >= n_classes)
-    if np.any(bad & keep):
+    if (bad & keep).any():
         raise IndexError(f"Target {target[bad & keep].flat[0]} is out of bounds.")
     safe = np.where(keep, target, 0)
-    return safe, (np.ones((), x.dtype) if weight is None else weight[safe]) * keep, keep
+    return safe, (keep.astype(x.dtype) if weight is None else weight[safe] * keep), keep
 
 
 def _index_target_weights(x, target, weight, ignore_index):
@@ -171,33 +186,35 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction):
         weight = _like(weight, x)
-        if not np.issubdtype(target.dtype, np.integer):
+        if target.dtype.kind not in "iu":
             target = _like(target, x)
         unbatched = ctx.unbatched = x.ndim == 1
         if unbatched:
             x, target = x[None], target[None]
-        ctx.fused = x.ndim == 2 and label_smoothing == 0 and np.issubdtype(target.dtype, np.integer)
+        ctx.fused = x.ndim == 2 and label_smoothing == 0 and target.dtype.kind in "iu"
         if ctx.fused:
-            safe, w_y, _ = _sample_weights(x, target, weight, ignore_index)
+            safe, w_y, keep = _sample_weights(x, target, weight, ignore_index)
             w_y = w_y.astype(np.float64)
             loss, lse = backends.kernels("softmax").cross_entropy_forward(x, safe, w_y)
             ctx.save_for_backward(x, safe, w_y, lse)
             ctx.saves = (0, 1, 2)  # the fused backward reads the logits themselves
             ctx.reduction, ctx.denom = reduction, w_y.sum().astype(x.dtype)
+            ctx.ignored = _ignored(keep, reduction, ctx.denom)
             out = _reduce(loss, reduction, ctx.denom)
             return out[0] if unbatched and reduction == "none" else out
         n_classes = x.shape[1]
         logp = _log_softmax(x, 1)
         eps = label_smoothing
-        if np.issubdtype(target.dtype, np.integer):
+        if target.dtype.kind in "iu":
             q, keep, denom = _index_target_weights(x, target, weight, ignore_index)
             if eps > 0:
                 w = np.ones(n_classes, x.dtype) if weight is None else weight
                 q = (1 - eps) * q + (eps / n_classes) * _class_shape(w, x.ndim) * np.expand_dims(keep, 1)
+            ctx.ignored = _ignored(keep, reduction, denom)
         else:
             w = 1 if weight is None else _class_shape(weight, x.ndim)
             q = w * ((1 - eps) * target + eps / n_classes)
-            denom = None  # the mean is over samples
+            denom = ctx.ignored = None  # the mean is over samples
         loss = -np.sum(q * logp, axis=1)
         ctx.save_for_backward(logp, q, weight)
         ctx.reduction, ctx.denom, ctx.eps = reduction, denom, eps
@@ -212,7 +229,7 @@ class CrossEntropy(Function):
         loss_shape = logp.shape[:1] + logp.shape[2:]
         if ctx.unbatched and ctx.reduction == "none":
             g = g[None]
-        g = np.expand_dims(_unreduce(g, loss_shape, ctx.reduction, ctx.denom), 1)
+        g = np.expand_dims(_unreduce(g, loss_shape, ctx.reduction, ctx.denom, ctx.ignored), 1)
         dx = dt = None
         if ctx.needs_input_grad[0]:
             dx = g * (np.exp(logp) * np.sum(q, axis=1, keepdims=True) - q)
@@ -229,7 +246,7 @@ class CrossEntropy(Function):
         x, target, w_y, lse = ctx.saved_tensors
         if ctx.unbatched and ctx.reduction == "none":
             g = g[None]
-        gn = np.asarray(_unreduce(g, lse.shape, ctx.reduction, ctx.denom), dtype=np.float64)
+        gn = np.asarray(_unreduce(g, lse.shape, ctx.reduction, ctx.denom, ctx.ignored), dtype=np.float64)
         dx = backends.kernels("softmax").cross_entropy_backward(gn, x, target, w_y, lse)
         return (dx[0] if ctx.unbatched else dx), None, None, None, None, None
 
@@ -245,9 +262,9 @@ class NLLLoss(Function):
         unbatched = ctx.unbatched = x.ndim == 1
         if unbatched:
             x, target = x[None], target[None]
-        q, _, denom = _index_target_weights(x, target, weight, ignore_index)
+        q, keep, denom = _index_target_weights(x, target, weight, ignore_index)
         ctx.save_for_backward(q)
-        ctx.reduction, ctx.denom = reduction, denom
+        ctx.reduction, ctx.denom, ctx.ignored = reduction, denom, _ignored(keep, reduction, denom)
         out = _reduce(-np.sum(q * x, axis=1), reduction, denom)
         return out[0] if unbatched and reduction == "none" else out
 
@@ -256,7 +273,7 @@ class NLLLoss(Function):
         (q,) = ctx.saved_tensors
         if ctx.unbatched and ctx.reduction == "none":
             g = g[None]
-        g = np.expand_dims(_unreduce(g, q.shape[:1] + q.shape[2:], ctx.reduction, ctx.denom), 1)
+        g = np.expand_dims(_unreduce(g, q.shape[:1] + q.shape[2:], ctx.reduction, ctx.denom, ctx.ignored), 1)
         dx = -g * q
         return (dx[0] if ctx.unbatched else dx), None, None, None, None
 
@@ -271,14 +288,14 @@ def _check_class_input(x, target, weight, fn):
             f"weight tensor should be defined either for all {n_classes} classes or no classes "
             f"but got weight tensor of shape: {list(weight.shape)}"
         )
-    if np.issubdtype(target.dtype, np.floating):
+    if target.dtype.kind == "f":
         if tuple(target.shape) != tuple(x.shape):
             raise ValueError(
                 f"{fn}: class-probability targets must have the input's shape {tuple(x.shape)} "
                 f"(got {tuple(target.shape)})"
             )
         return "probs"
-    if not np.issubdtype(target.dtype, np.integer):
+    if target.dtype.kind not in "iu":
         raise TypeError(
             f"{fn}: expected class indices (integer dtype) or class probabilities (floating dtype) "
             f"as target (got dtype {target.dtype})"
