@@ -259,7 +259,8 @@ def _apply(op, ref, arrays, slope, args):
     if arrs is None:
         return ref(*args)
     use_threads()
-    fa, fb, fc = (arrs[min(i, len(arrs) - 1)].reshape(-1) for i in range(3))  # the last array where fewer
+    flat = [a.reshape(-1) for a in arrs]
+    fa, fb, fc = flat[0], flat[min(1, len(flat) - 1)], flat[-1]  # the last array where fewer
     out = buffers.empty(arrays[0].shape, arrays[0].dtype)
     run(_map, op, fa, fb, fc, out.reshape(-1), fa.dtype.type(slope))
     return out
