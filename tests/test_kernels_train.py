@@ -362,6 +362,16 @@ def test_softmax_of_a_0d_tensor_is_one():
     assert x.grad == 0.0
 
 
+@pytest.mark.parametrize("shape, dim", [((0, 4), 1), ((0, 4), 0), ((3, 0), 1), ((2, 0, 3), 1), ((2, 0, 3), -1)])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_of_an_empty_tensor_is_empty(name, shape, dim):
+    """Along an empty axis or across an empty batch: an empty result and gradient, as in PyTorch."""
+    x = lucid.Tensor(np.zeros(shape), requires_grad=True)
+    y = getattr(F, name)(x, dim)
+    y.sum().backward()
+    assert y.shape == shape and x.grad.shape == shape
+
+
 def _exact_f32_targets(name, v):
     """float64 values of forward, backward (g = 1) and the size of the backward's terms, for float32 inputs v
     (σ from e^(−|v|), so these keep their relative accuracy in both tails)."""

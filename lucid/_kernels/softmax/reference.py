@@ -10,8 +10,13 @@ m = max x along D (so no exp overflows)::
 import numpy as np
 
 
+def _max(x):
+    """m along D; −inf (no shift) for an empty D, whose softmax is empty."""
+    return np.max(x, axis=1, keepdims=True, initial=-np.inf)
+
+
 def softmax_forward(x):
-    e = np.exp(x - np.max(x, axis=1, keepdims=True))
+    e = np.exp(x - _max(x))
     return e / e.sum(axis=1, keepdims=True)
 
 
@@ -19,8 +24,9 @@ def softmax_backward(g, y):
     return y * (g - np.sum(g * y, axis=1, keepdims=True))
 
 
+@np.errstate(divide="ignore")  # log Σ over an empty D is log 0: nothing uses it
 def log_softmax_forward(x):
-    shifted = x - np.max(x, axis=1, keepdims=True)
+    shifted = x - _max(x)
     return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
 
 

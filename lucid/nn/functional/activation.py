@@ -8,9 +8,8 @@ keeps its relative accuracy in the left tail too (the kernels state their bounds
 always returns a new tensor (autograd never sees an array change behind its back).
 """
 
+import math
 import warnings
-
-import numpy as np
 
 from ... import _dtype, backends, ops
 from ..._kernels.activation.reference import erf  # noqa: F401 (erf without SciPy, for the docs and tests)
@@ -103,7 +102,7 @@ def _rows(a, dim):
     """``a`` viewed ``(A, D, B)`` with D the axis ``dim`` (a 0-d ``a``, whose dim is None: one row of one)."""
     if dim is None:
         return a.reshape(1, 1, 1)
-    return a.reshape((int(np.prod(a.shape[:dim])), a.shape[dim], -1))
+    return a.reshape(math.prod(a.shape[:dim]), a.shape[dim], math.prod(a.shape[dim + 1 :]))
 
 
 class Softmax(Function):
