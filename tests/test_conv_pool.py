@@ -324,3 +324,24 @@ def test_pool_modules_match_torch(rng, ours, theirs):
 def test_pool_bad_input_says_what_was_expected(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize(
+    "name, shape, arg",
+    [
+        ("max_pool1d", (0, 2, 4), 2),
+        ("max_pool2d", (0, 2, 4, 4), 2),
+        ("max_pool3d", (0, 1, 4, 4, 4), 2),
+        ("avg_pool2d", (0, 2, 4, 4), 2),
+        ("adaptive_max_pool2d", (0, 2, 4, 4), 2),
+        ("adaptive_avg_pool2d", (0, 2, 4, 4), 2),
+    ],
+)
+def test_pooling_an_empty_batch_gives_an_empty_batch(name, shape, arg):
+    """No samples: an empty output and an empty gradient, shaped as PyTorch's."""
+    x = lucid.tensor(np.zeros(shape), requires_grad=True)
+    y = getattr(F, name)(x, arg)
+    y.sum().backward()
+    xt = torch.zeros(shape, requires_grad=True)
+    yt = getattr(TF, name)(xt, arg)
+    assert y.shape == tuple(yt.shape) and x.grad.shape == shape

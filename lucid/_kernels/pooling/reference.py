@@ -36,7 +36,8 @@ def max_pool_backward(g, idx, spatial):
     """dx ``(B, *spatial)``: each g[o] added at idx[o]."""
     B = g.shape[0]
     dx = np.zeros((B, math.prod(spatial)), dtype=g.dtype)
-    np.add.at(dx, (np.arange(B)[:, None], idx.reshape(B, -1)), g.reshape(B, -1))
+    n = math.prod(g.shape[1:])  # outputs per plane (-1 cannot stand for it when B = 0)
+    np.add.at(dx, (np.arange(B)[:, None], idx.reshape(B, n)), g.reshape(B, n))
     return dx.reshape((B,) + tuple(spatial))
 
 

@@ -7,6 +7,8 @@ largest, as PyTorch); average pooling spreads it evenly over its window. The loo
 are the ``pooling`` kernels (``lucid/_kernels/pooling``), on planes ``(N·C, *spatial)``.
 """
 
+import math
+
 import numpy as np
 
 from ... import backends
@@ -294,7 +296,7 @@ class AdaptiveMaxPool2d(Function):
         idx = np.empty(y.shape, dtype=np.int64)
         for i, (r0, r1) in enumerate(rows):
             for j, (c0, c1) in enumerate(cols):
-                win = x[..., r0:r1, c0:c1].reshape(x.shape[:-2] + (-1,))
+                win = x[..., r0:r1, c0:c1].reshape(x.shape[:-2] + ((r1 - r0) * (c1 - c0),))
                 nan = np.isnan(win)
                 k = np.where(nan.any(-1), nan.argmax(-1), win.argmax(-1))  # a NaN wins, as in PyTorch
                 idx[..., i, j] = (r0 + k // (c1 - c0)) * W + c0 + k % (c1 - c0)
@@ -309,7 +311,8 @@ class AdaptiveMaxPool2d(Function):
         H, W = ctx.in_shape[-2:]
         lead = int(np.prod(ctx.in_shape[:-2], dtype=np.int64))
         dx = np.zeros((lead, H * W), dtype=g.dtype)
-        np.add.at(dx, (np.arange(lead)[:, None], idx.reshape(lead, -1)), g.reshape(lead, -1))
+        n = math.prod(idx.shape[-2:])  # outputs per plane (-1 cannot stand for it when lead = 0)
+        np.add.at(dx, (np.arange(lead)[:, None], idx.reshape(lead, n)), g.reshape(lead, n))
         return dx.reshape(ctx.in_shape), None
 
 
