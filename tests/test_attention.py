@@ -215,3 +215,19 @@ def test_mha_checks():
         m(x, x, x, attn_mask=lucid.ones(3, 4))
     with pytest.raises(RuntimeError, match="key_padding_mask of shape"):
         m(x, x, x, key_padding_mask=lucid.ones(3, 2).bool())
+
+
+@pytest.mark.parametrize("L, S", [(0, 0), (3, 0), (0, 3)])
+def test_attention_with_no_queries_or_no_keys_is_empty_or_zero_like_torch(L, S):
+    """No keys: each query's weights are an empty softmax and its output 0; no queries: an empty output."""
+    rng = np.random.default_rng(0)
+    q, k, v = rng.standard_normal((1, 2, L, 4)), rng.standard_normal((1, 2, S, 4)), rng.standard_normal((1, 2, S, 4))
+    ours = [lucid.tensor(a, requires_grad=True) for a in (q, k, v)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+    y = F.scaled_dot_product_attention(*ours)
+    yt = TF.scaled_dot_product_attention(*theirs)
+    y.sum().backward()
+    yt.sum().backward()
+    np.testing.assert_array_equal(y.numpy(), yt.detach().numpy())
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a.grad, b.grad.numpy())

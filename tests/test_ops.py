@@ -644,3 +644,16 @@ def test_shape_op_errors():
         lucid.pad(x, (1,))
     with pytest.raises(ValueError, match="at least one of 'min' or 'max'"):
         x.clip()
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_max_min_over_a_nonempty_axis_of_an_empty_tensor_is_empty(op):
+    """(0, 3) over dim 1: empty values and indices, as PyTorch; over the empty dim 0: PyTorch's error."""
+    x = lucid.tensor(np.zeros((0, 3)), requires_grad=True)
+    values, indices = getattr(x, op)(1)
+    values.sum().backward()
+    assert values.shape == (0,) and indices.shape == (0,) and x.grad.shape == (0, 3)
+    with pytest.raises(RuntimeError, match="reduction dim 0 to have non-zero size"):
+        getattr(x, op)(0)
+    with pytest.raises(RuntimeError, match="cannot reduce an empty tensor"):
+        getattr(x, op)()

@@ -127,9 +127,10 @@ class MaxMin(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdim=False, largest=True):
         ctx.shape, ctx.keepdim, ctx.over_all = x.shape, keepdim, axis is None
-        if x.size == 0:
-            raise RuntimeError(f"{'max' if largest else 'min'}(): cannot reduce an empty tensor (shape {x.shape})")
+        name = "max" if largest else "min"
         if axis is None:
+            if x.size == 0:
+                raise RuntimeError(f"{name}(): cannot reduce an empty tensor (shape {x.shape})")
             y = np.max(x) if largest else np.min(x)
             hits = (x == y) | (np.isnan(x) & np.isnan(y)) if x.dtype.kind in "fc" else x == y
             ctx.save_for_backward(hits, np.count_nonzero(hits))
@@ -142,6 +143,8 @@ class MaxMin(Function):
             return x.copy(), np.zeros((), np.int64)
         ctx.saves = ()  # over one axis backward reads only the indices
         (a,) = ctx.axes = _axes(axis, x.ndim)
+        if x.shape[a] == 0:  # other empty axes are fine: an empty result
+            raise RuntimeError(f"{name}(): expected reduction dim {axis} to have non-zero size (shape {x.shape})")
         idx = np.expand_dims(np.argmax(x, axis=a) if largest else np.argmin(x, axis=a), a)
         ctx.save_for_backward(idx)
         y = np.take_along_axis(x, idx, axis=a)
