@@ -348,3 +348,28 @@ def test_embedding_gradcheck():
     # padding_idx and scale_grad_by_freq change the gradient on purpose (as in PyTorch): not the derivative
     assert not gradcheck(lambda w: F.embedding(idx, w, padding_idx=1), [w], raise_exception=False)
     assert not gradcheck(lambda w: F.embedding(idx, w, scale_grad_by_freq=True), [w], raise_exception=False)
+
+
+@pytest.mark.parametrize(
+    "name, call",
+    [
+        ("gelu", lambda F, x: F.gelu(x)),
+        ("gelu", lambda F, x: F.gelu(x, approximate="tanh")),
+        ("silu", lambda F, x: F.silu(x)),
+        ("leaky_relu", lambda F, x: F.leaky_relu(x, 0.1)),
+        ("softmax", lambda F, x: F.softmax(x, 0)),
+        ("log_softmax", lambda F, x: F.log_softmax(x, 0)),
+    ],
+)
+def test_activations_without_an_integer_form_refuse_integers(name, call):
+    """gelu(2) is not an integer: an int64 input is an error here as in PyTorch, never a truncated result."""
+    with pytest.raises(TypeError, match=rf"{name}\(\): expected a floating point input .* got int64"):
+        call(F, lucid.tensor(np.array([-2, 1, 2])))
+    with pytest.raises((NotImplementedError, RuntimeError)):
+        call(TF, torch.tensor([-2, 1, 2]))
+
+
+def test_softmax_of_integers_cast_by_its_dtype_argument():
+    y = F.softmax(lucid.tensor(np.array([0, 1, 2])), 0, dtype=lucid.float64)
+    yt = TF.softmax(torch.tensor([0, 1, 2]), 0, dtype=torch.float64)
+    np.testing.assert_allclose(y.numpy(), yt.numpy(), rtol=1e-15)

@@ -11,8 +11,10 @@ import numpy as np
 
 
 def _max(x):
-    """m along D; −inf (no shift) for an empty D, whose softmax is empty."""
-    return np.max(x, axis=1, keepdims=True, initial=-np.inf)
+    """m along D; 0 (no shift) for an empty D, whose softmax is empty."""
+    if x.shape[1] == 0:
+        return np.zeros((x.shape[0], 1, x.shape[2]), x.dtype)
+    return np.max(x, axis=1, keepdims=True)
 
 
 def softmax_forward(x):

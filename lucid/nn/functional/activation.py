@@ -153,6 +153,14 @@ def _tensor(x, fn):
     return x
 
 
+def _floating(x, fn):
+    """x, a Tensor of a floating dtype: these activations have no integer form (PyTorch raises too)."""
+    _tensor(x, fn)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{fn}(): expected a floating point input (float16, float32 or float64), got {x.dtype}")
+    return x
+
+
 def relu(input, inplace=False):
     """max(x, 0)."""
     return ops.relu(_tensor(input, "relu"))
@@ -160,12 +168,12 @@ def relu(input, inplace=False):
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x for x > 0, ``negative_slope``·x otherwise."""
-    return LeakyRelu.apply(_tensor(input, "leaky_relu"), negative_slope)
+    return LeakyRelu.apply(_floating(input, "leaky_relu"), negative_slope)
 
 
 def gelu(input, approximate="none"):
     """x·Φ(x) (``approximate='none'``, exact, via erf) or its tanh approximation (``approximate='tanh'``)."""
-    _tensor(input, "gelu")
+    _floating(input, "gelu")
     if approximate == "none":
         return Gelu.apply(input)
     if approximate == "tanh":
@@ -175,7 +183,7 @@ def gelu(input, approximate="none"):
 
 def silu(input, inplace=False):
     """x·σ(x) (also called swish)."""
-    return Silu.apply(_tensor(input, "silu"))
+    return Silu.apply(_floating(input, "silu"))
 
 
 def sigmoid(input):
@@ -208,10 +216,10 @@ def _cast(input, dtype):
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """eˣ/Σeˣ along ``dim``; ``dtype`` casts the input first."""
     dim = _softmax_dim(_tensor(input, "softmax"), dim, "softmax")
-    return Softmax.apply(_cast(input, dtype), dim)
+    return Softmax.apply(_floating(_cast(input, dtype), "softmax"), dim)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """log(eˣ/Σeˣ) along ``dim``, computed as x − log-sum-exp(x); ``dtype`` casts the input first."""
     dim = _softmax_dim(_tensor(input, "log_softmax"), dim, "log_softmax")
-    return LogSoftmax.apply(_cast(input, dtype), dim)
+    return LogSoftmax.apply(_floating(_cast(input, dtype), "log_softmax"), dim)

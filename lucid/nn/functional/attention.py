@@ -28,7 +28,9 @@ __all__ = ["scaled_dot_product_attention"]
 
 def _safe_softmax(s):
     """softmax along the last axis; a row that is all −∞ (or has no keys) gives zeros instead of 0/0."""
-    m = np.max(s, axis=-1, keepdims=True, initial=-np.inf)
+    if s.shape[-1] == 0:  # no keys: no weights
+        return s.copy()
+    m = np.max(s, axis=-1, keepdims=True)
     m = np.where(np.isneginf(m), np.zeros((), s.dtype), m)
     e = np.exp(s - m)
     total = e.sum(axis=-1, keepdims=True)
