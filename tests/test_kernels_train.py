@@ -185,12 +185,17 @@ QUADS = [  # spatial, kernel, stride, pads, dilation: 2x2 windows, all inside th
     ((7, 9), (2, 2), (1, 3), ((0, 0), (0, 0)), (2, 1)),
     ((3, 6, 5), (1, 2, 2), (2, 2, 1), ((0, 0), (0, 0), (0, 0)), (1, 1, 3)),
     ((5, 5), (2, 2), (2, 2), ((0, 1), (0, 1)), (1, 1)),  # ceil_mode: the last window hangs over
+    # other windows: each tap swept along the output rows, contiguously where the row stride is 1
+    ((8, 10), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1)),
+    ((7, 9), (3, 2), (2, 1), ((1, 1), (0, 1)), (2, 3)),
+    ((7, 9), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1)),
+    ((4, 5, 6), (2, 3, 3), (1, 1, 2), ((1, 0), (1, 1), (1, 1)), (1, 1, 1)),
 ]
 
 
 @pytest.mark.parametrize("geometry", QUADS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_max_pool_of_2x2_windows_takes_the_first_largest(rng, dtype, geometry):
+def test_max_pool_takes_the_first_largest(rng, dtype, geometry):
     spatial, kernel, stride, pads, dilation = geometry
     x = rng.choice(np.array([-np.inf, -1.0, -0.0, 0.0, 1.0, np.inf], dtype), size=(40,) + spatial)
     x[::7].flat[::5] = np.nan  # a NaN in some planes only

@@ -1,13 +1,16 @@
 """The pooling kernels compiled with numba: the calls of reference.py as direct loops.
 
-No window array is built: each output walks its taps in the input, skipping those in the
-padding. Max pooling keeps the flat input position it took (``idx``, PyTorch's indices), so
-its backward is one scatter of g. Windows of 2×2 taps that all lie inside the plane take a
-path without branches on the data: y = max(max(a, b), max(c, d)) (``max`` keeps its first
-argument unless the second is larger, so y is the first largest tap) and idx is the first tap
-equal to y; a plane holding a NaN is done again by the general loop. Average pooling's backward
-spreads g[o]/divisor[o] over the window again. Planes are split across threads (a plane is
-written by one thread: no races). 1-D and 2-D pooling run as 3-D pooling with unit leading axes.
+No window array is built. Max pooling takes a row of outputs at a time: each tap of the window
+in turn, swept along the row over the outputs for which it lies inside the plane (with row stride
+1 the sweep reads the input contiguously and the compiler vectorizes it). It keeps the flat input
+position each output took (``idx``, PyTorch's indices), so its backward is one scatter of g.
+
+Windows of 2×2 taps that all lie inside the plane take a path without branches on the data:
+y = max(max(a, b), max(c, d)) (``max`` keeps its first argument unless the second is larger, so
+y is the first largest tap) and idx is the first tap equal to y; a plane holding a NaN is done
+again by the general loop. Average pooling's backward spreads g[o]/divisor[o] over the window
+again. Planes are split across threads (a plane is written by one thread: no races). 1-D and
+2-D pooling run as 3-D pooling with unit leading axes.
 """
 
 import numpy as np
@@ -18,32 +21,53 @@ from ..jit import JIT, PARALLEL_MIN, native, run, use_threads
 from . import reference
 
 
+@njit(inline="always", **JIT)
+def _take_tap(v, m, at, o, pos):
+    """Output o takes tap value v at input position pos when it has none yet, when v is larger, or
+    when v is a NaN and it holds a number."""
+    take = (at[o] < 0) | (v > m[o]) | ((v != v) & (m[o] == m[o]))
+    m[o] = v if take else m[o]
+    at[o] = pos if take else at[o]
+
+
+@njit(inline="always", **JIT)
+def _take_taps(taps, m, at, pos):
+    """``_take_tap`` for outputs o = 0, 1, ... with taps[o] at input position pos + o."""
+    for o in range(taps.size):
+        _take_tap(taps[o], m, at, o, pos + o)
+
+
 @njit(**JIT)
 def _max_plane(x, y, idx, b, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
+    """Each output row takes the window's taps in order, each tap swept along the row over the outputs
+    for which it lies inside the plane. An output takes a tap when it has none yet, when the tap is
+    larger, or when the tap is a NaN and it holds a number: y is the first largest, a NaN winning."""
     D, H, W = x.shape[1], x.shape[2], x.shape[3]
+    OW = y.shape[3]
     for od in range(y.shape[1]):
         for oh in range(y.shape[2]):
-            for ow in range(y.shape[3]):
-                m = x[b, 0, 0, 0]
-                at = -1
-                for jd in range(kd):
-                    i = od * sd - pd + jd * dd
-                    if i < 0 or i >= D:
+            m = y[b, od, oh]
+            at = idx[b, od, oh]
+            at[:] = -1
+            for jd in range(kd):
+                i = od * sd - pd + jd * dd
+                if i < 0 or i >= D:
+                    continue
+                for jh in range(kh):
+                    r = oh * sh - ph + jh * dh
+                    if r < 0 or r >= H:
                         continue
-                    for jh in range(kh):
-                        r = oh * sh - ph + jh * dh
-                        if r < 0 or r >= H:
-                            continue
-                        for jw in range(kw):
-                            c = ow * sw - pw + jw * dw
-                            if c < 0 or c >= W:
-                                continue
-                            v = x[b, i, r, c]
-                            if at < 0 or v > m or (v != v and m == m):  # the first largest; a NaN wins
-                                m = v
-                                at = (i * H + r) * W + c
-                y[b, od, oh, ow] = m
-                idx[b, od, oh, ow] = at
+                    row = x[b, i, r]
+                    base = (i * H + r) * W
+                    for jw in range(kw):
+                        off = jw * dw - pw  # the tap's column is ow·sw + off
+                        lo, hi = (max(-off, 0) + sw - 1) // sw, min(OW, (W - 1 - off) // sw + 1)
+                        if sw == 1:  # contiguous taps: the loop the compiler vectorizes
+                            _take_taps(row[lo + off : hi + off], m[lo:hi], at[lo:hi], base + lo + off)
+                        else:
+                            for ow in range(lo, hi):
+                                c = ow * sw + off
+                                _take_tap(row[c], m, at, ow, base + c)
 
 
 @njit(**JIT)

@@ -25,6 +25,11 @@ def max_pool_forward(x, kernel, stride, pads, dilation):
     out = win.shape[1 + n :]
     flat = win.reshape((x.shape[0], math.prod(kernel)) + out)  # taps on axis 1
     arg = np.argmax(flat, axis=1)  # the tap each output took (the first, on ties; a NaN wins)
+    # a window whose taps are all as low as the padding took a padding tap: its first real tap instead
+    inside = pad_spatial(np.ones((1,) + x.shape[1:] + (1,), bool), pads, False)
+    inside = windows(inside, kernel, stride, dilation)[..., 0].reshape((1, math.prod(kernel)) + out)
+    took_inside = np.take_along_axis(np.broadcast_to(inside, flat.shape), arg[:, None], axis=1)[:, 0]
+    arg = np.where(took_inside, arg, np.argmax(inside, axis=1))
     y = np.take_along_axis(flat, arg[:, None], axis=1)[:, 0]
     taps = np.unravel_index(arg, kernel)
     grids = np.meshgrid(*[np.arange(o) for o in out], indexing="ij")
