@@ -22,6 +22,12 @@ from . import reference
 
 
 @njit(inline="always", **JIT)
+def _inside(off, sw, OW, W):
+    """The outputs lo ≤ ow < hi whose tap at column ow·sw + off lies inside a row of W."""
+    return (max(-off, 0) + sw - 1) // sw, min(OW, (W - 1 - off) // sw + 1)
+
+
+@njit(inline="always", **JIT)
 def _take_tap(v, m, at, o, pos):
     """Output o takes tap value v at input position pos when it has none yet, when v is larger, or
     when v is a NaN and it holds a number."""
@@ -31,10 +37,11 @@ def _take_tap(v, m, at, o, pos):
 
 
 @njit(inline="always", **JIT)
-def _take_taps(taps, m, at, pos):
-    """``_take_tap`` for outputs o = 0, 1, ... with taps[o] at input position pos + o."""
-    for o in range(taps.size):
-        _take_tap(taps[o], m, at, o, pos + o)
+def _take_taps(taps, m, at, pos, step):
+    """``_take_tap`` for outputs o = 0, 1, ..., m.size − 1 with taps[o] at input position pos + o·step
+    (slices indexed from 0: numba drops its check for negative indices)."""
+    for o in range(m.size):
+        _take_tap(taps[o], m, at, o, pos + o * step)
 
 
 @njit(**JIT)
@@ -61,13 +68,11 @@ def _max_plane(x, y, idx, b, kd, kh, kw, sd, sh, sw, pd, ph, pw, dd, dh, dw):
                     base = (i * H + r) * W
                     for jw in range(kw):
                         off = jw * dw - pw  # the tap's column is ow·sw + off
-                        lo, hi = (max(-off, 0) + sw - 1) // sw, min(OW, (W - 1 - off) // sw + 1)
+                        lo, hi = _inside(off, sw, OW, W)
                         if sw == 1:  # contiguous taps: the loop the compiler vectorizes
-                            _take_taps(row[lo + off : hi + off], m[lo:hi], at[lo:hi], base + lo + off)
+                            _take_taps(row[lo + off : hi + off], m[lo:hi], at[lo:hi], base + lo + off, 1)
                         else:
-                            for ow in range(lo, hi):
-                                c = ow * sw + off
-                                _take_tap(row[c], m, at, ow, base + c)
+                            _take_taps(row[lo * sw + off :: sw], m[lo:hi], at[lo:hi], base + lo * sw + off, sw)
 
 
 @njit(**JIT)
@@ -138,27 +143,51 @@ def _max_backward(g, idx, dx):
             _scatter_plane(g, idx, dx, b)
 
 
+@njit(inline="always", **JIT)
+def _add(dst, src):
+    """dst[o] += src[o] up to the shorter one's size."""
+    for o in range(min(dst.size, src.size)):
+        dst[o] += src[o]
+
+
+@njit(inline="always", **JIT)
+def _sweep(acc, row, lo, hi, sw, off, spread):
+    """acc[o] += row[o·sw + off] for lo ≤ o < hi, or (``spread``) row[o·sw + off] += acc[o], its adjoint.
+    On slices indexed from 0 (numba then drops its check for negative indices); stride 1 has its own
+    contiguous slice, which the compiler vectorizes."""
+    a = acc[lo:hi]
+    if sw == 1:
+        taps = row[lo + off : hi + off]
+        _add(taps, a) if spread else _add(a, taps)
+    else:
+        strided = row[lo * sw + off :: sw]
+        _add(strided, a) if spread else _add(a, strided)
+
+
 @njit(**JIT)
 def _avg_plane(x, y, div, b, back, kd, kh, kw, sd, sh, sw, pd, ph, pw):
     """Forward (back False): y[o] = Σ x over the window / div[o]. Backward (back True, x is dx and
-    y is g): dx over the window += g[o]/div[o]."""
+    y is g): dx over the window += g[o]/div[o]. A row of outputs at a time, each tap swept along it."""
     D, H, W = x.shape[1], x.shape[2], x.shape[3]
+    OW = y.shape[3]
+    acc = np.empty(OW)  # float64: the row's sums, or its shares g/div
     if back:
         x[b] = 0.0
     for od in range(y.shape[1]):
         for oh in range(y.shape[2]):
-            for ow in range(y.shape[3]):
-                share = y[b, od, oh, ow] / div[od, oh, ow] if back else 0.0
-                s = 0.0
-                for i in range(max(od * sd - pd, 0), min(od * sd - pd + kd, D)):
-                    for r in range(max(oh * sh - ph, 0), min(oh * sh - ph + kh, H)):
-                        for c in range(max(ow * sw - pw, 0), min(ow * sw - pw + kw, W)):
-                            if back:
-                                x[b, i, r, c] += share
-                            else:
-                                s += x[b, i, r, c]
-                if not back:
-                    y[b, od, oh, ow] = s / div[od, oh, ow]
+            if back:
+                for o in range(OW):
+                    acc[o] = y[b, od, oh, o] / div[od, oh, o]
+            else:
+                acc[:] = 0.0
+            for i in range(max(od * sd - pd, 0), min(od * sd - pd + kd, D)):
+                for r in range(max(oh * sh - ph, 0), min(oh * sh - ph + kh, H)):
+                    for jw in range(kw):
+                        lo, hi = _inside(jw - pw, sw, OW, W)
+                        _sweep(acc, x[b, i, r], lo, hi, sw, jw - pw, back)
+            if not back:
+                for o in range(OW):
+                    y[b, od, oh, o] = acc[o] / div[od, oh, o]
 
 
 @njit(parallel=True, **JIT)
