@@ -193,10 +193,23 @@ def _loop(op):
 
 
 LOOPS = tuple(_loop(op) for op in range(N_OPS))
-(_relu, _relu_b, _leaky, _leaky_b, _sig_b, _tanh_b, _gelu, _gelu_b, _gtanh, _gtanh_b, _silu, _silu_b, _sig, _tanh) = (
-    LOOPS[:14]
-)
-_gelu_by = LOOPS[GELU_BY]
+(
+    _relu,
+    _relu_b,
+    _leaky,
+    _leaky_b,
+    _sig_b,
+    _tanh_b,
+    _gelu,
+    _gelu_b,
+    _gtanh,
+    _gtanh_b,
+    _silu,
+    _silu_b,
+    _sig,
+    _tanh,
+    _gelu_by,
+) = LOOPS
 
 
 @njit(**JIT)

@@ -156,7 +156,7 @@ def _tensor(x, fn):
 def _floating(x, fn):
     """x, a Tensor of a floating dtype: these activations have no integer form (PyTorch raises too)."""
     _tensor(x, fn)
-    if x.dtype.kind != "f":
+    if not _dtype.is_floating(x.dtype):
         raise TypeError(f"{fn}(): expected a floating point input (float16, float32 or float64), got {x.dtype}")
     return x
 

@@ -308,11 +308,10 @@ class AdaptiveMaxPool2d(Function):
     @staticmethod
     def backward(ctx, g, _):
         (idx,) = ctx.saved_tensors
-        H, W = ctx.in_shape[-2:]
-        lead = int(np.prod(ctx.in_shape[:-2], dtype=np.int64))
-        dx = np.zeros((lead, H * W), dtype=g.dtype)
-        n = math.prod(idx.shape[-2:])  # outputs per plane (-1 cannot stand for it when lead = 0)
-        np.add.at(dx, (np.arange(lead)[:, None], idx.reshape(lead, n)), g.reshape(lead, n))
+        planes = (math.prod(ctx.in_shape[:-2]),)  # the scatter of max pooling's backward, per plane
+        dx = _pool().max_pool_backward(
+            g.reshape(planes + g.shape[-2:]), idx.reshape(planes + idx.shape[-2:]), ctx.in_shape[-2:]
+        )
         return dx.reshape(ctx.in_shape), None
 
 
