@@ -298,9 +298,9 @@ OTHER_RULE_CASES = [
     ),
 ]
 
-# Functions whose backward reads nothing of what came in, or the memory of what they keep is found
-# by lucid (save_for_backward), not declared in ``saves``.
-INFERRED = {"_Normalize"}
+# lucid's Functions whose saved tensors are found from save_for_backward instead of declared in ``saves``
+# (a user's Function may leave them to be found): none.
+INFERRED = set()
 
 
 def lucid_functions():

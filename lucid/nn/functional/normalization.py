@@ -68,6 +68,8 @@ class _Normalize(Function):
     those arrays in place. ``stats=(mean, rstd)``: fixed statistics, one per g.
     """
 
+    saves = (0, 1)  # backward reads x and γ (the statistics are its own arrays)
+
     @staticmethod
     def forward(ctx, x, weight, bias, *, view, P, eps, center=True, stats=None, running=None):
         kernels = backends.kernels("norm")
