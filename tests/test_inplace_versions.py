@@ -195,6 +195,13 @@ CASES = [
         False,
     ),
     ("_Normalize", "group_norm", lambda L, F, x, w, b: F.group_norm(x, 2, w, b), [R(2, 4, 3), P(4), R(4)], False),
+    (  # the kernels normalize a contiguous copy; x is still what backward reads
+        "_Normalize",
+        "batch_norm, non-contiguous input",
+        lambda L, F, x, w, b: F.batch_norm(x.transpose(1, 2), None, None, w, b, training=True),
+        [R(4, 2, 3), P(3), R(3)],
+        False,
+    ),
     ("_Normalize", "rms_norm", lambda L, F, x, w: F.rms_norm(x, (4,), w), [R(3, 4), P(4)], False),
     ("Sin", "sin", lambda L, F, a: a.sin(), [R(3, 4)], False),
     ("Cos", "cos", lambda L, F, a: a.cos(), [R(3, 4)], False),
