@@ -65,8 +65,9 @@ class _Size(int):
 
 def _format_float(v):
     """4 decimals, trailing zeros dropped: ``1.2247``, ``0.5``, ``2.0``; ``-0.0`` prints as ``0.0``."""
+    v = float(v)  # a float16 compared with 1e8 would overflow
     if not np.isfinite(v):
-        return str(float(v))
+        return str(v)
     if abs(v) >= 1e8:
         return f"{v:.4e}"
     s = f"{v:.4f}".rstrip("0")

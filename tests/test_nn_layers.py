@@ -31,6 +31,14 @@ def test_linear_matches_torch(seed, bias):
     differential(F.linear, TF.linear, [x, w, b], rng)
 
 
+@pytest.mark.parametrize("x_shape, fout", [((2, 0), 3), ((2, 5), 0), ((0, 4), 3), ((3, 0, 4), 2)])
+def test_linear_with_a_zero_size_matches_torch(x_shape, fout):
+    rng = np.random.default_rng(0)
+    w, b = rng.standard_normal((fout, x_shape[-1])), rng.standard_normal(fout)
+    y = differential(F.linear, TF.linear, [rng.standard_normal(x_shape), w, b], rng)
+    assert y.shape == x_shape[:-1] + (fout,)
+
+
 def test_linear_module_matches_torch_with_the_same_weights():
     rng = np.random.default_rng(1)
     tm = tnn.Linear(5, 3).double()

@@ -229,6 +229,18 @@ def test_relu_of_minus_infinity_is_zero():
     np.testing.assert_array_equal(y.data, [0.0, np.nan, 2.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_passes_the_gradient_of_a_nan_input_as_pytorch(dtype):
+    x = np.array([-np.inf, -1.0, -0.0, 0.0, np.nan, 2.0, np.inf], dtype)
+    g = np.arange(1.0, 8.0).astype(dtype)
+    t = lucid.tensor(x, requires_grad=True)
+    lucid.relu(t).backward(g)
+    tt = torch.tensor(x, requires_grad=True)
+    torch.relu(tt).backward(torch.tensor(g))
+    np.testing.assert_array_equal(t.grad, tt.grad.numpy())
+    np.testing.assert_array_equal(t.grad, [0, 0, 0, 0, 5, 6, 7])
+
+
 # ---- comparisons and logic ---------------------------------------------------------
 @pytest.mark.parametrize(
     "op",
@@ -302,6 +314,39 @@ def test_std_of_constant_input_has_zero_gradient(rng):
     check(lambda t: t.std(1), lambda t: t.std(1), x, rng=rng, gradcheck=False)
 
 
+@pytest.mark.parametrize("name", ["sum", "mean", "var", "std"])
+@pytest.mark.parametrize("dim", [(), []])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_an_empty_list_of_dims_reduces_every_dim_as_pytorch(name, dim, keepdim, rng):
+    """Values as PyTorch's; gradients as over dim=None (PyTorch's var/std backward gives inf for dim=())."""
+    x = data(rng, (2, 3))
+    y, ty = (
+        getattr(lucid.tensor(x), name)(dim=dim, keepdim=keepdim),
+        getattr(torch.tensor(x), name)(dim=dim, keepdim=keepdim),
+    )
+    assert y.shape == tuple(ty.shape)
+    np.testing.assert_allclose(y.data, ty.numpy(), **TOL)
+    t, t_all = lucid.tensor(x, requires_grad=True), lucid.tensor(x, requires_grad=True)
+    getattr(t, name)(dim=dim, keepdim=keepdim).sum().backward()
+    getattr(t_all, name)().backward()
+    np.testing.assert_array_equal(t.grad, t_all.grad)
+
+
+def test_a_dim_named_twice_is_an_error():
+    with pytest.raises(RuntimeError, match="dim 0 appears multiple times"):
+        lucid.ones(2, 3).sum((0, -2))
+
+
+def test_division_gradient_where_the_square_of_the_divisor_leaves_the_float_range():
+    a = np.array([1e-300, 1e300, 3.0])
+    b = np.array([1e-170, 1e170, 2.0])
+    lb, tb = lucid.tensor(b, requires_grad=True), torch.tensor(b, requires_grad=True)
+    (lucid.tensor(a) / lb).sum().backward()
+    (torch.tensor(a) / tb).sum().backward()
+    np.testing.assert_allclose(lb.grad, tb.grad.numpy(), rtol=1e-15)
+    assert np.all(np.isfinite(lb.grad)) and np.all(lb.grad != 0)
+
+
 def test_reduction_of_0d_tensor(rng):
     x = np.array(1.25)
     for f in (lambda t: t.sum(), lambda t: t.sum(0), lambda t: t.mean(-1, keepdim=True), lambda t: t.max(0)):
@@ -356,7 +401,7 @@ def test_max_min_ties_and_nan_match_torch(rng):
 def test_argmax_argmin(op, rng):
     x = np.round(data(rng, (3, 4, 2)) * 2)  # ties
     tx = torch.tensor(x)
-    for kw in ({}, {"dim": 1}, {"dim": -1, "keepdim": True}, {"dim": 0, "keepdim": False}):
+    for kw in ({}, {"keepdim": True}, {"dim": 1}, {"dim": -1, "keepdim": True}, {"dim": 0, "keepdim": False}):
         got = getattr(lucid.tensor(x), op)(**kw)
         expected = getattr(tx, op)(**kw).numpy()
         assert got.dtype == lucid.int64 and got.shape == expected.shape and not got.requires_grad

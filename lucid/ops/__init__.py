@@ -237,8 +237,9 @@ def min(input, dim=None, keepdim=False, *, axis=None):
 
 def _arg(fn, input, dim, keepdim):
     data = input.data if isinstance(input, Tensor) else np.asarray(input)
-    if dim is None:
-        return Tensor._from_array(np.asarray(fn(data)))
+    if dim is None:  # over the flattened tensor; keepdim keeps every dimension, at size 1
+        index = np.asarray(fn(data))
+        return Tensor._from_array(index.reshape((1,) * data.ndim) if keepdim else index)
     R._axes(dim, data.ndim)
     if data.ndim == 0:
         return Tensor._from_array(np.zeros((), np.int64))

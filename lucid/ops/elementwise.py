@@ -72,7 +72,7 @@ class Mul(Function):
 
 
 class Div(Function):
-    """y = a/b;  da = g/b,  db = −g·a/b²."""
+    """y = a/b;  da = g/b,  db = −g·(a/b)/b (b² could overflow or underflow where a/b does not)."""
 
     saves = (0, 1)
 
@@ -86,7 +86,7 @@ class Div(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         da = g / b if ctx.needs_input_grad[0] else None
-        db = -g * a / (b * b) if ctx.needs_input_grad[1] else None
+        db = -g * (a / b) / b if ctx.needs_input_grad[1] else None
         return da, db
 
 

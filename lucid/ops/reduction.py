@@ -14,14 +14,18 @@ from ..autograd.function import Function
 
 def _axes(axis, ndim):
     """``axis`` as a tuple of non-negative ints (all axes for None), checked against ``ndim``."""
-    if axis is None:
+    axis = (axis,) if isinstance(axis, (int, np.integer)) or axis is None else tuple(axis)
+    if axis in ((None,), ()):  # no dim, or an empty list of dims: every axis, as in PyTorch
         return tuple(range(ndim))
-    axis = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     n = max(ndim, 1)  # a 0-d tensor takes dim 0 or -1, as in PyTorch
     for a in axis:
         if not -n <= a < n:
             raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {a})")
-    return tuple(sorted({a % ndim for a in axis})) if ndim else ()
+    axes = [a % n for a in axis]
+    for a in axes:
+        if axes.count(a) > 1:
+            raise RuntimeError(f"dim {a} appears multiple times in the list of dims")
+    return tuple(sorted(axes)) if ndim else ()
 
 
 def _count(shape, axes):

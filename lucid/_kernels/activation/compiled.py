@@ -112,7 +112,7 @@ def _formulas(F):
         return zero if a <= zero else a
 
     def relu_b(a, b, c, s):
-        return a if b > zero else zero
+        return zero if b <= zero else a
 
     def leaky(a, b, c, s):
         return a if a > zero else a * s

@@ -88,7 +88,8 @@ def relu_forward(x):
 
 
 def relu_backward(g, y):
-    return np.where(y > 0, g, 0).astype(g.dtype, copy=False)
+    """g where y > 0 or y is NaN (a NaN input passes its gradient, as in PyTorch), else 0."""
+    return np.where(y <= 0, 0, g).astype(g.dtype, copy=False)
 
 
 def leaky_relu_forward(x, slope):

@@ -1,11 +1,18 @@
 """``linear``: the affine map of a fully connected layer."""
 
+import math
+
 import numpy as np
 
 from ..._tensor import Tensor
 from ...autograd.function import Function
 
 __all__ = ["linear"]
+
+
+def _rows(a):
+    """``a`` as a matrix of its last axis: (∏ leading sizes, last size), also where a size is 0."""
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
 class Linear(Function):
@@ -26,7 +33,7 @@ class Linear(Function):
             raise ValueError(f"linear: expected bias of shape ({weight.shape[0]},) (got {tuple(bias.shape)})")
         ctx.save_for_backward(x, weight)
         # one 2-D product over all leading axes: BLAS runs it far faster than a stack of small ones
-        y = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(x.shape[:-1] + (weight.shape[0],))
+        y = (_rows(x) @ weight.T).reshape(x.shape[:-1] + (weight.shape[0],))
         if bias is None:
             return y
         if np.result_type(y, bias) != y.dtype:
@@ -37,13 +44,14 @@ class Linear(Function):
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
-        dx = (g.reshape(-1, g.shape[-1]) @ weight).reshape(x.shape) if ctx.needs_input_grad[0] else None
+        g2 = _rows(g)
+        dx = (g2 @ weight).reshape(x.shape) if ctx.needs_input_grad[0] else None
         dw = db = None
         if ctx.needs_input_grad[1]:
             # every leading axis of x is a batch axis: flatten them and contract in one product
-            dw = g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+            dw = g2.T @ _rows(x)
         if ctx.needs_input_grad[2]:
-            db = g.reshape(-1, g.shape[-1]).sum(axis=0)
+            db = g2.sum(axis=0)
         return dx, dw, db
 
 
