@@ -96,10 +96,15 @@ class _Version:
     refuses to run that backward if one has changed since (see ``Function.saves``).
     """
 
-    __slots__ = ("value",)
+    __slots__ = ("value", "shared")
 
     def __init__(self):
         self.value = 0
+        self.shared = False  # a second tensor (a view, a detach) reads and writes the same memory
+
+    def share(self):
+        self.shared = True
+        return self
 
 
 class Tensor:
@@ -126,7 +131,7 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False, dtype: DTypeLike | None = None) -> None:
         self.data = _to_array(data, dtype)
         # a Tensor made around another's array is a view of it: one version counter for both
-        self._vc = data._vc if isinstance(data, Tensor) and self.data is data.data else _Version()
+        self._vc = data._vc.share() if isinstance(data, Tensor) and self.data is data.data else _Version()
         self._grad = None
         self._ctx = None  # the graph node (an autograd Context) that made this tensor; None for a leaf
         self._out_index = 0  # which output of that node this tensor is
@@ -255,7 +260,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data (and its version counter), cut from the graph."""
         t = Tensor._from_array(self.data)
-        t._vc = self._vc
+        t._vc = self._vc.share()
         return t
 
     def backward(self, gradient: Tensor | np.ndarray | None = None, retain_graph: bool = False) -> None:
@@ -287,8 +292,9 @@ class Tensor:
             )
         if self.requires_grad:
             raise RuntimeError(
-                f"{what}: lucid does not record in-place operations on tensors that are part of a "
-                "graph; use the out-of-place form (y = x + 1, not x += 1 on x itself)"
+                f"{what}: lucid does not record this in-place operation on a tensor that is part of a "
+                "graph; use the out-of-place form (y = x.masked_fill(...), not x.masked_fill_(...)) or, "
+                "for arithmetic, x += ... (recorded)"
             )
         if isinstance(value, Tensor) and value.requires_grad:
             raise RuntimeError(

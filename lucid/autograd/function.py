@@ -110,7 +110,7 @@ def _share_version(t, args):
     root = _root(t.data)
     for a in args:
         if isinstance(a, _tensor.Tensor) and _root(a.data) is root:
-            t._vc = a._vc
+            t._vc = a._vc.share()
             return
 
 

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from .._tensor import Tensor
-from ..autograd.grad_mode import is_grad_enabled
+from ..autograd import inplace
 from . import (
     _index,
     abs,
@@ -44,27 +44,14 @@ METHODS = """
 """.split()
 
 
-def _inplace(op, ufunc):
-    """``a += b``: in place on the array when no graph is being recorded; otherwise the out-of-place
-    op (the name is rebound to the result), so gradients stay right."""
-
-    def iop(self, other):
-        if is_grad_enabled() and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
-            if self.requires_grad and self._ctx is None:
-                self._check_inplace(f"{op.__name__}=")  # raises: a leaf that requires grad
-            return op(self, other)
-        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data, casting="same_kind")
-        self._bump()
-        return self
-
-    return iop
-
-
-def _inplace_method(ufunc, name):
-    """``x.add_(y)``: change x's array in place; for tensors outside a graph (or under ``no_grad``)."""
+def _inplace(op, ufunc, name, reads_self):
+    """``x.add_(y, alpha=1)`` and ``x += y``: the ufunc writes x's array, or, inside a graph, the change is
+    recorded (``autograd.inplace``; ``reads_self``: the op's backward reads x's old values)."""
 
     def method(self, other, *, alpha=1):
-        self._check_inplace(name, other)
+        if inplace.records(self, other):
+            operand = other if alpha == 1 else other * alpha
+            return inplace.change(self, lambda old: op(old, operand), name, reads_self, (other,))
         other = other.data if isinstance(other, Tensor) else other
         ufunc(self.data, other if alpha == 1 else np.multiply(other, alpha), out=self.data, casting="same_kind")
         self._bump()
@@ -96,14 +83,10 @@ def install_methods():
     T.__and__, T.__or__, T.__xor__ = bitwise_and, bitwise_or, bitwise_xor
     T.__rand__, T.__ror__, T.__rxor__ = bitwise_and, bitwise_or, bitwise_xor
     T.__invert__ = bitwise_not
-    T.__iadd__ = _inplace(add, np.add)
-    T.__isub__ = _inplace(sub, np.subtract)
-    T.__imul__ = _inplace(mul, np.multiply)
-    T.__itruediv__ = _inplace(div, np.true_divide)
-    T.add_ = _inplace_method(np.add, "add_")
-    T.sub_ = _inplace_method(np.subtract, "sub_")
-    T.mul_ = _inplace_method(np.multiply, "mul_")
-    T.div_ = _inplace_method(np.true_divide, "div_")
+    T.add_ = T.__iadd__ = _inplace(add, np.add, "add_", reads_self=False)
+    T.sub_ = T.__isub__ = _inplace(sub, np.subtract, "sub_", reads_self=False)
+    T.mul_ = T.__imul__ = _inplace(mul, np.multiply, "mul_", reads_self=True)
+    T.div_ = T.__itruediv__ = _inplace(div, np.true_divide, "div_", reads_self=True)
     T.__getitem__ = getitem
 
     def __setitem__(self, index, value):

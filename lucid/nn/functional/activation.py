@@ -4,8 +4,8 @@ The arrays are computed by the ``activation`` and ``softmax`` kernels (``lucid/_
 one pass forward, one backward, in the input's float type. GELU's Φ is computed from erfc, so it
 keeps its relative accuracy in the left tail too (the kernels state their bounds).
 
-``inplace=True`` is accepted where PyTorch has it, for the same call signatures; lucid
-always returns a new tensor (autograd never sees an array change behind its back).
+``inplace=True`` (relu, leaky_relu, silu) writes the result into x and returns x, inside a graph
+too (``lucid.autograd.inplace``).
 """
 
 import math
@@ -15,6 +15,7 @@ from ... import _dtype, backends, ops
 from ..._kernels.activation.reference import erf  # noqa: F401 (erf without SciPy, for the docs and tests)
 from ..._tensor import Tensor
 from ...autograd.function import Function
+from ...autograd.inplace import change as inplace_change
 
 __all__ = ["relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax"]
 
@@ -162,13 +163,17 @@ def _floating(x, fn):
 
 
 def relu(input, inplace=False):
-    """max(x, 0)."""
-    return ops.relu(_tensor(input, "relu"))
+    """max(x, 0); ``inplace``: written into x, which is returned."""
+    _tensor(input, "relu")
+    return inplace_change(input, ops.relu, "relu_", reads_x=False) if inplace else ops.relu(input)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    """x for x > 0, ``negative_slope``·x otherwise."""
-    return LeakyRelu.apply(_floating(input, "leaky_relu"), negative_slope)
+    """x for x > 0, ``negative_slope``·x otherwise; ``inplace``: written into x, which is returned."""
+    _floating(input, "leaky_relu")
+    if inplace:
+        return inplace_change(input, lambda x: LeakyRelu.apply(x, negative_slope), "leaky_relu_")
+    return LeakyRelu.apply(input, negative_slope)
 
 
 def gelu(input, approximate="none"):
@@ -182,8 +187,9 @@ def gelu(input, approximate="none"):
 
 
 def silu(input, inplace=False):
-    """x·σ(x) (also called swish)."""
-    return Silu.apply(_floating(input, "silu"))
+    """x·σ(x) (also called swish); ``inplace``: written into x, which is returned."""
+    _floating(input, "silu")
+    return inplace_change(input, Silu.apply, "silu_") if inplace else Silu.apply(input)
 
 
 def sigmoid(input):
