@@ -58,8 +58,8 @@ def full(
     size: int | Sequence[int], fill_value: float, dtype: DTypeLike | None = None, requires_grad: bool = False
 ) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``; the dtype follows the value (float -> float32)."""
-    if dtype is None:
-        dtype = _to_array(fill_value).dtype
+    if dtype is None:  # a NumPy scalar as a Python one: np.float64(1.5) fills float32, as PyTorch
+        dtype = _to_array(fill_value.item() if isinstance(fill_value, np.generic) else fill_value).dtype
     return _make(np.full(_shape((size,)), fill_value, dtype=_dtype.as_dtype(dtype)), None, requires_grad)
 
 

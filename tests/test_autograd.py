@@ -170,7 +170,7 @@ def test_non_leaf_grad_only_when_retained(rng):
 
 def test_float32_leaves_get_float32_grads_even_through_float64_ops():
     x = lucid.ones(3, requires_grad=True)
-    y = (x * np.float64(2.0)).sum()  # a NumPy float64 scalar promotes the graph to float64
+    y = (x * lucid.tensor([2.0, 2.0, 2.0], dtype=lucid.float64)).sum()  # the graph goes float64
     assert y.dtype == lucid.float64
     y.backward()
     assert x.grad.dtype == lucid.float32

@@ -224,6 +224,38 @@ def test_where_method_and_condition_from_comparison(rng):
     check(lambda t: t.where(t > 0, t * 2), lambda t: t.where(t > 0, t * 2), x, rng=rng)
 
 
+PROMOTIONS = [  # PyTorch's rules: NumPy scalars are weak like Python's; a 0-d tensor yields to dimensions
+    lambda L: L.ones(3) / np.sqrt(4.0),
+    lambda L: L.ones(3) * L.tensor(2.0, dtype=L.float64),
+    lambda L: L.tensor(2.0, dtype=L.float64) - L.ones(3),
+    lambda L: L.maximum(L.ones(3), L.tensor(0.5, dtype=L.float64)),
+    lambda L: L.ones(3, dtype=L.int32) + np.int64(2),
+    lambda L: L.ones(3, dtype=L.float16) + L.tensor(1.0),
+    lambda L: L.ones(3, dtype=L.float16) ** L.tensor(2.0, dtype=L.float64),
+    lambda L: L.ones(3, dtype=L.int64) * L.tensor(2.0, dtype=L.float64),  # a higher kind: the 0-d's dtype
+    lambda L: L.ones(3) + L.tensor(True),
+    lambda L: L.where(L.tensor([True, False]), 1.0, 0.0),
+    lambda L: L.where(L.tensor([True, False]), 1, 0),
+    lambda L: L.where(L.tensor([True, False]), L.ones(2), L.tensor(0.0, dtype=L.float64)),
+    lambda L: L.full((2,), np.float64(1.5)),
+]
+
+
+@pytest.mark.parametrize("case", range(len(PROMOTIONS)))
+def test_result_dtypes_of_scalars_and_0d_tensors_as_pytorch(case):
+    got, expected = PROMOTIONS[case](lucid), PROMOTIONS[case](torch)
+    assert got.dtype == _numpy_dtype(expected.dtype)
+    np.testing.assert_array_equal(got.data, expected.numpy())
+
+
+def test_a_0d_tensor_cast_to_its_partner_gets_a_gradient_of_its_own_dtype():
+    x, s = lucid.ones(3, requires_grad=True), lucid.tensor(2.0, dtype=lucid.float64, requires_grad=True)
+    y = x * s
+    assert y.dtype == lucid.float32
+    y.sum().backward()
+    assert s.grad.dtype == np.float64 and s.grad == 3.0 and x.grad.dtype == np.float32
+
+
 def test_relu_of_minus_infinity_is_zero():
     y = lucid.relu(lucid.tensor([-np.inf, np.nan, 2.0]))
     np.testing.assert_array_equal(y.data, [0.0, np.nan, 2.0])

@@ -97,14 +97,16 @@ PROMOTION_OPERANDS = [
 
 @pytest.mark.parametrize("a", PROMOTION_OPERANDS[:6], ids=lambda a: str(a.dtype))
 def test_type_promotion_follows_numpy(a):
-    # NumPy 2 rules: a Python scalar never widens a tensor's float type; NumPy scalars and arrays do
+    # NumPy 2 rules: a Python scalar never widens a tensor's float type, arrays do; a NumPy scalar counts
+    # as a Python scalar (as in PyTorch: x / np.sqrt(d) keeps x's dtype)
     ta = lucid.Tensor(a)
     for b in PROMOTION_OPERANDS:
         tb = lucid.Tensor(b) if isinstance(b, np.ndarray) else b
         if a.dtype == np.bool_ and (not isinstance(b, np.ndarray) or b.dtype == np.bool_):
             continue  # NumPy has no bool - bool
-        assert (ta + tb).dtype == (a + b).dtype, (a.dtype, b)
-        assert (tb * ta).dtype == (b * a).dtype, (a.dtype, b)
+        weak = b.item() if isinstance(b, np.generic) else b
+        assert (ta + tb).dtype == (a + weak).dtype, (a.dtype, b)
+        assert (tb * ta).dtype == (weak * a).dtype, (a.dtype, b)
     assert (lucid.Tensor(np.ones(2, np.float32)) * 2.5).dtype == np.float32
 
 

@@ -23,10 +23,30 @@ from .sorting import argsort, sort, topk
 
 
 def _t(x):
-    """A Tensor for array-likes; Python and NumPy scalars stay scalars (NumPy 2 promotion)."""
-    if isinstance(x, (Tensor, float, int)) or isinstance(x, numbers.Number):
+    """A Tensor for array-likes. Scalars stay scalars, NumPy's as Python's: weak in promotion, as PyTorch
+    takes them (``x / np.sqrt(d)`` keeps a float32 x float32)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
+        return x.item()
+    if isinstance(x, numbers.Number):
         return x
     return Tensor(x)
+
+
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _pair(a, b):
+    """The operands of a binary op. PyTorch's rule for a 0-d tensor beside a tensor with dimensions: of
+    the same kind or a lower one (bool < integer < float), it takes that tensor's dtype."""
+    a, b = _t(a), _t(b)
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and (a.ndim == 0) != (b.ndim == 0) and a.dtype != b.dtype:
+        zero, full = (a, b) if a.ndim == 0 else (b, a)
+        if _KIND_RANK[zero.dtype.kind] <= _KIND_RANK[full.dtype.kind]:
+            zero = astype(zero, full.dtype)
+            a, b = (zero, full) if a.ndim == 0 else (full, zero)
+    return a, b
 
 
 def _dim(dim, axis):
@@ -35,23 +55,23 @@ def _dim(dim, axis):
 
 # ---- elementwise ------------------------------------------------------------
 def add(a, b, *, alpha=1):
-    return E.Add.apply(_t(a), _t(b) if alpha == 1 else mul(b, alpha))
+    return E.Add.apply(*_pair(a, b if alpha == 1 else mul(b, alpha)))
 
 
 def sub(a, b, *, alpha=1):
-    return E.Sub.apply(_t(a), _t(b) if alpha == 1 else mul(b, alpha))
+    return E.Sub.apply(*_pair(a, b if alpha == 1 else mul(b, alpha)))
 
 
 def mul(a, b):
-    return E.Mul.apply(_t(a), _t(b))
+    return E.Mul.apply(*_pair(a, b))
 
 
 def div(a, b):
-    return E.Div.apply(_t(a), _t(b))
+    return E.Div.apply(*_pair(a, b))
 
 
 def pow(a, b):
-    return E.Pow.apply(_t(a), _t(b))
+    return E.Pow.apply(*_pair(a, b))
 
 
 def neg(x):
@@ -111,17 +131,21 @@ def relu(x):
 
 
 def maximum(a, b):
-    return E.Maximum.apply(_t(a), _t(b))
+    return E.Maximum.apply(*_pair(a, b))
 
 
 def minimum(a, b):
-    return E.Minimum.apply(_t(a), _t(b))
+    return E.Minimum.apply(*_pair(a, b))
 
 
 def where(condition, input, other):
     """``input`` where ``condition`` is true, else ``other``; broadcast together. No gradient to the condition."""
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
-    return E.Where.apply(cond, _t(input), _t(other))
+    input, other = _pair(input, other)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # two numbers: PyTorch's default dtypes
+        kind = builtins.max(_KIND_RANK[np.asarray(v).dtype.kind] for v in (input, other))
+        input = Tensor(np.asarray(input, dtype=(np.bool_, np.int64, np.float32, np.complex64)[kind]))
+    return E.Where.apply(cond, input, other)
 
 
 def astype(x, dtype):

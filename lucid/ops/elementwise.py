@@ -1,8 +1,9 @@
 """Elementwise ops: forward and exact backward side by side.
 
 Binary ops broadcast like NumPy; the engine sums each gradient back to its
-input's shape. Python scalars stay Python scalars, so NumPy 2's promotion
-rules apply (a scalar never widens a float32 tensor).
+input's shape. Scalars (Python's and NumPy's) stay Python scalars, so NumPy 2's
+promotion rules apply (a scalar never widens a float32 tensor); ``ops._pair`` adds
+PyTorch's rule for a 0-d tensor beside a tensor with dimensions.
 """
 
 import numpy as np
