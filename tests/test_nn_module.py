@@ -1,6 +1,7 @@
 """lucid.nn.Module, Parameter and the containers, side by side with the same models built in PyTorch."""
 
 import copy
+import pickle
 from collections import OrderedDict
 
 import numpy as np
@@ -441,6 +442,16 @@ def test_deepcopy_gives_independent_parameters():
     cp.embed.weight.data += 1
     assert not np.array_equal(cp.embed.weight.data, lm.embed.weight.data)
     assert list(cp.state_dict()) == list(lm.state_dict())
+
+
+def test_deepcopy_and_pickle_leave_the_gradients_behind_as_pytorch():
+    lin, tlin = nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    lin.weight.grad, tlin.weight.grad = np.ones((2, 2), np.float32), torch.ones(2, 2)
+    for copied, tcopied in ((copy.deepcopy(lin), copy.deepcopy(tlin)), (pickle.loads(pickle.dumps(lin)), None)):
+        assert copied.weight.grad is None and copied.weight.requires_grad
+        np.testing.assert_array_equal(copied.weight.data, lin.weight.data)
+        assert tcopied is None or tcopied.weight.grad is None
+    np.testing.assert_array_equal(lin.weight.grad, np.ones((2, 2)))  # the original keeps its own
 
 
 def test_get_submodule_and_parameter():

@@ -24,6 +24,8 @@ CASES = [
     ((1, 2, 5, 4), dict(scale_factor=(1.5, 0.7), mode="bilinear", recompute_scale_factor=True)),
     ((2, 3, 6), dict(size=11, mode="linear", align_corners=True)),
     ((2, 3, 6), dict(scale_factor=0.5, mode="linear")),
+    ((1, 1, 3), dict(scale_factor=1.1, mode="linear")),  # an axis that keeps its length is copied
+    ((1, 2, 3, 4), dict(scale_factor=(1.2, 2.0), mode="bilinear")),
 ]
 
 

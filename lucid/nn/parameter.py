@@ -30,16 +30,14 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo: dict) -> Parameter:
         if id(self) in memo:
             return memo[id(self)]
+        # the values, not the gradient (as PyTorch: a deep copy of a trained layer starts with no .grad)
         p = Parameter(self.data.copy(), requires_grad=self.requires_grad)
-        p.grad = None if self.grad is None else self.grad.copy()
         memo[id(self)] = p
         return p
 
     def __reduce_ex__(self, protocol: int) -> tuple:
-        return (_rebuild_parameter, (self.data, self.requires_grad, self.grad))
+        return (_rebuild_parameter, (self.data, self.requires_grad))
 
 
-def _rebuild_parameter(data, requires_grad, grad):
-    p = Parameter(data, requires_grad=requires_grad)
-    p.grad = grad
-    return p
+def _rebuild_parameter(data, requires_grad, grad=None):
+    return Parameter(data, requires_grad=requires_grad)

@@ -8,6 +8,7 @@ The source coordinate of output i, PyTorch's rules (scale = L/M, or 1/scale_fact
     nearest:                     ⌊i·scale⌋, at most L − 1
     linear, align_corners=False: max((i + ½)·scale − ½, 0)
     linear, align_corners=True:  i·(L − 1)/(M − 1)
+    linear, M = L:               i (the axis is copied, whatever the scale factor)
 
 and a fractional coordinate s mixes x[⌊s⌋] and x[⌊s⌋ + 1] with weights 1 − (s − ⌊s⌋) and s − ⌊s⌋.
 """
@@ -34,7 +35,9 @@ def _taps(L, M, mode, align_corners, scale, dtype):
         src = np.minimum(np.floor(i * np.float32(s)).astype(np.int64), L - 1)
         A[i, src] = 1.0
         return src, src, None, A
-    if align_corners:
+    if M == L:  # an axis that keeps its length is copied, whatever the scale factor (as PyTorch)
+        src = i.astype(np.float64)
+    elif align_corners:
         src = i * ((L - 1) / (M - 1)) if M > 1 else np.zeros(M)
     else:
         s = 1.0 / scale if scale is not None else L / M
