@@ -182,6 +182,10 @@ def test_clip_with_tensor_bounds(rng):
     lo = np.array([-1.0, -1.0, 0.5, 0.5, 0.5, 0.5, 1.2])
     hi = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 0.8])  # the last bound pair crosses: y = hi
     check(lambda x, lo, hi: lucid.clip(x, lo, hi), lambda x, lo, hi: torch.clamp(x, lo, hi), x, lo, hi, rng=rng)
+    # bounds that meet: below, between and above them (no gradient to the lower bound, as PyTorch)
+    x, lo, hi = np.array([-2.0, 0.0, 2.0]), np.zeros(3), np.zeros(3)
+    f = lambda L: lambda x, lo, hi: L.clamp(x, lo, hi)  # noqa: E731
+    check(f(lucid), f(torch), x, lo, hi, rng=rng, gradcheck=False)
 
 
 def test_elementwise_special_points_match_torch(rng):

@@ -242,7 +242,7 @@ class Clip(Function):
         dx = np.where(in_range, g, 0) if ctx.needs_input_grad[0] else None
         dlo = dhi = None
         if ctx.needs_input_grad[1]:
-            below = x < lo if hi is None else (x < lo) & (lo <= hi)
+            below = x < lo if hi is None else (x < lo) & (lo < hi)  # lo = hi: hi takes it, as PyTorch
             dlo = np.where(below, g, 0)
         if ctx.needs_input_grad[2]:
             above = x > hi if lo is None else np.maximum(x, lo) > hi
