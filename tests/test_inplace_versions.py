@@ -276,6 +276,10 @@ OTHER_RULE_CASES = [
         [R(3, 4), np.array([0, 3, 1]), Fixed(P(4))],
         False,
     ),
+    # PyTorch's logsumexp keeps x and the result; lucid keeps x and its own sums
+    ("LogSumExp", "logsumexp(1)", lambda L, F, a: a.logsumexp(1), [R(3, 4)], False),
+    # PyTorch's amax keeps x and the result; lucid keeps the mask of the extreme positions
+    ("AMaxMin", "amax(1)", lambda L, F, a: a.amax(1), [R(3, 4)], False),
     # PyTorch's gather keeps x (for its size only); lucid keeps the index and x's shape
     ("Gather", "gather", lambda L, F, a, i: L.gather(a, 1, i), [R(3, 4), IDX], False),
     # PyTorch's index_add keeps the source (for its size only); lucid keeps the index

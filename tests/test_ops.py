@@ -738,3 +738,77 @@ def test_max_min_over_a_nonempty_axis_of_an_empty_tensor_is_empty(op):
         getattr(x, op)(0)
     with pytest.raises(RuntimeError, match="cannot reduce an empty tensor"):
         getattr(x, op)()
+
+
+# ---- amax, amin, logsumexp; tests of values; all, any; contiguous ----------------------------
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda t: t.amax(),
+        lambda t: t.amax(1),
+        lambda t: t.amin((0, 2), keepdim=True),
+        lambda t: t.amin(-1),
+        lambda t: t.logsumexp(1),
+        lambda t: t.logsumexp((0, 2), keepdim=True),
+    ],
+    ids=["amax", "amax dim", "amin dims keepdim", "amin -1", "logsumexp", "logsumexp dims keepdim"],
+)
+def test_amax_amin_logsumexp_match_torch(f, rng):
+    x = np.round(data(rng, (3, 4, 2)))  # ties: the gradient is shared evenly, as PyTorch
+    check(f, f, x, rng=rng, gradcheck=False)
+    check(f, f, data(rng, (3, 4, 2)), rng=rng)
+
+
+def test_logsumexp_at_the_edges_of_the_float_range():
+    for x in ([1000.0, 1000.0], [-np.inf, -np.inf], [np.inf, 1.0], [-1000.0, -np.inf], [np.nan, 1.0]):
+        y, ty = lucid.tensor(np.array(x)).logsumexp(0), torch.tensor(x, dtype=torch.float64).logsumexp(0)
+        np.testing.assert_allclose(y.data, ty.numpy(), rtol=1e-15)
+    t = lucid.tensor(np.array([1000.0, 1000.0]), requires_grad=True)
+    t.logsumexp(0).backward()
+    np.testing.assert_allclose(t.grad, [0.5, 0.5], rtol=1e-15)
+
+
+def test_amax_of_nan_gives_its_gradient_to_the_nans_as_max():
+    t = lucid.tensor(np.array([np.nan, 1.0, np.nan]), requires_grad=True)
+    t.amax().backward()
+    np.testing.assert_array_equal(t.grad, [0.5, 0.0, 0.5])  # as max() (PyTorch's amax gives NaN)
+    with pytest.raises(RuntimeError, match="empty dimension"):
+        lucid.zeros(0, 3).amax(0)
+
+
+@pytest.mark.parametrize("name", ["isnan", "isinf", "isfinite"])
+def test_tests_of_values_match_torch(name):
+    x = np.array([[1.0, np.nan, -0.0], [np.inf, -np.inf, 2.0]])
+    got, expected = getattr(lucid, name)(lucid.tensor(x)), getattr(torch, name)(torch.tensor(x))
+    assert got.dtype == np.bool_ and not got.requires_grad
+    np.testing.assert_array_equal(got.data, expected.numpy())
+    np.testing.assert_array_equal(getattr(lucid.tensor(x), name)().data, expected.numpy())
+
+
+@pytest.mark.parametrize("name", ["all", "any"])
+@pytest.mark.parametrize("kw", [{}, {"dim": 1}, {"dim": 0, "keepdim": True}, {"dim": (0, 1)}, {"dim": -1}])
+@pytest.mark.parametrize("dtype", [np.float64, np.int64, np.bool_, np.uint8])
+def test_all_and_any_match_torch(name, kw, dtype):
+    x = np.array([[1, 0, 2], [3, 4, 5]]).astype(dtype)
+    if "dim" in kw and isinstance(kw["dim"], tuple) and dtype == np.uint8:
+        return  # PyTorch has no tuple-dim all/any for uint8
+    got, expected = getattr(lucid, name)(lucid.tensor(x), **kw), getattr(torch, name)(torch.tensor(x), **kw)
+    assert got.dtype == _numpy_dtype(expected.dtype) and got.shape == tuple(expected.shape)
+    np.testing.assert_array_equal(got.data, expected.numpy())
+
+
+def test_contiguous_copies_only_what_is_not(rng):
+    x = lucid.tensor(data(rng, (3, 4)), requires_grad=True)
+    assert x.contiguous() is x and x.is_contiguous()
+    t = x.transpose(0, 1)
+    assert not t.is_contiguous()
+    c = t.contiguous()
+    assert c.is_contiguous() and c.data.flags.c_contiguous
+    c.sum().backward()
+    np.testing.assert_array_equal(x.grad, np.ones((3, 4)))
+
+
+def test_functional_pad_is_pads():
+    x = np.arange(6.0).reshape(1, 2, 3)
+    got = lucid.nn.functional.pad(lucid.tensor(x), (1, 2), mode="reflect")
+    np.testing.assert_array_equal(got.data, TF.pad(torch.tensor(x), (1, 2), mode="reflect").numpy())

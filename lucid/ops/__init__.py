@@ -17,6 +17,27 @@ from . import reduction as R
 from . import shape as S
 from .einsum import einsum
 from .indexing import gather, index_add, masked_fill, masked_fill_, scatter_add, tril, triu
+from .logic import (
+    all,
+    any,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    eq,
+    ge,
+    gt,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    lt,
+    ne,
+)
 from .sampling import multinomial
 from .scan import cumsum
 from .sorting import argsort, sort, topk
@@ -161,45 +182,6 @@ def clone(x):
     return E.Clone.apply(_t(x))
 
 
-# ---- comparisons and logic (no gradient) -------------------------------------
-def _no_grad_op(ufunc, name):
-    def op(a, b):
-        a = a.data if isinstance(a, Tensor) else a
-        b = b.data if isinstance(b, Tensor) else b
-        return Tensor._from_array(np.asarray(E._binary(ufunc, a, b)))
-
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"``{name}(a, b)``: elementwise ``np.{ufunc.__name__}``, broadcast; the result carries no gradient."
-    return op
-
-
-eq, ne, lt, le, gt, ge = (
-    _no_grad_op(f, n)
-    for f, n in [
-        (np.equal, "eq"),
-        (np.not_equal, "ne"),
-        (np.less, "lt"),
-        (np.less_equal, "le"),
-        (np.greater, "gt"),
-        (np.greater_equal, "ge"),
-    ]
-)
-logical_and, logical_or, logical_xor = (
-    _no_grad_op(f, f.__name__) for f in (np.logical_and, np.logical_or, np.logical_xor)
-)
-bitwise_and, bitwise_or, bitwise_xor = (
-    _no_grad_op(f, f.__name__) for f in (np.bitwise_and, np.bitwise_or, np.bitwise_xor)
-)
-
-
-def logical_not(x):
-    return Tensor._from_array(np.logical_not(x.data if isinstance(x, Tensor) else x))
-
-
-def bitwise_not(x):
-    return Tensor._from_array(np.invert(x.data if isinstance(x, Tensor) else x))
-
-
 # ---- reductions ---------------------------------------------------------------
 def sum(input, dim=None, keepdim=False, *, axis=None):
     return R.Sum.apply(_t(input), _dim(dim, axis), keepdim)
@@ -228,6 +210,21 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=
     """Standard deviation, ``sqrt(var(...))``, same arguments as ``var``."""
     dim, correction = _correction(_dim(dim, axis), unbiased, correction)
     return R.Std.apply(_t(input), dim, correction, keepdim)
+
+
+def amax(input, dim=(), keepdim=False):
+    """The largest value over ``dim`` (an int or a tuple; ``()``: every dim); ties share the gradient."""
+    return R.AMaxMin.apply(_t(input), dim, keepdim, True)
+
+
+def amin(input, dim=(), keepdim=False):
+    """The smallest value over ``dim``; as ``amax``."""
+    return R.AMaxMin.apply(_t(input), dim, keepdim, False)
+
+
+def logsumexp(input, dim, keepdim=False):
+    """log Σ exp(x) over ``dim``, without overflow; its gradient is the softmax over ``dim``."""
+    return R.LogSumExp.apply(_t(input), dim, keepdim)
 
 
 # what max/min over a dim return, as PyTorch's torch.return_types.max: ``values, indices = x.max(1)``

@@ -16,6 +16,7 @@ from . import (
     bitwise_not,
     bitwise_or,
     bitwise_xor,
+    clone,
     div,
     eq,
     expand,
@@ -40,7 +41,7 @@ METHODS = """
     mean var std max min argmax argmin matmul reshape view permute transpose flatten squeeze
     unsqueeze expand split chunk pad eq ne lt le gt ge logical_and logical_or logical_xor
     logical_not sin cos bmm baddbmm tril triu masked_fill masked_fill_ gather scatter_add index_add
-    sort argsort topk cumsum multinomial
+    sort argsort topk cumsum multinomial amax amin logsumexp all any isnan isinf isfinite
 """.split()
 
 
@@ -101,3 +102,5 @@ def install_methods():
     T.where = lambda self, condition, other: where(condition, self, other)
     T.expand_as = lambda self, other: expand(self, other.shape)
     T.reshape_as = T.view_as = lambda self, other: reshape(self, other.shape)
+    T.is_contiguous = lambda self, memory_format=None: bool(self.data.flags.c_contiguous)
+    T.contiguous = lambda self, memory_format=None: self if self.data.flags.c_contiguous else clone(self)

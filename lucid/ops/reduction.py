@@ -166,3 +166,49 @@ class MaxMin(Function):
         a = ctx.axes[0]
         np.put_along_axis(dx, idx, g if ctx.keepdim else np.expand_dims(g, a), axis=a)
         return dx
+
+
+class AMaxMin(Function):
+    """y = max (``largest``) or min over ``axis`` (an int, a tuple, or None for all); the gradient of each
+    result is shared evenly by the positions that hold it (NaN counts as the extreme value), as PyTorch."""
+
+    saves = ()
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdim=False, largest=True):
+        ctx.axes, ctx.shape, ctx.keepdim = _axes(axis, x.ndim), x.shape, keepdim
+        if x.size == 0 and (not ctx.axes or any(x.shape[a] == 0 for a in ctx.axes)):
+            raise RuntimeError(f"{'amax' if largest else 'amin'}(): cannot reduce over an empty dimension")
+        y = (np.max if largest else np.min)(x, axis=ctx.axes, keepdims=True)
+        hits = (x == y) | (np.isnan(x) & np.isnan(y)) if x.dtype.kind in "fc" else x == y
+        ctx.hits, ctx.count = hits, hits.sum(axis=ctx.axes, keepdims=True)
+        return y if keepdim else np.squeeze(y, ctx.axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _expand(g, ctx.shape, ctx.axes, ctx.keepdim)
+        return np.where(ctx.hits, g / np.broadcast_to(ctx.count, ctx.shape), 0)
+
+
+class LogSumExp(Function):
+    """y = log Σ eˣ over ``axis``, taken as m + log s, s = Σ e^(x − m), m the largest x (no overflow);
+    dx = g·e^(x − m)/s, the softmax (from s, not from the rounded y)."""
+
+    saves = (0,)
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdim=False):
+        ctx.axes, ctx.shape, ctx.keepdim = _axes(axis, x.ndim), x.shape, keepdim
+        m = np.max(x, axis=ctx.axes, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+        m = np.where(np.isfinite(m), m, 0)  # all −inf (or an inf): the sum itself gives −inf, inf or NaN
+        s = np.sum(np.exp(x - m), axis=ctx.axes, keepdims=True)
+        with np.errstate(divide="ignore"):
+            y = np.log(s) + m
+        ctx.save_for_backward(x, m, s)
+        return y if keepdim else np.squeeze(y, ctx.axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, m, s = ctx.saved_tensors
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return _expand(g, ctx.shape, ctx.axes, ctx.keepdim) * (np.exp(x - m) / s)

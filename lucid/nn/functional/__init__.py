@@ -1,5 +1,6 @@
 """Stateless forms of the layers, with PyTorch's signatures (``import lucid.nn.functional as F``)."""
 
+from ...ops import pad  # noqa: F401 (F.pad, as PyTorch's)
 from .activation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
