@@ -204,6 +204,13 @@ CASES = [
     ),
     ("_Normalize", "rms_norm", lambda L, F, x, w: F.rms_norm(x, (4,), w), [R(3, 4), P(4)], False),
     ("Sin", "sin", lambda L, F, a: a.sin(), [R(3, 4)], False),
+    ("Log1p", "log1p", lambda L, F, a: a.log1p(), [P(3, 4)], False),
+    ("Expm1", "expm1", lambda L, F, a: a.expm1(), [R(3, 4)], False),
+    ("_Stepwise", "floor", lambda L, F, a: a.floor(), [R(3, 4)], False),
+    ("Remainder", "remainder", lambda L, F, a, b: a % b, [R(3, 4), P(3, 4)], False),
+    ("Flip", "flip", lambda L, F, a: a.flip(1), [R(3, 4)], False),
+    ("Repeat", "repeat", lambda L, F, a: a.repeat(2, 1), [R(3, 4)], False),
+    ("IndexSelect", "index_select", lambda L, F, a, i: L.index_select(a, 1, i), [R(3, 4), np.array([2, 0, 2])], False),
     ("Cos", "cos", lambda L, F, a: a.cos(), [R(3, 4)], False),
     ("Cumsum", "cumsum(1)", lambda L, F, a: a.cumsum(1), [R(3, 4)], False),
     ("Einsum", "einsum ij,jk->ik", lambda L, F, a, b: L.einsum("ij,jk->ik", a, b), [R(3, 4), R(4, 2)], False),
@@ -278,6 +285,8 @@ OTHER_RULE_CASES = [
     ),
     # PyTorch's logsumexp keeps x and the result; lucid keeps x and its own sums
     ("LogSumExp", "logsumexp(1)", lambda L, F, a: a.logsumexp(1), [R(3, 4)], False),
+    # PyTorch's prod keeps x and the result; lucid keeps x (the products of the others come from it)
+    ("Prod", "prod(1)", lambda L, F, a: a.prod(1), [R(3, 4)], False),
     # PyTorch's amax keeps x and the result; lucid keeps the mask of the extreme positions
     ("AMaxMin", "amax(1)", lambda L, F, a: a.amax(1), [R(3, 4)], False),
     # PyTorch's gather keeps x (for its size only); lucid keeps the index and x's shape

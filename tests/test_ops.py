@@ -812,3 +812,84 @@ def test_functional_pad_is_pads():
     x = np.arange(6.0).reshape(1, 2, 3)
     got = lucid.nn.functional.pad(lucid.tensor(x), (1, 2), mode="reflect")
     np.testing.assert_array_equal(got.data, TF.pad(torch.tensor(x), (1, 2), mode="reflect").numpy())
+
+
+# ---- log1p, expm1, rounding, remainder, flip, repeat, prod, index_select ----------------------------
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda t: t.log1p(),
+        lambda t: t.expm1(),
+        lambda t: t.flip(0),
+        lambda t: t.flip((0, -1)),
+        lambda t: t.repeat(2, 1, 3),
+        lambda t: t.repeat(2, 1, 1, 2),
+        lambda t: t.prod(),
+        lambda t: t.prod(1),
+        lambda t: t.prod(-1, keepdim=True),
+    ],
+    ids=["log1p", "expm1", "flip", "flip dims", "repeat", "repeat more dims", "prod", "prod dim", "prod keepdim"],
+)
+def test_more_differentiable_ops_match_torch(f, rng):
+    x = data(rng, (3, 4, 2), "pos") * 0.9  # log1p's domain; products of moderate size
+    check(f, f, x, rng=rng)
+
+
+def test_prod_gradient_is_exact_where_factors_are_zero(rng):
+    x = data(rng, (3, 4))
+    x[0, 1] = 0.0  # one zero in a row: only it gets a gradient
+    x[1, :2] = 0.0  # two zeros: no gradient at all
+    for f in (lambda t: t.prod(1), lambda t: t.prod(), lambda t: t.prod(0)):
+        check(f, f, x, rng=rng, gradcheck=False)
+
+
+@pytest.mark.parametrize("name", ["floor", "ceil", "round", "trunc", "sign"])
+def test_rounding_matches_torch_with_zero_gradient(name, rng):
+    x = np.concatenate([data(rng, (8,)) * 3, [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -0.0, 0.0, np.inf, -np.inf, np.nan]])
+    f = lambda t: getattr(t, name)()  # noqa: E731
+    if name == "sign":  # a NaN stays NaN (PyTorch's sign gives 0)
+        assert np.isnan(lucid.tensor(x).sign().data[-1])
+        x = x[:-1]
+    check(f, f, x, rng=rng, gradcheck=False)
+    i = np.array([-3, 0, 4])
+    got, expected = f(lucid.tensor(i)), f(torch.tensor(i))
+    assert got.dtype == _numpy_dtype(expected.dtype)
+    np.testing.assert_array_equal(got.data, expected.numpy())
+
+
+def test_round_to_decimals_matches_torch():
+    x = np.array([1.2345, -2.5551, 0.125, 123.456])
+    for d in (1, 2, -1):
+        np.testing.assert_allclose(
+            lucid.tensor(x).round(decimals=d).data, torch.tensor(x).round(decimals=d).numpy(), rtol=1e-15
+        )
+
+
+def test_remainder_and_floor_divide_match_torch(rng):
+    a = data(rng, (3, 4)) * 5
+    b = np.where(rng.random((3, 4)) < 0.5, -1.0, 1.0) * (data(rng, (3, 4), "pos") + 0.5)
+    check(lambda x, y: x % y, lambda x, y: x % y, a, b, rng=rng, gradcheck=False)
+    check(lambda x: x % 1.5, lambda x: x % 1.5, a, rng=rng, gradcheck=False)
+    np.testing.assert_allclose((7.0 % lucid.tensor(b)).data, (7.0 % torch.tensor(b)).numpy(), **TOL)
+    got, expected = lucid.tensor(a) // lucid.tensor(b), torch.tensor(a) // torch.tensor(b)
+    np.testing.assert_array_equal(got.data, expected.numpy())
+    assert not (lucid.tensor(a, requires_grad=True) // 2).requires_grad
+    i, j = np.array([7, -7, 7, -7]), np.array([2, 2, -2, -2])
+    for op in (operator.mod, operator.floordiv):
+        got, expected = op(lucid.tensor(i), lucid.tensor(j)), op(torch.tensor(i), torch.tensor(j))
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got.data, expected.numpy())
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_index_select_matches_torch(dim, rng):
+    x = data(rng, (3, 4, 2))
+    index = np.array([1, 0, 1])  # a repeat: its gradients add up
+    check(
+        lambda t: lucid.index_select(t, dim, lucid.tensor(index)),
+        lambda t: torch.index_select(t, dim, torch.tensor(index)),
+        x,
+        rng=rng,
+    )
+    with pytest.raises(IndexError, match="out of range"):
+        lucid.index_select(lucid.tensor(x), dim, lucid.tensor(np.array([5])))

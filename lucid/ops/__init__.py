@@ -16,7 +16,7 @@ from . import linalg as L
 from . import reduction as R
 from . import shape as S
 from .einsum import einsum
-from .indexing import gather, index_add, masked_fill, masked_fill_, scatter_add, tril, triu
+from .indexing import gather, index_add, index_select, masked_fill, masked_fill_, scatter_add, tril, triu
 from .logic import (
     all,
     any,
@@ -38,36 +38,11 @@ from .logic import (
     lt,
     ne,
 )
+from .operands import _KIND_RANK, _pair, _t
+from .rounding import ceil, floor, floor_divide, remainder, round, sign, trunc
 from .sampling import multinomial
 from .scan import cumsum
 from .sorting import argsort, sort, topk
-
-
-def _t(x):
-    """A Tensor for array-likes. Scalars stay scalars, NumPy's as Python's: weak in promotion, as PyTorch
-    takes them (``x / np.sqrt(d)`` keeps a float32 x float32)."""
-    if isinstance(x, Tensor):
-        return x
-    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
-        return x.item()
-    if isinstance(x, numbers.Number):
-        return x
-    return Tensor(x)
-
-
-_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
-
-
-def _pair(a, b):
-    """The operands of a binary op. PyTorch's rule for a 0-d tensor beside a tensor with dimensions: of
-    the same kind or a lower one (bool < integer < float), it takes that tensor's dtype."""
-    a, b = _t(a), _t(b)
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and (a.ndim == 0) != (b.ndim == 0) and a.dtype != b.dtype:
-        zero, full = (a, b) if a.ndim == 0 else (b, a)
-        if _KIND_RANK[zero.dtype.kind] <= _KIND_RANK[full.dtype.kind]:
-            zero = astype(zero, full.dtype)
-            a, b = (zero, full) if a.ndim == 0 else (full, zero)
-    return a, b
 
 
 def _dim(dim, axis):
@@ -105,6 +80,14 @@ def exp(x):
 
 def log(x):
     return E.Log.apply(_t(x))
+
+
+def log1p(x):
+    return E.Log1p.apply(_t(x))
+
+
+def expm1(x):
+    return E.Expm1.apply(_t(x))
 
 
 def sqrt(x):
@@ -415,6 +398,30 @@ def chunk(input, chunks, dim=0):
     input = _t(input)
     n = input.shape[S._check_dim(dim, builtins.max(input.ndim, 1))]
     return split(input, builtins.max(-(-n // chunks), 1), dim)
+
+
+def flip(input, dims):
+    """``input`` reversed along each of ``dims``."""
+    n = builtins.max(input.ndim, 1)
+    axes = tuple(S._check_dim(d, n) for d in ((dims,) if isinstance(dims, int) else dims))
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"flip: dims has a dim repeated (got {tuple(dims)})")
+    return S.Flip.apply(_t(input), axes if input.ndim else ())
+
+
+def repeat(input, *sizes):
+    """``input`` tiled ``sizes[d]`` times along dimension d (as PyTorch's ``Tensor.repeat``)."""
+    return S.Repeat.apply(_t(input), _shape_arg(sizes))
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """The product over ``dim`` (every element for None); integers multiply as int64."""
+    x = _t(input)
+    if dtype is not None:
+        x = astype(x, dtype)
+    elif x.dtype.kind in "biu":
+        x = astype(x, np.int64)
+    return R.Prod.apply(x, dim, keepdim)
 
 
 def pad(input, pad, mode="constant", value=None):

@@ -146,6 +146,39 @@ class Exp(Function):
         return g * y
 
 
+class Log1p(Function):
+    """y = ln(1 + x), accurate for small x;  dx = g/(1 + x)."""
+
+    saves = (0,)
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (1 + x)
+
+
+class Expm1(Function):
+    """y = eˣ − 1, accurate for small x;  dx = g·(y + 1)."""
+
+    saves = ("output",)
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.expm1(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (y + 1)
+
+
 class Log(Function):
     """y = ln x;  dx = g/x."""
 

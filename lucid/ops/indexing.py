@@ -1,4 +1,5 @@
-"""Ops that pick, mask or scatter elements by position: tril, triu, masked_fill, gather, scatter_add, index_add.
+"""Ops that pick, mask or scatter elements by position: tril, triu, masked_fill, gather, scatter_add, index_add,
+index_select.
 
 Each forward moves values by an index or a mask; each backward sends the gradient
 back along the same index or mask (adding up where several outputs came from one
@@ -13,7 +14,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from .shape import _check_dim
 
-__all__ = ["tril", "triu", "masked_fill", "masked_fill_", "gather", "scatter_add", "index_add"]
+__all__ = ["tril", "triu", "masked_fill", "masked_fill_", "gather", "scatter_add", "index_add", "index_select"]
 
 
 def _t(x, fn, name="input"):
@@ -249,3 +250,44 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
     # a Tensor index goes in as a view of itself (its version counter): backward reads it
     index = index.reshape(-1) if isinstance(index, Tensor) else data.reshape(-1)
     return IndexAdd.apply(input, _check_dim(dim, max(input.ndim, 1)), index, source, alpha)
+
+
+class IndexSelect(Function):
+    """y = the slices ``index`` of x along ``axis``;  dx = g added back to those slices (repeats add up)."""
+
+    saves = (2,)  # the index
+
+    @staticmethod
+    def forward(ctx, x, axis, index):
+        ctx.shape, ctx.axis = x.shape, axis
+        ctx.save_for_backward(index)
+        return np.take(x, index, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        (index,) = ctx.saved_tensors
+        dx = np.zeros(ctx.shape, dtype=g.dtype)
+        np.add.at(dx, (slice(None),) * ctx.axis + (index,), g)
+        return dx, None, None
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The slices of ``input`` at the positions ``index`` (a 1-D integer tensor) along ``dim``."""
+    fn = "index_select"
+    x = _t(input, fn)
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype not in (np.int64, np.int32):
+        raise RuntimeError(f"{fn}(): Expected dtype int32/int64 for index (got {idx.dtype})")
+    if idx.ndim > 1:
+        raise IndexError(f"{fn}(): Index is supposed to be a vector (got {idx.ndim}D index)")
+    axis = _check_dim(dim, max(x.ndim, 1))
+    n = x.shape[axis] if x.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError(f"{fn}(): index out of range in self (size {n} along dim {dim}, index {idx.tolist()})")
+    # the index as a tensor where it is one: its version is checked before backward reads it
+    flat = (
+        index.reshape(-1) if isinstance(index, Tensor) and idx.dtype == np.int64 else idx.reshape(-1).astype(np.int64)
+    )
+    if x.ndim == 0:
+        return IndexSelect.apply(x.reshape(1), 0, flat).reshape(idx.shape)
+    return IndexSelect.apply(x, axis, flat)

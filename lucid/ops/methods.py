@@ -20,6 +20,7 @@ from . import (
     div,
     eq,
     expand,
+    floor_divide,
     ge,
     getitem,
     gt,
@@ -30,6 +31,7 @@ from . import (
     ne,
     neg,
     pow,
+    remainder,
     reshape,
     sub,
     where,
@@ -42,6 +44,7 @@ METHODS = """
     unsqueeze expand split chunk pad eq ne lt le gt ge logical_and logical_or logical_xor
     logical_not sin cos bmm baddbmm tril triu masked_fill masked_fill_ gather scatter_add index_add
     sort argsort topk cumsum multinomial amax amin logsumexp all any isnan isinf isfinite
+    log1p expm1 floor ceil round trunc sign remainder floor_divide flip repeat prod index_select
 """.split()
 
 
@@ -72,6 +75,10 @@ def install_methods():
     T.__mul__ = mul
     T.__rmul__ = lambda a, b: mul(b, a)
     T.__truediv__ = div
+    T.__mod__ = remainder
+    T.__rmod__ = lambda a, b: remainder(b, a)
+    T.__floordiv__ = floor_divide
+    T.__rfloordiv__ = lambda a, b: floor_divide(b, a)
     T.__rtruediv__ = lambda a, b: div(b, a)
     T.__pow__ = pow
     T.__rpow__ = lambda a, b: pow(b, a)

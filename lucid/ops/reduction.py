@@ -212,3 +212,29 @@ class LogSumExp(Function):
         x, m, s = ctx.saved_tensors
         with np.errstate(invalid="ignore", divide="ignore"):
             return _expand(g, ctx.shape, ctx.axes, ctx.keepdim) * (np.exp(x - m) / s)
+
+
+class Prod(Function):
+    """y = Π x over ``axis``;  dx = g·(the product of the others), from products taken from either
+    side (exact where some x are 0, no division)."""
+
+    saves = (0,)
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdim=False):
+        ctx.axes, ctx.shape, ctx.keepdim = _axes(axis, x.ndim), x.shape, keepdim
+        ctx.save_for_backward(x)
+        return np.prod(x, axis=ctx.axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        kept = [a for a in range(x.ndim) if a not in ctx.axes]
+        moved = np.transpose(x, kept + list(ctx.axes))  # the reduced axes last, flattened into one
+        rows = moved.reshape(moved.shape[: len(kept)] + (-1,))
+        ones = np.ones(rows.shape[:-1] + (1,), dtype=rows.dtype)
+        before = np.cumprod(np.concatenate([ones, rows[..., :-1]], axis=-1), axis=-1)
+        after = np.cumprod(np.concatenate([ones, rows[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+        others = (before * after).reshape(moved.shape)
+        others = np.transpose(others, np.argsort(kept + list(ctx.axes)))
+        return _expand(g, ctx.shape, ctx.axes, ctx.keepdim) * others

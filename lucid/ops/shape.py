@@ -223,3 +223,40 @@ class Pad(Function):
         dx = np.zeros(ctx.shape, dtype=g.dtype)
         np.add.at(dx, ctx.index, g)
         return dx, None, None, None
+
+
+class Flip(Function):
+    """y = x reversed along ``axes``;  dx = g reversed along them."""
+
+    saves = ()
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.axes = axes
+        return np.flip(x, axes).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.flip(g, ctx.axes), None
+
+
+class Repeat(Function):
+    """y = x tiled ``reps`` times along each dimension (leading 1s added to x's shape as needed);
+    dx = the sum of g over the copies."""
+
+    saves = ()
+
+    @staticmethod
+    def forward(ctx, x, reps):
+        if len(reps) < x.ndim:
+            raise RuntimeError(
+                "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
+            )
+        ctx.x_shape, ctx.shape, ctx.reps = x.shape, (1,) * (len(reps) - x.ndim) + x.shape, reps
+        return np.tile(x.reshape(ctx.shape), reps)
+
+    @staticmethod
+    def backward(ctx, g):
+        split = [n for pair in zip(ctx.reps, ctx.shape) for n in pair]  # (r0, n0, r1, n1, ...)
+        dx = g.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return dx.reshape(ctx.x_shape), None
