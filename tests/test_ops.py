@@ -607,6 +607,9 @@ def test_split_and_chunk(sections, rng):
 def test_chunk(chunks, rng):
     x = data(rng, (5, 2))
     check(lambda t: t.chunk(chunks), lambda t: t.chunk(chunks), x, rng=rng)
+    for shape, dim in (((0,), 0), ((0, 2), 0), ((2, 0), 1)):  # an empty dimension: `chunks` empty pieces
+        got, expected = lucid.zeros(*shape).chunk(chunks, dim), torch.zeros(*shape).chunk(chunks, dim)
+        assert [p.shape for p in got] == [tuple(p.shape) for p in expected]
 
 
 def test_split_pieces_used_unevenly(rng):

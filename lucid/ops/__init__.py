@@ -397,6 +397,8 @@ def chunk(input, chunks, dim=0):
     """Split into ``chunks`` pieces of equal size (the last may be smaller), as PyTorch."""
     input = _t(input)
     n = input.shape[S._check_dim(dim, builtins.max(input.ndim, 1))]
+    if n == 0:  # an empty dimension: ``chunks`` empty pieces, as PyTorch
+        return split(input, [0] * chunks, dim)
     return split(input, builtins.max(-(-n // chunks), 1), dim)
 
 
