@@ -1,5 +1,6 @@
-"""Optimizers: SGD, Adam, AdamW, RMSprop, Adagrad, and ``lr_scheduler`` (StepLR, CosineAnnealingLR,
-LambdaLR, LinearLR, SequentialLR, ReduceLROnPlateau).
+"""Optimizers: SGD, Adam, AdamW, RMSprop, Adagrad, and ``lr_scheduler`` (StepLR, MultiStepLR,
+ExponentialLR, PolynomialLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, OneCycleLR, LambdaLR,
+LinearLR, SequentialLR, ReduceLROnPlateau).
 
 An optimizer updates each parameter's ``.data`` in place from its ``.grad``::
 

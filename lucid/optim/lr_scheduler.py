@@ -1,5 +1,6 @@
 """Learning-rate schedules: ``StepLR``, ``CosineAnnealingLR``, ``LambdaLR``, ``LinearLR``, ``SequentialLR``,
-``ReduceLROnPlateau``.
+``ReduceLROnPlateau``; and, defined in ``lr_decays`` and ``lr_cycles``, ``ExponentialLR``, ``MultiStepLR``,
+``PolynomialLR``, ``OneCycleLR``, ``CosineAnnealingWarmRestarts``.
 
 Call ``scheduler.step()`` once per epoch (or per batch), after ``optimizer.step()``. Each
 ``step`` advances ``last_epoch`` by one and writes the new rate into every param group's
@@ -26,7 +27,20 @@ from .optimizer import Optimizer
 if TYPE_CHECKING:
     from .._tensor import Tensor
 
-__all__ = ["LRScheduler", "StepLR", "CosineAnnealingLR", "LambdaLR", "LinearLR", "SequentialLR", "ReduceLROnPlateau"]
+__all__ = [
+    "LRScheduler",
+    "StepLR",
+    "CosineAnnealingLR",
+    "LambdaLR",
+    "LinearLR",
+    "SequentialLR",
+    "ReduceLROnPlateau",
+    "ExponentialLR",
+    "MultiStepLR",
+    "PolynomialLR",
+    "OneCycleLR",
+    "CosineAnnealingWarmRestarts",
+]
 
 _EPOCH_DEPRECATED = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where "
@@ -406,3 +420,8 @@ class ReduceLROnPlateau(LRScheduler):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
         self._init_is_better(mode=self.mode, threshold=self.threshold, threshold_mode=self.threshold_mode)
+
+
+# last: these modules subclass LRScheduler, so they import this one
+from .lr_cycles import CosineAnnealingWarmRestarts, OneCycleLR  # noqa: E402
+from .lr_decays import ExponentialLR, MultiStepLR, PolynomialLR  # noqa: E402
