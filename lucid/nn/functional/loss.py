@@ -1,4 +1,5 @@
-"""Losses: mse_loss, l1_loss, cross_entropy, nll_loss, binary_cross_entropy_with_logits.
+"""Losses: mse_loss, l1_loss, cross_entropy, nll_loss, binary_cross_entropy_with_logits; and, from
+``loss_elementwise.py``, binary_cross_entropy, smooth_l1_loss, huber_loss, kl_div, soft_margin_loss.
 
 Each is one autograd Function holding the per-element loss, its reduction and the exact
 gradient. ``reduction`` is ``'mean'`` (the default), ``'sum'`` or ``'none'``; the legacy
@@ -25,7 +26,18 @@ from ...autograd.function import Function
 from ...ops.elementwise import _sigmoid
 from .activation import _log_softmax
 
-__all__ = ["mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits"]
+__all__ = [
+    "mse_loss",
+    "l1_loss",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy",
+    "smooth_l1_loss",
+    "huber_loss",
+    "kl_div",
+    "soft_margin_loss",
+]
 
 
 # ---- reduction -----------------------------------------------------------------------
@@ -387,3 +399,7 @@ def binary_cross_entropy_with_logits(
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({tuple(target.shape)}) must be the same as input size ({tuple(input.shape)})")
     return BCEWithLogits.apply(input, target, weight, pos_weight, reduction)
+
+
+# last: these build on the reduction helpers above
+from .loss_elementwise import binary_cross_entropy, huber_loss, kl_div, smooth_l1_loss, soft_margin_loss  # noqa: E402
