@@ -461,6 +461,74 @@ def test_inplace_inside_a_graph_changes_the_tensor_every_name_sees_as_pytorch(rn
         np.testing.assert_allclose(got, expected, **TOL)
 
 
+def _y_plus_itself(L, y):
+    y += y
+    return y.sum()
+
+
+def _y_minus_itself(L, y):
+    y -= y
+    return y.sum()
+
+
+def _y_plus_its_double(L, y):
+    y += y * 2
+    return y.sum()
+
+
+def _y_add_itself_alpha(L, y):
+    y.add_(y, alpha=2)
+    return y.sum()
+
+
+def _y_plus_its_sum(L, y):
+    y += y.sum()
+    return y.sum()
+
+
+def _used_before_times_two(L, y):
+    z = y * 3
+    y *= 2
+    return z.sum()
+
+
+def _used_before_and_after(L, y):
+    z = y + 1
+    y *= 2
+    return z.sum() + (y * y).sum()
+
+
+def _used_before_relu_inplace(L, y):
+    z = y + 1
+    L.nn.functional.relu(y, inplace=True)
+    return (z * z).sum() + y.sum()
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        _y_plus_itself,
+        _y_minus_itself,
+        _y_plus_its_double,
+        _y_add_itself_alpha,
+        _y_plus_its_sum,
+        _used_before_times_two,
+        _used_before_and_after,
+        _used_before_relu_inplace,
+    ],
+)
+def test_inplace_keeps_the_history_that_other_ops_saw_as_pytorch(f, rng):
+    """An operand that is y itself, and an op that used y before the change, send their gradients
+    through y's old history (each node keeps the edges it was made with)."""
+    x = rng.standard_normal(5)
+    grads = []
+    for L in (lucid, torch):
+        t = L.tensor(x, requires_grad=True)
+        f(L, t * 1.5).backward()
+        grads.append(np.array(t.grad if L is lucid else t.grad.numpy()))
+    np.testing.assert_allclose(grads[0], grads[1], **TOL)
+
+
 def test_inplace_through_shared_memory_inside_a_graph_raises():
     x = lucid.ones(3, requires_grad=True)
     for make in (lambda: (x * 2)[:2], lambda: (x * 2).reshape(3, 1), lambda: (x * 2).detach()):

@@ -56,9 +56,9 @@ def _toposort(roots):
             continue
         seen.add(node)
         stack.append((node, True))
-        for t, need in zip(node.inputs, node.needs_input_grad):
-            if need and t._ctx is not None and t._ctx not in seen:
-                stack.append((t._ctx, False))
+        for edge in node.edges:
+            if edge is not None and edge[0] is not None and edge[0] not in seen:
+                stack.append((edge[0], False))
     order.reverse()
     return order
 
@@ -126,22 +126,23 @@ def _run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
 
     hooked = {}  # tensors with hooks: leaves by id, non-leaves by (node, output index); their hooks see the sum
 
-    def deliver(t, g):
-        """Hand gradient ``g`` (of t's shape and dtype) to tensor ``t``."""
-        if _hooks.has_hooks(t):
-            key = id(t) if t._ctx is None else (t._ctx, t._out_index)
-            hooked[key] = t
-            if t._ctx is None:
-                pending[id(t)] = g if id(t) not in pending else pending[id(t)] + g
-                return
-        else:
-            receive(t, g)
-        node = t._ctx
+    def deliver(t, g, node, i):
+        """Hand gradient ``g`` (of t's shape and dtype) to output ``i`` of ``node`` (None: the leaf ``t``).
+        The tensor's hooks and ``.grad`` see it only while ``t`` is still that output (not changed in place
+        since)."""
+        if t._ctx is node and t._out_index == i:
+            if _hooks.has_hooks(t):
+                key = id(t) if node is None else (node, i)
+                hooked[key] = t
+                if node is None:
+                    pending[id(t)] = g if id(t) not in pending else pending[id(t)] + g
+                    return
+            else:
+                receive(t, g)
         if node is not None:
             buf = buffers.get(node)
             if buf is None:
                 buf = buffers[node] = [None] * (1 if node.out_meta is None else len(node.out_meta))
-            i = t._out_index
             buf[i] = g if buf[i] is None else buf[i] + g
 
     pending = {}  # id(leaf) -> the sum of its gradients, for the leaves whose hooks run at the end
@@ -157,7 +158,7 @@ def _run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
 
     for t, g in zip(outputs, grad_outputs):
         g = np.broadcast_to(g, t.shape) if g.shape != t.shape else g
-        deliver(t, g.astype(t.dtype, copy=False))
+        deliver(t, g.astype(t.dtype, copy=False), t._ctx, t._out_index)
 
     for node in order:
         grads = buffers.pop(node, None)
@@ -173,8 +174,8 @@ def _run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
         in_grads = node.fn.backward(node, *grads)
         if not isinstance(in_grads, (tuple, list)):
             in_grads = (in_grads,)
-        for t, g, need in zip(node.inputs, in_grads, node.needs_input_grad):
-            if need and g is not None:
+        for t, g, edge in zip(node.inputs, in_grads, node.edges):
+            if edge is not None and g is not None:
                 data = t.data
                 if type(g) is not np.ndarray:
                     g = np.asarray(g)
@@ -182,7 +183,7 @@ def _run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
                     g = _sum_to_shape(g, data.shape)
                 if g.dtype != data.dtype:
                     g = g.astype(data.dtype)
-                deliver(t, g)
+                deliver(t, g, *edge)
         if not retain_graph:
             node.release()
 

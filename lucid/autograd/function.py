@@ -52,11 +52,24 @@ class Context:
     requires grad. Ops may set any other attribute on it (``ctx.axis = 1``).
     """
 
-    __slots__ = ("fn", "inputs", "needs_input_grad", "out_meta", "_saved", "_released", "_versions", "__dict__")
+    __slots__ = (
+        "fn",
+        "inputs",
+        "edges",
+        "needs_input_grad",
+        "out_meta",
+        "_saved",
+        "_released",
+        "_versions",
+        "__dict__",
+    )
 
     def __init__(self, fn, inputs, needs_input_grad):
         self.fn = fn
         self.inputs = inputs
+        # where each input's gradient goes: the node that made it and which output, as they were now (an
+        # input changed in place later becomes another node's output; this node still sends to the old one)
+        self.edges = tuple((t._ctx, t._out_index) if need else None for t, need in zip(inputs, needs_input_grad))
         self.needs_input_grad = needs_input_grad
         self.out_meta = None  # ((shape, dtype), ...) of the outputs of a recorded multi-output op
         self._saved = ()
@@ -92,6 +105,7 @@ class Context:
         """Free what forward saved; a later backward through this node raises."""
         self._saved = ()
         self._versions = ()
+        self.edges = ()
         self._released = True
         self.__dict__.clear()
 
