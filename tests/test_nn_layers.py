@@ -381,3 +381,16 @@ def test_softmax_of_integers_cast_by_its_dtype_argument():
     y = F.softmax(lucid.tensor(np.array([0, 1, 2])), 0, dtype=lucid.float64)
     yt = TF.softmax(torch.tensor([0, 1, 2]), 0, dtype=torch.float64)
     np.testing.assert_allclose(y.numpy(), yt.numpy(), rtol=1e-15)
+
+
+@pytest.mark.parametrize("name, shape", [("dropout", (4, 6)), ("dropout1d", (2, 3, 5)), ("dropout2d", (2, 3, 4, 4))])
+def test_dropout_inplace_writes_into_its_input(name, shape):
+    lucid.manual_seed(0)
+    x = lucid.ones(*shape)
+    y = getattr(F, name)(x, 0.5, training=True, inplace=True)
+    assert y is x and (x.data == 0).any() and set(np.unique(x.data)) <= {0.0, 2.0}
+    w = lucid.ones(*shape, requires_grad=True)
+    h = w * 1.0  # inside a graph: recorded, the gradient is the mask's 0 or 1/(1 - p)
+    getattr(F, name)(h, 0.5, training=True, inplace=True)
+    h.sum().backward()
+    np.testing.assert_array_equal(w.grad, h.data)

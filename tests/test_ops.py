@@ -896,3 +896,59 @@ def test_index_select_matches_torch(dim, rng):
     )
     with pytest.raises(IndexError, match="out of range"):
         lucid.index_select(lucid.tensor(x), dim, lucid.tensor(np.array([5])))
+
+
+# ---- edge cases found by differential probing -----------------------------------------------------
+@pytest.mark.parametrize("name", ["exp", "log1p", "sqrt", "sin", "tanh", "sigmoid"])
+@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int8])
+def test_float_functions_of_small_integers_give_float32_as_pytorch(name, dtype):
+    x = np.array([1, 0, 1]).astype(dtype)
+    got, expected = getattr(lucid, name)(lucid.tensor(x)), getattr(torch, name)(torch.tensor(x))
+    assert got.dtype == np.float32 == _numpy_dtype(expected.dtype)
+    np.testing.assert_allclose(got.data, expected.numpy(), rtol=1e-6)
+
+
+def test_integer_division_by_zero_raises_as_pytorch():
+    for op in (operator.floordiv, operator.mod):
+        for a, b in (
+            (lucid.tensor([7, -7]), 0),
+            (lucid.tensor([7, -7]), lucid.tensor([0, 1])),
+            (2, lucid.tensor([1, 0])),
+        ):
+            with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+                op(a, b)
+    np.testing.assert_array_equal((lucid.tensor([7.0, -7.0]) // 0).data, [np.inf, -np.inf])  # floats: IEEE
+
+
+@pytest.mark.parametrize(
+    "op", ["//=", "%=", "**=", "&=", "|=", "^="], ids=["floordiv", "mod", "pow", "and", "or", "xor"]
+)
+def test_every_augmented_assignment_writes_in_place(op):
+    ints = op in ("&=", "|=", "^=")
+    results = []
+    for L in (lucid, torch):
+        x = L.tensor([5, 6, 7]) if ints else L.tensor([5.0, 7.0, -3.0], dtype=L.float64)
+        alias = x
+        exec(f"x {op} (3 if ints else 2.0)", {}, {"x": x, "ints": ints})  # noqa: S102
+        results.append(np.array(alias.data if L is lucid else alias.numpy()))
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_more_pytorch_conventions_at_the_edges():
+    assert lucid.sign(lucid.tensor([True, False])).dtype == np.bool_
+    x = lucid.tensor(np.array([2, 3], np.int32))
+    assert lucid.prod(x, 0, dtype=lucid.int32).dtype == np.int32 and lucid.prod(x).dtype == np.int64
+    assert lucid.ones(2, 3).flip(0, 1).shape == (2, 3) and lucid.ones(2, 3).flip(dims=(1,)).shape == (2, 3)
+    z = lucid.zeros(2, 2)
+    z[0, 0] = lucid.tensor([42.0])  # one element into one position
+    assert z.data[0, 0] == 42.0
+    for lo in (np.int64(3), lucid.tensor(3)):
+        assert lucid.clamp(lucid.ones(2, dtype=lucid.int32), min=lo).dtype == np.int32
+    assert lucid.clamp(lucid.ones(2, dtype=lucid.float16), min=np.float32(1.5)).dtype == np.float16
+    t = torch.tensor([[1, 0], [2, 3]])
+    for name in ("all", "any"):
+        got = getattr(lucid, name)(lucid.tensor(t.numpy()), dim=())
+        np.testing.assert_array_equal(got.data, getattr(torch, name)(t, dim=()).numpy())
+    assert lucid.index_select(lucid.tensor(3.0), 0, lucid.tensor([0])).shape == ()
+    with pytest.raises(NotImplementedError, match="decimals"):
+        lucid.tensor([15, 26]).round(decimals=-1)

@@ -70,32 +70,40 @@ def pow(a, b):
     return E.Pow.apply(*_pair(a, b))
 
 
+def _float(x):
+    """The operand of a float function: bool and 8-bit integers as float32 (NumPy would give float16)."""
+    x = _t(x)
+    if isinstance(x, Tensor) and x.dtype.kind in "biu" and x.dtype.itemsize == 1:
+        return astype(x, np.float32)
+    return x
+
+
 def neg(x):
     return E.Neg.apply(_t(x))
 
 
 def exp(x):
-    return E.Exp.apply(_t(x))
+    return E.Exp.apply(_float(x))
 
 
 def log(x):
-    return E.Log.apply(_t(x))
+    return E.Log.apply(_float(x))
 
 
 def log1p(x):
-    return E.Log1p.apply(_t(x))
+    return E.Log1p.apply(_float(x))
 
 
 def expm1(x):
-    return E.Expm1.apply(_t(x))
+    return E.Expm1.apply(_float(x))
 
 
 def sqrt(x):
-    return E.Sqrt.apply(_t(x))
+    return E.Sqrt.apply(_float(x))
 
 
 def rsqrt(x):
-    return E.Rsqrt.apply(_t(x))
+    return E.Rsqrt.apply(_float(x))
 
 
 def abs(x):
@@ -106,28 +114,31 @@ def clip(x, min=None, max=None):
     """Limit ``x`` to ``[min, max]`` (numbers or tensors; either may be None)."""
     if min is None and max is None:
         raise ValueError("clip: at least one of 'min' or 'max' must not be None")
-    lo = min if min is None or isinstance(min, numbers.Number) else _t(min)
-    hi = max if max is None or isinstance(max, numbers.Number) else _t(max)
-    return E.Clip.apply(_t(x), lo, hi)
+    x, lo, hi = _t(x), min, max
+    if lo is not None:  # a bound is weak beside x, as an operand of a binary op (``_pair``)
+        x, lo = _pair(x, lo)
+    if hi is not None:
+        x, hi = _pair(x, hi)
+    return E.Clip.apply(x, lo, hi)
 
 
 clamp = clip
 
 
 def tanh(x):
-    return E.Tanh.apply(_t(x))
+    return E.Tanh.apply(_float(x))
 
 
 def sin(x):
-    return E.Sin.apply(_t(x))
+    return E.Sin.apply(_float(x))
 
 
 def cos(x):
-    return E.Cos.apply(_t(x))
+    return E.Cos.apply(_float(x))
 
 
 def sigmoid(x):
-    return E.Sigmoid.apply(_t(x))
+    return E.Sigmoid.apply(_float(x))
 
 
 def relu(x):
@@ -402,10 +413,11 @@ def chunk(input, chunks, dim=0):
     return split(input, builtins.max(-(-n // chunks), 1), dim)
 
 
-def flip(input, dims):
-    """``input`` reversed along each of ``dims``."""
+def flip(input, *dims_args, dims=None):
+    """``input`` reversed along each of ``dims`` (a tuple, or several ints as ``x.flip(0, 1)``)."""
+    dims = _shape_arg(dims_args) if dims is None else ((dims,) if isinstance(dims, int) else tuple(dims))
     n = builtins.max(input.ndim, 1)
-    axes = tuple(S._check_dim(d, n) for d in ((dims,) if isinstance(dims, int) else dims))
+    axes = tuple(S._check_dim(d, n) for d in dims)
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"flip: dims has a dim repeated (got {tuple(dims)})")
     return S.Flip.apply(_t(input), axes if input.ndim else ())

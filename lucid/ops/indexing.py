@@ -289,5 +289,5 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         index.reshape(-1) if isinstance(index, Tensor) and idx.dtype == np.int64 else idx.reshape(-1).astype(np.int64)
     )
     if x.ndim == 0:
-        return IndexSelect.apply(x.reshape(1), 0, flat).reshape(idx.shape)
+        return IndexSelect.apply(x.reshape(1), 0, flat).reshape(() if idx.size == 1 else (idx.size,))
     return IndexSelect.apply(x, axis, flat)

@@ -73,6 +73,8 @@ def _test(fn, input, dim, keepdim):
     x = _array(input)
     if dim is None and keepdim:  # PyTorch keeps no dims here: a 0-d result
         keepdim = False
+    if dim is not None and not isinstance(dim, int) and len(dim) == 0:  # dim=(): nothing reduced, as PyTorch
+        return Tensor._from_array(np.asarray(x, np.uint8 if x.dtype == np.uint8 else np.bool_))
     axes = tuple(range(x.ndim)) if dim is None else _axes(dim, x.ndim)
     out = fn(x.astype(bool, copy=False), axis=axes, keepdims=keepdim)
     # PyTorch's all/any give uint8 for uint8 input, bool for every other dtype

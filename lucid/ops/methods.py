@@ -95,11 +95,20 @@ def install_methods():
     T.sub_ = T.__isub__ = _inplace(sub, np.subtract, "sub_", reads_self=False)
     T.mul_ = T.__imul__ = _inplace(mul, np.multiply, "mul_", reads_self=True)
     T.div_ = T.__itruediv__ = _inplace(div, np.true_divide, "div_", reads_self=True)
+    T.__ifloordiv__ = _inplace(floor_divide, np.floor_divide, "floor_divide_", reads_self=True)
+    T.__imod__ = _inplace(remainder, np.remainder, "remainder_", reads_self=True)
+    T.__ipow__ = _inplace(pow, np.power, "pow_", reads_self=True)
+    T.__iand__ = _inplace(bitwise_and, np.bitwise_and, "bitwise_and_", reads_self=True)
+    T.__ior__ = _inplace(bitwise_or, np.bitwise_or, "bitwise_or_", reads_self=True)
+    T.__ixor__ = _inplace(bitwise_xor, np.bitwise_xor, "bitwise_xor_", reads_self=True)
     T.__getitem__ = getitem
 
     def __setitem__(self, index, value):
         self._check_inplace("item assignment", value)
-        self.data[_index(index)] = value.data if isinstance(value, Tensor) else value
+        idx, value = _index(index), value.data if isinstance(value, Tensor) else value
+        if isinstance(value, np.ndarray) and value.size == 1 and value.ndim and np.ndim(self.data[idx]) == 0:
+            value = value.reshape(())  # one element into one position, as PyTorch
+        self.data[idx] = value
         self._bump()
 
     T.__setitem__ = __setitem__

@@ -224,7 +224,7 @@ class Prod(Function):
     def forward(ctx, x, axis=None, keepdim=False):
         ctx.axes, ctx.shape, ctx.keepdim = _axes(axis, x.ndim), x.shape, keepdim
         ctx.save_for_backward(x)
-        return np.prod(x, axis=ctx.axes, keepdims=keepdim)
+        return np.prod(x, axis=ctx.axes, keepdims=keepdim, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, g):

@@ -34,7 +34,7 @@ def _stepwise(f, name, doc):
         if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
         if input.dtype.kind in "biu":  # integers are whole already (PyTorch returns them as they are)
-            return input.clone() if name != "sign" else _Stepwise.apply(input, np.sign)
+            return input.clone() if name != "sign" or input.dtype == np.bool_ else _Stepwise.apply(input, np.sign)
         return _Stepwise.apply(input, f)
 
     op.__name__ = op.__qualname__ = name
@@ -50,9 +50,19 @@ sign = _stepwise(np.sign, "sign", "−1, 0 or 1 as x is negative, zero or positi
 
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     """x rounded to ``decimals`` places, halves to even (as PyTorch); its gradient is 0."""
+    if decimals and isinstance(input, Tensor) and input.dtype.kind in "biu":
+        raise NotImplementedError(f"round with decimals={decimals} is not implemented for {input.dtype} input")
     if decimals == 0:
         return _stepwise(np.round, "round", "")(input)
     return _stepwise(lambda x: np.round(x, decimals), "round", "")(input)
+
+
+def _check_integer_divisor(a, b):
+    """An integer division by 0 has no value: PyTorch raises, NumPy would give 0."""
+    a_int = np.asarray(a).dtype.kind in "biu" if not isinstance(a, float) else False
+    b_arr = np.asarray(b)
+    if a_int and b_arr.dtype.kind in "biu" and not np.all(b_arr):
+        raise RuntimeError("ZeroDivisionError")
 
 
 class Remainder(Function):
@@ -64,6 +74,7 @@ class Remainder(Function):
     def forward(ctx, a, b):
         ctx.saves = (0, 1) if ctx.needs_input_grad[1] else ()
         ctx.save_for_backward(a, b)
+        _check_integer_divisor(a, b)
         with np.errstate(divide="ignore", invalid="ignore"):
             return _binary(np.remainder, a, b)
 
@@ -86,5 +97,6 @@ def floor_divide(input, other) -> Tensor:
     a, b = _pair(input, other)
     a = a.data if isinstance(a, Tensor) else a
     b = b.data if isinstance(b, Tensor) else b
+    _check_integer_divisor(a, b)
     with np.errstate(divide="ignore", invalid="ignore"):
         return Tensor._from_array(np.asarray(_binary(np.floor_divide, a, b)))

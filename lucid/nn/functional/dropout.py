@@ -8,6 +8,7 @@ import numpy as np
 from ... import random as _random
 from ..._tensor import Tensor
 from ...autograd.function import Function
+from ...autograd.inplace import change as inplace_change
 
 __all__ = ["dropout", "dropout1d", "dropout2d"]
 
@@ -38,17 +39,22 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0 or input.size == 0:
         return input
+    if inplace:
+        return inplace_change(input, lambda x: Dropout.apply(x, p), "dropout_", reads_x=False)
     return Dropout.apply(input, p)
 
 
-def _channel_dropout(input, p, training, batched):
+def _channel_dropout(input, p, training, batched, inplace=False):
     """Zero each (sample, channel) plane with probability ``p``: one mask value per plane, shape (N, C, 1, …)."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0 or input.size == 0:
         return input
     lead = 2 if batched else 1
-    return Dropout.apply(input, p, tuple(input.shape[:lead]) + (1,) * (input.ndim - lead))
+    shape = tuple(input.shape[:lead]) + (1,) * (input.ndim - lead)
+    if inplace:
+        return inplace_change(input, lambda x: Dropout.apply(x, p, shape), "dropout_", reads_x=False)
+    return Dropout.apply(input, p, shape)
 
 
 def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -59,7 +65,7 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
             "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
             "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs)."
         )
-    return _channel_dropout(input, p, training, batched=input.ndim == 3)
+    return _channel_dropout(input, p, training, batched=input.ndim == 3, inplace=inplace)
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -84,4 +90,4 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
             "please switch to using dropout1d instead.",
             stacklevel=2,
         )
-    return _channel_dropout(input, p, training, batched=input.ndim != 1)
+    return _channel_dropout(input, p, training, batched=input.ndim != 1, inplace=inplace)
