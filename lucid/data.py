@@ -38,6 +38,7 @@ __all__ = [
     "TensorDataset",
     "DataLoader",
     "default_collate",
+    "default_convert",
     "Sampler",
     "SequentialSampler",
     "RandomSampler",
@@ -80,6 +81,20 @@ class TensorDataset(Dataset):
         return self.tensors[0].shape[0]
 
 
+def default_convert(sample: Any) -> Any:
+    """One sample as ``DataLoader(batch_size=None)`` yields it: arrays (and NumPy numbers) become Tensors,
+    inside tuples, lists and dicts too; everything else is left as it is."""
+    if isinstance(sample, (np.ndarray, np.generic)) and not isinstance(sample, (np.str_, np.bytes_)):
+        return Tensor(np.asarray(sample))
+    if isinstance(sample, dict):
+        return {k: default_convert(v) for k, v in sample.items()}
+    if isinstance(sample, tuple) and hasattr(sample, "_fields"):
+        return type(sample)(*(default_convert(v) for v in sample))
+    if isinstance(sample, (tuple, list)):
+        return [default_convert(v) for v in sample]  # a tuple gives a list, as PyTorch
+    return sample
+
+
 def default_collate(batch: list) -> Any:
     """Stack a list of samples into a batch: Tensors and arrays are stacked along a new first axis, numbers
     become a 1-D Tensor (ints int64, floats float64, as PyTorch), and tuples, lists and dicts are collated
@@ -103,7 +118,7 @@ def default_collate(batch: list) -> Any:
         if any(len(b) != len(first) for b in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
         fields = [default_collate(list(f)) for f in zip(*batch)]
-        return tuple(fields) if isinstance(first, tuple) else fields
+        return type(first)(*fields) if hasattr(first, "_fields") else fields  # a tuple gives a list, as PyTorch
     raise TypeError(
         f"default_collate: batch must contain Tensors, arrays, numbers, str, dicts or lists "
         f"(got {type(first).__name__})"
@@ -176,7 +191,7 @@ class DataLoader:
     def __iter__(self) -> Iterator[Any]:
         if self.batch_sampler is None:
             for i in self.sampler:
-                yield self.dataset[i] if self._collate is None else self._collate(self.dataset[i])
+                yield default_convert(self.dataset[i]) if self._collate is None else self._collate(self.dataset[i])
             return
         for idx in self.batch_sampler:
             yield self.collate_fn([self.dataset[i] for i in idx])

@@ -91,6 +91,31 @@ def test_batch_size_none_yields_single_samples():
     assert len(samples) == 3 and samples[2][1].item() == 20
 
 
+def test_collate_and_convert_give_pytorch_containers():
+    import collections
+
+    import torch.utils.data as tdata
+
+    Pair = collections.namedtuple("Pair", "a b")
+
+    class Raw(Dataset):  # NumPy samples, as a user's dataset often returns them
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return np.full(2, float(i)), i, {"k": np.float32(i)}, Pair(np.ones(1) * i, 2.0 * i)
+
+    for batch_size in (None, 2):
+        ours = list(DataLoader(Raw(), batch_size=batch_size))
+        theirs = list(tdata.DataLoader(Raw(), batch_size=batch_size))
+        for a, b in zip(ours, theirs):
+            assert type(a) is type(b) is list  # a tuple sample comes out as a list
+            assert isinstance(a[0], lucid.Tensor) and isinstance(a[2]["k"], lucid.Tensor)
+            np.testing.assert_array_equal(a[0].data, b[0].numpy())
+            np.testing.assert_array_equal(np.asarray(a[1].data if batch_size else a[1]), np.asarray(b[1]))
+            assert type(a[3]).__name__ == "Pair" and a[3].a.shape == tuple(b[3].a.shape)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="batch_size should be a positive integer"):
         DataLoader(make(), batch_size=0)
