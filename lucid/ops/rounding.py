@@ -84,7 +84,7 @@ class Remainder(Function):
         if not ctx.needs_input_grad[1]:
             return g, None
         with np.errstate(divide="ignore", invalid="ignore"):
-            return g, -g * np.floor(np.true_divide(a, b))
+            return g, -g * np.floor_divide(a, b)  # the quotient the forward's remainder used (also at ±inf)
 
 
 def remainder(input, other) -> Tensor:
