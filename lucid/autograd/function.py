@@ -69,7 +69,7 @@ class Context:
         self.inputs = inputs
         # where each input's gradient goes: the node that made it and which output, as they were now (an
         # input changed in place later becomes another node's output; this node still sends to the old one)
-        self.edges = tuple((t._ctx, t._out_index) if need else None for t, need in zip(inputs, needs_input_grad))
+        self.edges = tuple([(t._ctx, t._out_index) if need else None for t, need in zip(inputs, needs_input_grad)])
         self.needs_input_grad = needs_input_grad
         self.out_meta = None  # ((shape, dtype), ...) of the outputs of a recorded multi-output op
         self._saved = ()

@@ -27,6 +27,8 @@ _KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 def _pair(a, b):
     """The operands of a binary op. PyTorch's rule for a 0-d tensor beside a tensor with dimensions: of
     the same kind or a lower one (bool < integer < float), it takes that tensor's dtype."""
+    if type(b) is float and isinstance(a, Tensor):  # the common x * 0.5: nothing to convert
+        return a, b
     a, b = _t(a), _t(b)
     if isinstance(a, Tensor) and isinstance(b, Tensor) and (a.ndim == 0) != (b.ndim == 0) and a.dtype != b.dtype:
         zero, full = (a, b) if a.ndim == 0 else (b, a)
