@@ -529,6 +529,89 @@ def test_inplace_keeps_the_history_that_other_ops_saw_as_pytorch(f, rng):
     np.testing.assert_allclose(grads[0], grads[1], **TOL)
 
 
+def _hook_then_add(L, a, b, seen):
+    y = a * 1
+    y.register_hook(lambda g: g * 10)
+    z = y * 2
+    y += 1
+    return (y + z).sum()
+
+
+def _hook_only_old_value_used(L, a, b, seen):
+    y = a * 1
+    y.register_hook(lambda g: g * 10)
+    z = y * 2
+    y += 1
+    return z.sum()
+
+
+def _hook_sees_relu_mask(L, a, b, seen):
+    y = a * 1
+    y.register_hook(lambda g: seen.append(np.array(g.data if L is lucid else g.numpy())))
+    L.nn.functional.relu(y, inplace=True)
+    return (y * 5).sum()
+
+
+def _hook_then_add_tensor(L, a, b, seen):
+    y = a * 3
+    y.register_hook(lambda g: g * 10)
+    y += b
+    return (y**2).sum()
+
+
+def _retained_and_hooked(L, a, b, seen):
+    y = a * 1
+    y.retain_grad()
+    y.register_hook(lambda g: g * 5)
+    y += 1
+    seen.append(y)
+    return y.sum()
+
+
+def _hooks_before_and_after(L, a, b, seen):
+    y = a * 1
+    y.register_hook(lambda g: (seen.append(("before", np.array(g.data if L is lucid else g.numpy()))), g * 2)[1])
+    y.mul_(b)
+    y.register_hook(lambda g: (seen.append(("after", np.array(g.data if L is lucid else g.numpy()))), g * 3)[1])
+    return (y * y).sum()
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        _hook_then_add,
+        _hook_only_old_value_used,
+        _hook_sees_relu_mask,
+        _hook_then_add_tensor,
+        _retained_and_hooked,
+        _hooks_before_and_after,
+    ],
+)
+def test_a_hook_belongs_to_the_value_the_tensor_had_when_it_was_registered(f, rng):
+    """As PyTorch: a hook registered before an in-place change sees d/d(old value), one after it d/d(new)."""
+    results = []
+    for L in (lucid, torch):
+        a = L.tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+        b = L.tensor(np.array([0.5, 1.0, 2.0]), requires_grad=True)
+        seen = []
+        f(L, a, b, seen).backward()
+        arr = lambda t: np.array(t if L is lucid else t.numpy())  # noqa: E731
+        seen = [s.grad if isinstance(s, (lucid.Tensor, torch.Tensor)) else s for s in seen]
+        seen = [arr(s) if s is not None and not isinstance(s, (tuple, np.ndarray)) else s for s in seen]
+        results.append((arr(a.grad), None if b.grad is None else arr(b.grad), seen))
+    (ga, gb, seen), (ta, tb, tseen) = results
+    np.testing.assert_allclose(ga, ta, **TOL)
+    assert (gb is None) == (tb is None)
+    if gb is not None:
+        np.testing.assert_allclose(gb, tb, **TOL)
+    assert len(seen) == len(tseen)
+    for s, t in zip(seen, tseen):
+        if isinstance(s, tuple):
+            assert s[0] == t[0]
+            s, t = s[1], t[1]
+        np.testing.assert_allclose(s, t, **TOL)
+
+
 def test_inplace_through_shared_memory_inside_a_graph_raises():
     x = lucid.ones(3, requires_grad=True)
     for make in (lambda: (x * 2)[:2], lambda: (x * 2).reshape(3, 1), lambda: (x * 2).detach()):

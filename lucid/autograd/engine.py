@@ -128,9 +128,11 @@ def _run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
 
     def deliver(t, g, node, i):
         """Hand gradient ``g`` (of t's shape and dtype) to output ``i`` of ``node`` (None: the leaf ``t``).
-        The tensor's hooks and ``.grad`` see it only while ``t`` is still that output (not changed in place
-        since)."""
-        if t._ctx is node and t._out_index == i:
+        The tensor's hooks and ``.grad`` see it while ``t`` is still that output; once ``t`` was changed in
+        place, the hooks registered before the change see it (``inplace.change`` left them on the node)."""
+        if t._ctx is not node or t._out_index != i:
+            t = node.__dict__.get("earlier", {}).get(i) if node is not None else None
+        if t is not None:
             if _hooks.has_hooks(t):
                 key = id(t) if node is None else (node, i)
                 hooked[key] = t

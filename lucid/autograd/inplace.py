@@ -48,6 +48,10 @@ def change(x: Tensor, compute: Callable[[Tensor], Tensor], what: str, reads_x: b
     old.requires_grad, old._ctx, old._out_index = x.requires_grad, x._ctx, x._out_index
     out = compute(old)
     _write(x, out, what)
+    hooks = x.__dict__.pop("_grad_hooks", None)
+    if hooks:  # the hooks registered so far belong to x's old value (its node keeps them), as in PyTorch
+        old.__dict__["_grad_hooks"] = hooks
+        x._ctx.__dict__.setdefault("earlier", {})[x._out_index] = old
     x.requires_grad, x._ctx, x._out_index = out.requires_grad, out._ctx, out._out_index
     return x
 
