@@ -132,3 +132,24 @@ def test_backward_hook_handle_and_bad_return():
     handle.remove()
     m(x).sum().backward()
     close(x.grad, np.broadcast_to(m.weight.data.sum(0), a.shape))
+
+
+def test_full_backward_hooks_see_none_for_an_output_without_a_gradient():
+    """grad_output has one entry per tensor output, None where the output does not require grad."""
+    seen = []
+    for L in (lucid, torch):
+
+        class Two(L.nn.Module):
+            def forward(self, x, y):
+                return x * y, y * 2
+
+        m = Two()
+        m.register_full_backward_pre_hook(lambda mod, go: seen.append(("pre", L, [g is None for g in go])))
+        m.register_full_backward_hook(lambda mod, gi, go: seen.append(("post", L, [g is None for g in go])))
+        x = L.tensor(np.array([1.0, 2.0]), requires_grad=True)
+        o1, _ = m(x, L.tensor(np.array([3.0, 4.0])))
+        (o1**2).sum().backward()
+        np.testing.assert_array_equal(np.asarray(x.grad if L is lucid else x.grad.numpy()), [18.0, 64.0])
+    ours = [(kind, flags) for kind, L, flags in seen if L is lucid]
+    theirs = [(kind, flags) for kind, L, flags in seen if L is torch]
+    assert ours == theirs == [("pre", [False, True]), ("post", [False, True])]

@@ -4,8 +4,9 @@ While a module with such hooks runs, its tensor inputs and outputs pass through 
 ops. The backward of the one on the outputs sees ``grad_output`` (pre-hooks may replace it);
 the backward of the one on the inputs sees ``grad_input`` and calls
 ``hook(module, grad_input, grad_output)``, whose non-None return replaces ``grad_input``.
-Inputs that do not require grad get None in ``grad_input``; when none does, the hooks run with
-``grad_input`` all None as soon as ``grad_output`` is known.
+Inputs that do not require grad get None in ``grad_input``, outputs that do not get None in
+``grad_output`` (one entry per tensor output, as PyTorch); when no input requires grad, the hooks
+run with ``grad_input`` all None as soon as ``grad_output`` is known.
 """
 
 from .._tensor import Tensor
@@ -41,6 +42,7 @@ class _Record:
     def __init__(self, module, n_inputs, need):
         self.module, self.n_inputs, self.need = module, n_inputs, need  # need[i]: input i requires grad
         self.grad_output = None
+        self.wired = []  # wired[j]: tensor output j goes through the outputs' identity (it requires grad)
 
     def call_hooks(self, grad_input):
         """Run the full backward hooks; returns the (maybe replaced) grad_input."""
@@ -62,7 +64,8 @@ class _OutputsIdentity(Function):
     @staticmethod
     def backward(ctx, *grads):
         rec = ctx.record
-        grads = list(grads)
+        it = iter(grads)
+        grads = [next(it) if wired else None for wired in rec.wired]  # None for outputs without a gradient
         for hook in list(rec.module._backward_pre_hooks.values()):
             res = hook(rec.module, _tensors(grads))
             if res is not None:
@@ -70,7 +73,7 @@ class _OutputsIdentity(Function):
         rec.grad_output = tuple(grads)
         if not any(rec.need):
             rec.call_hooks([None] * rec.n_inputs)
-        return tuple(grads)
+        return tuple(g for g, wired in zip(grads, rec.wired) if wired)
 
 
 class _InputsIdentity(Function):
@@ -107,6 +110,7 @@ def call_with_backward_hooks(module, args, kwargs):
     hooked = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
     if not hooked:
         return out
+    record.wired = [o.requires_grad for o in outs if isinstance(o, Tensor)]
     wired = _OutputsIdentity.apply(*[outs[i] for i in hooked], record=record)
     outs = list(outs)
     for i, t in zip(hooked, wired):
