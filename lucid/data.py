@@ -104,10 +104,11 @@ def default_collate(batch: list) -> Any:
         return stack(batch, 0)
     if isinstance(first, (np.ndarray, np.generic)) and not isinstance(first, (np.str_, np.bytes_)):
         return Tensor(np.stack([np.asarray(b) for b in batch]))
-    if isinstance(first, bool):
-        return Tensor(np.array(batch, dtype=np.bool_))
-    if isinstance(first, numbers.Integral):
-        return Tensor(np.array(batch, dtype=np.int64))
+    if isinstance(first, numbers.Integral):  # bool too; PyTorch infers from the whole batch here
+        if all(isinstance(b, bool) for b in batch):
+            return Tensor(np.array(batch, dtype=np.bool_))
+        integral = all(isinstance(b, numbers.Integral) for b in batch)
+        return Tensor(np.array(batch, dtype=np.int64 if integral else np.float32))
     if isinstance(first, numbers.Real):
         return Tensor(np.array(batch, dtype=np.float64))
     if isinstance(first, (str, bytes)):

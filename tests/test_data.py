@@ -172,3 +172,12 @@ def test_lucid_arguments_are_checked_too(kwargs, error, message):
     kwargs.setdefault("dataset", make())
     with pytest.raises(error, match=message):
         DataLoader(**kwargs)
+
+
+@pytest.mark.parametrize("batch", [[1, 2.5], [True, 2], [True, False], [2.5, 1], [1, 2]])
+def test_default_collate_of_numbers_takes_the_dtype_pytorch_takes(batch):
+    import torch.utils.data as tdata
+
+    got, expected = default_collate(batch), tdata.default_collate(batch)
+    assert got.dtype == np.dtype(str(expected.dtype).removeprefix("torch."))
+    np.testing.assert_array_equal(got.data, expected.numpy())  # [1, 2.5] is not cut to [1, 2]

@@ -153,3 +153,19 @@ def test_full_backward_hooks_see_none_for_an_output_without_a_gradient():
     ours = [(kind, flags) for kind, L, flags in seen if L is lucid]
     theirs = [(kind, flags) for kind, L, flags in seen if L is torch]
     assert ours == theirs == [("pre", [False, True]), ("post", [False, True])]
+
+
+def test_full_backward_hooks_on_a_module_returning_a_list_are_skipped_with_a_warning():
+    class Pair(nn.Module):
+        def forward(self, x):
+            return [x * 2, x * 3]
+
+    m = Pair()
+    called = []
+    m.register_full_backward_hook(lambda *args: called.append(args))
+    x = lucid.tensor(np.array([1.0, 1.0]), requires_grad=True)
+    with pytest.warns(UserWarning, match="full backward hooks are not called"):
+        a, b = m(x)
+    (a + b).sum().backward()
+    np.testing.assert_array_equal(x.grad, [5.0, 5.0])  # as PyTorch, which skips them too
+    assert called == []

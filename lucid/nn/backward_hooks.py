@@ -9,6 +9,8 @@ Inputs that do not require grad get None in ``grad_input``, outputs that do not 
 run with ``grad_input`` all None as soon as ``grad_output`` is known.
 """
 
+import warnings
+
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
@@ -89,7 +91,8 @@ class _InputsIdentity(Function):
         rec = ctx.record
         it = iter(grads)
         grad_input = [next(it) if need else None for need in rec.need]
-        grad_input = rec.call_hooks(grad_input)
+        if rec.grad_output is not None:  # None: the outputs were not tensors, the hooks do not run
+            grad_input = rec.call_hooks(grad_input)
         return tuple(g for g, need in zip(grad_input, rec.need) if need)
 
 
@@ -107,6 +110,13 @@ def call_with_backward_hooks(module, args, kwargs):
             args[i] = t
     out = module.forward(*args, **kwargs)
     outs = out if isinstance(out, tuple) else (out,)
+    if not isinstance(out, (Tensor, tuple)):
+        warnings.warn(
+            f"{type(module).__name__}: its full backward hooks are not called, since its output is a "
+            f"{type(out).__name__} (they take a Tensor or a tuple of Tensors); the gradients flow unchanged",
+            stacklevel=3,
+        )
+        return out  # outputs in a list or dict: the full backward hooks are not called, as in PyTorch
     hooked = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
     if not hooked:
         return out
