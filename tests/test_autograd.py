@@ -319,6 +319,22 @@ def test_autograd_grad_errors_and_allow_unused():
         lucid.autograd.grad(y, x)
 
 
+def test_autograd_grad_runs_only_the_nodes_on_a_path_to_its_inputs_as_pytorch():
+    results = []
+    for L in (lucid, torch):
+        a = L.tensor(np.array([1.0, 2.0]), requires_grad=True)
+        x = (a * 2) * 3
+        (gx,) = L.autograd.grad((x * x).sum(), [x])  # frees only what lies above x
+        (ga,) = L.autograd.grad((x * x).sum(), [a])  # so the part below x is still there
+        seen = []
+        x0 = a * 2
+        x0.register_hook(lambda g: seen.append(g))
+        (gx2,) = L.autograd.grad((x0 * 3).sum(), [x0])
+        results.append([np.array(g if L is lucid else g.numpy()) for g in (gx, ga, gx2)] + [len(seen)])
+    for got, expected in zip(results[0], results[1]):
+        np.testing.assert_allclose(got, expected, **TOL)
+
+
 # ---- gradcheck ------------------------------------------------------------------------
 class Cube(Function):
     """y = x³;  dx = 3x²·g."""

@@ -63,6 +63,21 @@ def _toposort(roots):
     return order
 
 
+def _towards(order, targets):
+    """The nodes of ``order`` whose backward sends a gradient on towards one of the ``targets`` tensors."""
+    ids = {id(t) for t in targets}
+    leading = set()
+    for node in reversed(order):  # each node after every node it sends a gradient to
+        if node._released:  # kept, so that the pass raises as it should (its edges are gone)
+            leading.add(node)
+            continue
+        for t, edge in zip(node.inputs, node.edges):
+            if edge is not None and (edge[0] in leading or (id(t) in ids and (t._ctx, t._out_index) == edge)):
+                leading.add(node)
+                break
+    return [node for node in order if node in leading]
+
+
 def run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
     """Propagate ``grad_outputs`` (arrays) from ``outputs`` (Tensors) to the leaves, then run the
     queued callbacks (``queue_callback``). See ``_run_backward``."""
@@ -99,6 +114,8 @@ def _run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
                 raise RuntimeError(f"backward: expected a gradient of shape {t.shape} (got shape {g.shape})") from None
 
     order = _toposort([t._ctx for t in outputs if t._ctx is not None])
+    if capture is not None:  # autograd.grad: only the nodes on a path to a tensor asked for run (and are freed)
+        order = _towards(order, capture)
     if any(node._released for node in order):
         raise RuntimeError(_RELEASED)  # checked before any .grad changes
     for node in order:
@@ -192,6 +209,13 @@ def _run_backward(outputs, grad_outputs, retain_graph=False, capture=None):
     for key, g in pending.items():
         t = hooked[key]
         receive(t, _hooks.run(t, g))
+    if captured is not None:  # a hooked tensor asked for whose own node did not run (it leads nowhere asked)
+        ran = set(order)
+        for key, t in hooked.items():
+            if isinstance(key, tuple) and key[0] not in ran and buffers.get(key[0]) is not None:
+                g = buffers[key[0]][key[1]]
+                if g is not None:
+                    receive(t, _hooks.run(t, g))
 
     if captured is not None:
         return [captured[id(t)] for t in capture]
