@@ -81,13 +81,21 @@ class TensorDataset(Dataset):
         return self.tensors[0].shape[0]
 
 
+def _mapping(like, items):
+    """``items`` (a dict) in the mapping type of ``like`` where that type can be made from a dict."""
+    try:
+        return type(like)(items)
+    except TypeError:
+        return items
+
+
 def default_convert(sample: Any) -> Any:
     """One sample as ``DataLoader(batch_size=None)`` yields it: arrays (and NumPy numbers) become Tensors,
     inside tuples, lists and dicts too; everything else is left as it is."""
     if isinstance(sample, (np.ndarray, np.generic)) and not isinstance(sample, (np.str_, np.bytes_)):
         return Tensor(np.asarray(sample))
     if isinstance(sample, dict):
-        return {k: default_convert(v) for k, v in sample.items()}
+        return _mapping(sample, {k: default_convert(v) for k, v in sample.items()})
     if isinstance(sample, tuple) and hasattr(sample, "_fields"):
         return type(sample)(*(default_convert(v) for v in sample))
     if isinstance(sample, (tuple, list)):
@@ -112,13 +120,13 @@ def default_collate(batch: list) -> Any:
     if isinstance(first, numbers.Real):
         return Tensor(np.array(batch, dtype=np.float64))
     if isinstance(first, (str, bytes)):
-        return list(batch)
+        return batch  # as it came: a list of samples, or a tuple for a field of tuple samples
     if isinstance(first, dict):
-        return {k: default_collate([b[k] for b in batch]) for k in first}
+        return _mapping(first, {k: default_collate([b[k] for b in batch]) for k in first})
     if isinstance(first, (tuple, list)):
         if any(len(b) != len(first) for b in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        fields = [default_collate(list(f)) for f in zip(*batch)]
+        fields = [default_collate(f) for f in zip(*batch)]
         return type(first)(*fields) if hasattr(first, "_fields") else fields  # a tuple gives a list, as PyTorch
     raise TypeError(
         f"default_collate: batch must contain Tensors, arrays, numbers, str, dicts or lists "

@@ -181,3 +181,15 @@ def test_default_collate_of_numbers_takes_the_dtype_pytorch_takes(batch):
     got, expected = default_collate(batch), tdata.default_collate(batch)
     assert got.dtype == np.dtype(str(expected.dtype).removeprefix("torch."))
     np.testing.assert_array_equal(got.data, expected.numpy())  # [1, 2.5] is not cut to [1, 2]
+
+
+def test_default_collate_keeps_the_mapping_type_and_string_fields_as_pytorch():
+    import collections
+
+    import torch.utils.data as tdata
+
+    samples = [collections.OrderedDict(a=1, b=np.ones(2)), collections.OrderedDict(a=2, b=np.zeros(2))]
+    assert type(default_collate(samples)) is type(tdata.default_collate(samples)) is collections.OrderedDict
+    pairs = [(1, "a"), (2, "b")]
+    assert default_collate(pairs)[1] == tdata.default_collate(pairs)[1] == ("a", "b")
+    assert default_collate(["x", "y"]) == tdata.default_collate(["x", "y"]) == ["x", "y"]
