@@ -11,6 +11,7 @@ import numpy as np
 from .. import _dtype
 from .._tensor import Tensor
 from ..autograd.grad_mode import is_grad_enabled
+from . import activation as A
 from . import elementwise as E
 from . import linalg as L
 from . import reduction as R
@@ -126,7 +127,7 @@ clamp = clip
 
 
 def tanh(x):
-    return E.Tanh.apply(_float(x))
+    return A.Tanh.apply(_float(x))
 
 
 def sin(x):
@@ -138,11 +139,11 @@ def cos(x):
 
 
 def sigmoid(x):
-    return E.Sigmoid.apply(_float(x))
+    return A.Sigmoid.apply(_float(x))
 
 
 def relu(x):
-    return E.Relu.apply(_t(x))
+    return A.Relu.apply(_t(x))
 
 
 def maximum(a, b):

@@ -29,13 +29,18 @@ class _Stepwise(Function):
         return np.zeros_like(g), None
 
 
+def _step(input, f, name, whole=True):
+    """``_Stepwise`` of ``f`` on ``input``; integers are whole already (``whole``: returned as a copy)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if whole and input.dtype.kind in "biu":
+        return input.clone()
+    return _Stepwise.apply(input, f)
+
+
 def _stepwise(f, name, doc):
     def op(input: Tensor) -> Tensor:
-        if not isinstance(input, Tensor):
-            raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
-        if input.dtype.kind in "biu":  # integers are whole already (PyTorch returns them as they are)
-            return input.clone() if name != "sign" or input.dtype == np.bool_ else _Stepwise.apply(input, np.sign)
-        return _Stepwise.apply(input, f)
+        return _step(input, f, name)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc + "; its gradient is 0."
@@ -45,23 +50,24 @@ def _stepwise(f, name, doc):
 floor = _stepwise(np.floor, "floor", "The largest whole number ≤ x")
 ceil = _stepwise(np.ceil, "ceil", "The smallest whole number ≥ x")
 trunc = _stepwise(np.trunc, "trunc", "x with its fraction dropped (towards 0)")
-sign = _stepwise(np.sign, "sign", "−1, 0 or 1 as x is negative, zero or positive (NaN stays NaN)")
+
+
+def sign(input: Tensor) -> Tensor:
+    """−1, 0 or 1 as x is negative, zero or positive (NaN stays NaN; bool stays bool); its gradient is 0."""
+    return _step(input, np.sign, "sign", whole=isinstance(input, Tensor) and input.dtype == np.bool_)
 
 
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     """x rounded to ``decimals`` places, halves to even (as PyTorch); its gradient is 0."""
     if decimals and isinstance(input, Tensor) and input.dtype.kind in "biu":
         raise NotImplementedError(f"round with decimals={decimals} is not implemented for {input.dtype} input")
-    if decimals == 0:
-        return _stepwise(np.round, "round", "")(input)
-    return _stepwise(lambda x: np.round(x, decimals), "round", "")(input)
+    return _step(input, np.round if decimals == 0 else lambda x: np.round(x, decimals), "round")
 
 
 def _check_integer_divisor(a, b):
     """An integer division by 0 has no value: PyTorch raises, NumPy would give 0."""
-    a_int = np.asarray(a).dtype.kind in "biu" if not isinstance(a, float) else False
-    b_arr = np.asarray(b)
-    if a_int and b_arr.dtype.kind in "biu" and not np.all(b_arr):
+    b = np.asarray(b)
+    if np.asarray(a).dtype.kind in "biu" and b.dtype.kind in "biu" and not np.all(b):
         raise RuntimeError("ZeroDivisionError")
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from ... import backends
 from ..._tensor import Tensor
 from ...autograd.function import Function
-from ...ops.elementwise import _sigmoid
+from ...ops.activation import _sigmoid
 from .activation import _log_softmax
 
 __all__ = [

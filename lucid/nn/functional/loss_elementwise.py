@@ -11,7 +11,7 @@ import numpy as np
 
 from ..._tensor import Tensor
 from ...autograd.function import Function
-from ...ops.elementwise import _sigmoid
+from ...ops.activation import _sigmoid
 from .loss import _check_same_size, _like, _reduce, _reduction, _unreduce
 
 __all__ = ["binary_cross_entropy", "smooth_l1_loss", "huber_loss", "kl_div", "soft_margin_loss"]
